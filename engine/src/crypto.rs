@@ -1,0 +1,141 @@
+//! An EdDSA-only `jsonwebtoken` `CryptoProvider` over `ed25519-dalek`.
+//!
+//! `jsonwebtoken`'s own `rust_crypto` provider links RSA and the NIST curves even when
+//! only EdDSA is used, tripling the size of every wasm build. This provider knows one
+//! algorithm, Ed25519, and refuses every other one with an error (never a panic), so a
+//! token that claims `RS256` or `HS256` cannot reach any other verification code.
+//!
+//! Key bytes follow `jsonwebtoken`'s conventions for its Ed family: an [`EncodingKey`]
+//! holds a PKCS#8 v1 private key (RFC 8410's fixed 48-byte form), a [`DecodingKey`]
+//! the raw 32-byte public key.
+
+use std::boxed::Box;
+use std::vec::Vec;
+
+use ed25519_dalek::Signature;
+use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
+use jsonwebtoken::errors::{ErrorKind, Result as JwtResult};
+use jsonwebtoken::jwk::{EllipticCurve, ThumbprintHash};
+use jsonwebtoken::signature;
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
+use sha2::Digest as _;
+
+/// The DER prefix of an Ed25519 PKCS#8 v1 private key; the 32-byte seed follows.
+const PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// The provider. Installed as the process default by [`install_crypto_provider`].
+static EDDSA_ONLY: CryptoProvider = CryptoProvider {
+    signer_factory: new_signer,
+    verifier_factory: new_verifier,
+    key_utils: KeyUtils {
+        rsa_pub_components_from_private_key: |_| Err(ErrorKind::UnsupportedAlgorithm.into()),
+        rsa_pub_components_from_public_key: |_| Err(ErrorKind::UnsupportedAlgorithm.into()),
+        ec_pub_components_from_private_key: |_, _| Err(ErrorKind::UnsupportedAlgorithm.into()),
+        ed_pub_components_from_private_key: ed_public_from_private,
+        compute_digest,
+    },
+};
+
+/// Make the engine's EdDSA-only provider `jsonwebtoken`'s default for this process.
+///
+/// The engine calls this itself before it signs or verifies; call it first only if the
+/// process also uses `jsonwebtoken` directly. If another provider was installed first,
+/// that one stays (`install_default` succeeds once per process).
+pub fn install_crypto_provider() {
+    let _already_installed = EDDSA_ONLY.install_default();
+}
+
+/// Wrap a 32-byte Ed25519 seed as PKCS#8 v1 DER.
+pub(crate) fn pkcs8_from_seed(seed: &[u8; 32]) -> [u8; 48] {
+    let mut der = [0u8; 48];
+    der[..16].copy_from_slice(&PKCS8_PREFIX);
+    der[16..].copy_from_slice(seed);
+    der
+}
+
+fn seed_from_pkcs8(der: &[u8]) -> JwtResult<[u8; 32]> {
+    match der.split_at_checked(PKCS8_PREFIX.len()) {
+        Some((prefix, seed)) if prefix == PKCS8_PREFIX => {
+            seed.try_into().map_err(|_| ErrorKind::InvalidEddsaKey.into())
+        }
+        _ => Err(ErrorKind::InvalidEddsaKey.into()),
+    }
+}
+
+fn new_signer(alg: &Algorithm, key: &EncodingKey) -> JwtResult<Box<dyn JwtSigner>> {
+    if *alg != Algorithm::EdDSA {
+        return Err(ErrorKind::InvalidAlgorithm.into());
+    }
+    if key.family() != AlgorithmFamily::Ed {
+        return Err(ErrorKind::InvalidKeyFormat.into());
+    }
+    let seed = seed_from_pkcs8(key.as_bytes())?;
+    Ok(Box::new(EdSigner(ed25519_dalek::SigningKey::from_bytes(&seed))))
+}
+
+fn new_verifier(alg: &Algorithm, key: &DecodingKey) -> JwtResult<Box<dyn JwtVerifier>> {
+    if *alg != Algorithm::EdDSA {
+        return Err(ErrorKind::InvalidAlgorithm.into());
+    }
+    if key.family() != AlgorithmFamily::Ed {
+        return Err(ErrorKind::InvalidKeyFormat.into());
+    }
+    let bytes: &[u8; 32] = key
+        .try_get_as_bytes()?
+        .try_into()
+        .map_err(|_| ErrorKind::InvalidEddsaKey)?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| ErrorKind::InvalidEddsaKey)?;
+    Ok(Box::new(EdVerifier(key)))
+}
+
+fn ed_public_from_private(der: &[u8], curve: &EllipticCurve) -> JwtResult<Vec<u8>> {
+    if *curve != EllipticCurve::Ed25519 {
+        return Err(ErrorKind::UnsupportedAlgorithm.into());
+    }
+    let seed = seed_from_pkcs8(der)?;
+    Ok(ed25519_dalek::SigningKey::from_bytes(&seed)
+        .verifying_key()
+        .to_bytes()
+        .to_vec())
+}
+
+fn compute_digest(data: &[u8], hash: ThumbprintHash) -> JwtResult<Vec<u8>> {
+    Ok(match hash {
+        ThumbprintHash::SHA256 => sha2::Sha256::digest(data).to_vec(),
+        ThumbprintHash::SHA384 => sha2::Sha384::digest(data).to_vec(),
+        ThumbprintHash::SHA512 => sha2::Sha512::digest(data).to_vec(),
+        _ => return Err(ErrorKind::UnsupportedAlgorithm.into()),
+    })
+}
+
+struct EdSigner(ed25519_dalek::SigningKey);
+
+impl signature::Signer<Vec<u8>> for EdSigner {
+    fn try_sign(&self, msg: &[u8]) -> Result<Vec<u8>, signature::Error> {
+        Ok(self.0.sign(msg).to_bytes().to_vec())
+    }
+}
+
+impl JwtSigner for EdSigner {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::EdDSA
+    }
+}
+
+struct EdVerifier(ed25519_dalek::VerifyingKey);
+
+impl signature::Verifier<Vec<u8>> for EdVerifier {
+    fn verify(&self, msg: &[u8], sig: &Vec<u8>) -> Result<(), signature::Error> {
+        // Strict: also refuses small-order keys and non-canonical signatures, so no
+        // second valid signature can be derived from a licence.
+        self.0.verify_strict(msg, &Signature::from_slice(sig)?)
+    }
+}
+
+impl JwtVerifier for EdVerifier {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::EdDSA
+    }
+}

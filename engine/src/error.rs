@@ -1,0 +1,34 @@
+//! The engine's one error type: "could not evaluate", as opposed to "denied".
+//!
+//! A refused licence is a [`Decision::Deny`](crate::Decision::Deny), never an `Error`.
+//! Errors are for inputs that are not licences at all: a JWKS that is not one, a key of
+//! the wrong size, claims that cannot be signed.
+
+use alloc::string::String;
+
+/// Why the engine could not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A JWKS or JWK could not be read; the message says which part and why.
+    InvalidJwks(String),
+    /// Key bytes are not a valid Ed25519 key.
+    InvalidKey,
+    /// Two keys in one key set share a `kid`.
+    DuplicateKid(String),
+    /// Signing failed (the claims could not be serialised).
+    Signing(String),
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::InvalidJwks(why) => write!(f, "invalid JWKS: {why}"),
+            Error::InvalidKey => f.write_str("not a valid Ed25519 key"),
+            Error::DuplicateKid(kid) => write!(f, "duplicate key id {kid:?}"),
+            Error::Signing(why) => write!(f, "could not sign: {why}"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}

@@ -1,0 +1,276 @@
+//! Ed25519 keys with a `kid`, and the key sets verifiers trust, as JWKS (RFC 8037).
+//!
+//! A [`SigningKey`] is the issuer's secret; a [`KeySet`] holds public keys only and is
+//! what every verifier (the worker, the npm package) is built from, once. A key's
+//! default `kid` is its RFC 7638 thumbprint, so the same key always gets the same id
+//! wherever it is imported. This module does not store or rotate keys: the worker does,
+//! and passes the bytes in.
+
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
+use sha2::Digest as _;
+
+use crate::crypto::pkcs8_from_seed;
+use crate::error::Error;
+
+/// How many keys a JWKS may hold: a verifier tries no more than this.
+const MAX_KEYS: usize = 64;
+
+/// One JWK as it appears on the wire. Only the members Tessera reads or writes.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Jwk {
+    kty: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    crv: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    x: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    d: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    alg: Option<String>,
+    #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
+    use_: Option<String>,
+}
+
+impl Jwk {
+    fn public(kid: &str, x: &[u8; 32]) -> Jwk {
+        Jwk {
+            kty: "OKP".to_string(),
+            crv: Some("Ed25519".to_string()),
+            x: Some(B64.encode(x)),
+            d: None,
+            kid: Some(kid.to_string()),
+            alg: Some("EdDSA".to_string()),
+            use_: Some("sig".to_string()),
+        }
+    }
+
+    /// Whether this is an Ed25519 signing key a verifier should use. Other keys in a
+    /// mixed JWKS are skipped, as RFC 7517 asks of keys an implementation cannot use.
+    fn is_ed25519_signing(&self) -> bool {
+        self.kty == "OKP"
+            && self.crv.as_deref() == Some("Ed25519")
+            && self.alg.as_deref().is_none_or(|a| a == "EdDSA")
+            && self.use_.as_deref().is_none_or(|u| u == "sig")
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Jwks {
+    keys: Vec<Jwk>,
+}
+
+fn decode_32(field: &str, value: Option<&str>) -> Result<[u8; 32], Error> {
+    let value = value.ok_or_else(|| Error::InvalidJwks(std::format!("missing \"{field}\"")))?;
+    let bytes = B64
+        .decode(value)
+        .map_err(|_| Error::InvalidJwks(std::format!("\"{field}\" is not base64url")))?;
+    bytes
+        .try_into()
+        .map_err(|_| Error::InvalidJwks(std::format!("\"{field}\" is not 32 bytes")))
+}
+
+/// The RFC 7638 thumbprint of an Ed25519 public key (RFC 8037 §A.3), base64url.
+fn thumbprint(x: &[u8; 32]) -> String {
+    let canonical = std::format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, B64.encode(x));
+    B64.encode(sha2::Sha256::digest(canonical.as_bytes()))
+}
+
+/// An issuer's Ed25519 signing key and its `kid`.
+///
+/// `Debug` never prints the secret.
+#[derive(Clone)]
+pub struct SigningKey {
+    kid: String,
+    key: ed25519_dalek::SigningKey,
+    encoding: EncodingKey,
+}
+
+impl core::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// The key for a 32-byte secret seed, with its thumbprint as `kid`. The caller
+    /// draws the seed from a CSPRNG: the engine has no randomness of its own.
+    pub fn from_seed(seed: &[u8; 32]) -> SigningKey {
+        let key = ed25519_dalek::SigningKey::from_bytes(seed);
+        let kid = thumbprint(&key.verifying_key().to_bytes());
+        SigningKey {
+            kid,
+            encoding: EncodingKey::from_ed_der(&pkcs8_from_seed(seed)),
+            key,
+        }
+    }
+
+    /// The same key under another `kid`.
+    pub fn with_kid(mut self, kid: impl Into<String>) -> SigningKey {
+        self.kid = kid.into();
+        self
+    }
+
+    /// Read a private JWK (`kty` `OKP`, `crv` `Ed25519`, `d`, and `x` if present,
+    /// which must match `d`). Without a `kid`, the thumbprint is used.
+    pub fn from_private_jwk(json: &str) -> Result<SigningKey, Error> {
+        let jwk: Jwk =
+            serde_json::from_str(json).map_err(|e| Error::InvalidJwks(e.to_string()))?;
+        if !jwk.is_ed25519_signing() {
+            return Err(Error::InvalidJwks("not an Ed25519 signing key".to_string()));
+        }
+        let key = SigningKey::from_seed(&decode_32("d", jwk.d.as_deref())?);
+        if jwk.x.is_some() && decode_32("x", jwk.x.as_deref())? != key.public_bytes() {
+            return Err(Error::InvalidJwks("\"x\" does not match \"d\"".to_string()));
+        }
+        Ok(match jwk.kid {
+            Some(kid) => key.with_kid(kid),
+            None => key,
+        })
+    }
+
+    /// This key as a private JWK, for storing as a secret. Handle the result as one.
+    pub fn to_private_jwk(&self) -> String {
+        let mut jwk = Jwk::public(&self.kid, &self.public_bytes());
+        jwk.d = Some(B64.encode(self.key.to_bytes()));
+        serde_json::to_string(&jwk).unwrap_or_default()
+    }
+
+    /// The key id tokens signed with this key carry in their header.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The raw 32-byte public key.
+    pub fn public_bytes(&self) -> [u8; 32] {
+        self.key.verifying_key().to_bytes()
+    }
+
+    pub(crate) fn encoding(&self) -> &EncodingKey {
+        &self.encoding
+    }
+}
+
+/// One trusted public key.
+#[derive(Clone)]
+struct PublicKey {
+    kid: String,
+    x: [u8; 32],
+    decoding: DecodingKey,
+}
+
+/// The public keys a verifier trusts, by `kid`. Build it once; validate many times.
+#[derive(Clone)]
+pub struct KeySet {
+    keys: Vec<PublicKey>,
+    validation: Validation,
+}
+
+impl core::fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.kids()).finish()
+    }
+}
+
+impl Default for KeySet {
+    fn default() -> Self {
+        KeySet::new()
+    }
+}
+
+impl KeySet {
+    /// An empty key set: it trusts nothing.
+    pub fn new() -> KeySet {
+        // Only EdDSA, and no time checks: the engine checks `exp`/`nbf` against the
+        // `now` it is given, never against the system clock.
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        KeySet {
+            keys: Vec::new(),
+            validation,
+        }
+    }
+
+    /// Trust a raw Ed25519 public key under `kid`. Refuses invalid points and a `kid`
+    /// that is already present.
+    pub fn insert(&mut self, kid: impl Into<String>, x: [u8; 32]) -> Result<(), Error> {
+        let kid = kid.into();
+        ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|_| Error::InvalidKey)?;
+        if self.get(&kid).is_some() {
+            return Err(Error::DuplicateKid(kid));
+        }
+        if self.keys.len() >= MAX_KEYS {
+            return Err(Error::InvalidJwks(std::format!("more than {MAX_KEYS} keys")));
+        }
+        self.keys.push(PublicKey {
+            kid,
+            x,
+            decoding: DecodingKey::from_ed_der(&x),
+        });
+        Ok(())
+    }
+
+    /// Trust the public half of a signing key, under its `kid`.
+    pub fn insert_signing_key(&mut self, key: &SigningKey) -> Result<(), Error> {
+        self.insert(key.kid(), key.public_bytes())
+    }
+
+    /// Read a JWKS (`{"keys": [...]}`). Ed25519 signing keys are imported; keys of
+    /// other types or uses are skipped. Fails if no usable key remains, if a key is
+    /// malformed, or if two keys share a `kid`. A key without `kid` gets its thumbprint.
+    pub fn from_jwks(json: &str) -> Result<KeySet, Error> {
+        let jwks: Jwks =
+            serde_json::from_str(json).map_err(|e| Error::InvalidJwks(e.to_string()))?;
+        let mut set = KeySet::new();
+        for jwk in jwks.keys.iter().filter(|k| k.is_ed25519_signing()) {
+            let x = decode_32("x", jwk.x.as_deref())?;
+            let kid = jwk.kid.clone().unwrap_or_else(|| thumbprint(&x));
+            set.insert(kid, x)?;
+        }
+        if set.is_empty() {
+            return Err(Error::InvalidJwks("no Ed25519 signing keys".to_string()));
+        }
+        Ok(set)
+    }
+
+    /// This key set as a JWKS document: public keys only.
+    pub fn to_jwks(&self) -> String {
+        let jwks = Jwks {
+            keys: self.keys.iter().map(|k| Jwk::public(&k.kid, &k.x)).collect(),
+        };
+        serde_json::to_string(&jwks).unwrap_or_default()
+    }
+
+    /// The trusted key ids, in insertion order.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|k| k.kid.as_str())
+    }
+
+    /// Whether the set trusts no key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub(crate) fn get(&self, kid: &str) -> Option<&DecodingKey> {
+        self.keys.iter().find(|k| k.kid == kid).map(|k| &k.decoding)
+    }
+
+    pub(crate) fn decoding_keys(&self) -> impl Iterator<Item = &DecodingKey> {
+        self.keys.iter().map(|k| &k.decoding)
+    }
+
+    pub(crate) fn validation(&self) -> &Validation {
+        &self.validation
+    }
+}

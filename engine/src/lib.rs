@@ -1,0 +1,74 @@
+//! Tessera's licensing engine: every licensing rule, and nothing else.
+//!
+//! This crate is *sans-I/O*: it never reads a clock, draws randomness, or touches
+//! storage. Time comes in as `now` (Unix seconds), random bytes come in as arguments,
+//! and the shells (the Cloudflare Worker, the npm validator, tests) do the I/O. A
+//! decision is therefore a pure function of its inputs, and a test can pin every
+//! boundary to the second.
+//!
+//! # Layout
+//!
+//! The `no_std` + `alloc` core — the domain model and every decision — builds for
+//! `wasm32v1-none` with `--no-default-features`:
+//!
+//! - [`claims`](LicenseClaims): the licence claims of seed 004, with their exact JSON names.
+//! - [`decision`](Decision): [`check_claims`] turns verified claims, [`Expectations`]
+//!   and `now` into a [`Decision`] — `Allow` with [`Warning`]s, or `Deny` with a
+//!   stable [`DenyCode`].
+//! - [`instance`](normalize_instance): the canonical form of an instance's root URL,
+//!   so `https://Example.org` and `https://example.org/` are the same instance.
+//! - [`renewal`](renew): the claims of a fresh token for the same licence.
+//! - [`error`](Error): the crate's one error enum ("could not evaluate", never "denied").
+//! - [`api`] (feature `serde`): the JSON shapes the worker and the console share.
+//!
+//! Behind the `jwt` feature (needs `std`), the token layer:
+//!
+//! - `crypto`: an EdDSA-only `jsonwebtoken` `CryptoProvider` over `ed25519-dalek`, so no
+//!   RSA or NIST-curve code is linked.
+//! - `keys`: [`SigningKey`] (an Ed25519 key with a `kid`) and [`KeySet`] (the public
+//!   keys a verifier trusts), with JWKS import and export (RFC 8037 `OKP` keys).
+//! - `token`: [`sign`] and [`validate`] — signature first, then [`check_claims`].
+//!
+//! # Features
+//!
+//! - `std`: standard library support.
+//! - `serde`: serde derives on the domain model.
+//! - `jwt` (default): signing, verification and JWKS; implies `std` and `serde`.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs, clippy::unwrap_used)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+#[cfg(feature = "serde")]
+pub mod api;
+mod claims;
+mod decision;
+mod error;
+mod instance;
+mod renewal;
+
+#[cfg(feature = "jwt")]
+mod crypto;
+#[cfg(feature = "jwt")]
+mod keys;
+#[cfg(feature = "jwt")]
+mod token;
+
+pub use claims::LicenseClaims;
+pub use decision::{Decision, DenyCode, Expectations, Licence, Warning, check_claims};
+pub use error::Error;
+pub use instance::normalize_instance;
+pub use renewal::renew;
+
+#[cfg(feature = "jwt")]
+pub use crypto::install_crypto_provider;
+#[cfg(feature = "jwt")]
+pub use keys::{KeySet, SigningKey};
+#[cfg(feature = "jwt")]
+pub use token::{MAX_TOKEN_BYTES, sign, validate};
+
+/// Seconds in a day: every `*_days` claim is counted in these.
+pub const DAY: u64 = 86_400;

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Set-up and build steps shared by `scripts/run`, `scripts/test` and `scripts/build`.
+#
+# Everything here is idempotent: each step checks what is already there and does
+# nothing when it is. Cargo tools go to a per-user cache outside the clone
+# (TESSERA_TOOLS, default ~/.cache/tessera/tools) so every clone and CI run reuses them.
+#
+# Sourced, not executed: it exports PATH and the *_BIN variables worker-build reads.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+TESSERA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export TESSERA_ROOT
+
+# Pins. wasm-bindgen must equal the `=` pin in Cargo.toml (checked below).
+WORKER_BUILD_VERSION=0.8.7
+WASM_BINDGEN_VERSION=0.2.130
+
+TESSERA_TOOLS="${TESSERA_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera/tools}"
+export TESSERA_TOOLS
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# cargo install NAME VERSION [extra args] into $TESSERA_TOOLS/NAME-VERSION, once.
+install_cargo_tool() {
+  local crate="$1" version="$2" bin="$3"; shift 3
+  local root="$TESSERA_TOOLS/$crate-$version"
+  if [ ! -x "$root/bin/$bin" ]; then
+    log "installing $crate $version into $root (once per machine; several minutes)"
+    cargo install "$crate" --version "=$version" --root "$root" "$@" >&2
+  fi
+  export PATH="$root/bin:$PATH"
+}
+
+setup_rust() {
+  local installed
+  installed="$(rustup target list --installed)"
+  for t in wasm32-unknown-unknown wasm32v1-none; do
+    if ! grep -qx "$t" <<<"$installed"; then
+      log "rustup target add $t"
+      rustup target add "$t" >&2
+    fi
+  done
+  local pinned
+  pinned="$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' "$TESSERA_ROOT/Cargo.toml")"
+  if [ "$pinned" != "$WASM_BINDGEN_VERSION" ]; then
+    echo "Cargo.toml pins wasm-bindgen $pinned but scripts/setup.sh pins $WASM_BINDGEN_VERSION" >&2
+    exit 1
+  fi
+  # wasm-bindgen-cli's own lockfile names a yanked crate: install without --locked.
+  install_cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
+  install_cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
+  export WASM_BINDGEN_BIN="$TESSERA_TOOLS/wasm-bindgen-cli-$WASM_BINDGEN_VERSION/bin/wasm-bindgen"
+}
+
+setup_node() {
+  # npm ci only when the lockfile changed since the last install.
+  local stamp="$TESSERA_ROOT/node_modules/.tessera-lock"
+  if [ ! -f "$stamp" ] || ! cmp -s "$TESSERA_ROOT/package-lock.json" "$stamp"; then
+    log "npm ci"
+    (cd "$TESSERA_ROOT" && npm ci --no-audit --no-fund >&2)
+    cp "$TESSERA_ROOT/package-lock.json" "$stamp"
+  fi
+  export PATH="$TESSERA_ROOT/node_modules/.bin:$PATH"
+  export WASM_OPT_BIN="$TESSERA_ROOT/node_modules/.bin/wasm-opt"
+  export ESBUILD_BIN="$TESSERA_ROOT/node_modules/.bin/esbuild"
+  export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+}
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own here).
+setup_chromium() {
+  if [ ! -x /usr/bin/chromium ]; then
+    log "installing Debian chromium (browser tests)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >&2
+  fi
+  export CHROMIUM_BIN=/usr/bin/chromium
+}
+
+# The console: cargo → wasm-bindgen → wasm-opt, into site/dist (the assets directory).
+build_site() {
+  log "building the console (site/dist)"
+  cargo build --release --target wasm32-unknown-unknown -p tessera-site >&2
+  local out="$TESSERA_ROOT/site/dist"
+  rm -rf "$out" && mkdir -p "$out"
+  wasm-bindgen --target web --no-typescript --out-name tessera_site --out-dir "$out" \
+    "$TESSERA_ROOT/target/wasm32-unknown-unknown/release/tessera-site.wasm" >&2
+  wasm-opt -Oz "$out/tessera_site_bg.wasm" -o "$out/tessera_site_bg.wasm" >&2
+  cp "$TESSERA_ROOT/site/index.html" "$TESSERA_ROOT/site/style.css" "$out/"
+}
+
+# The worker: worker-build (cargo → wasm-bindgen → wasm-opt → shim), into worker/build.
+build_worker() {
+  log "building the worker (worker/build)"
+  (cd "$TESSERA_ROOT/worker" && worker-build --release >&2)
+}
+
+# Print each shipped .wasm's raw and gzip size; fail if one is over its budget.
+report_sizes() {
+  local status=0 file budget raw gz
+  while read -r file budget; do
+    raw=$(wc -c <"$file")
+    gz=$(gzip -9 -c "$file" | wc -c)
+    printf 'size: %-45s %8d bytes raw %8d bytes gzip (budget %d gzip)\n' \
+      "${file#"$TESSERA_ROOT"/}" "$raw" "$gz" "$budget"
+    if [ "$gz" -gt "$budget" ]; then
+      echo "size: ${file#"$TESSERA_ROOT"/} is over its budget" >&2
+      status=1
+    fi
+  done <<LIST
+$TESSERA_ROOT/worker/build/worker/index_bg.wasm 1048576
+$TESSERA_ROOT/site/dist/tessera_site_bg.wasm 307200
+LIST
+  return $status
+}

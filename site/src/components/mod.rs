@@ -1,0 +1,3 @@
+//! Pieces shared by pages.
+
+pub(crate) mod error_box;

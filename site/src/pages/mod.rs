@@ -1,0 +1,4 @@
+//! One page per file.
+
+pub(crate) mod home;
+pub(crate) mod not_found;
