@@ -87,7 +87,10 @@ build_site() {
   rm -rf "$out" && mkdir -p "$out"
   wasm-bindgen --target web --no-typescript --out-name tessera_site --out-dir "$out" \
     "$TESSERA_ROOT/target/wasm32-unknown-unknown/release/tessera-site.wasm" >&2
-  wasm-opt -Oz "$out/tessera_site_bg.wasm" -o "$out/tessera_site_bg.wasm" >&2
+  # The features rustc enables by default for wasm32-unknown-unknown.
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-reference-types --enable-multivalue --enable-mutable-globals \
+    "$out/tessera_site_bg.wasm" -o "$out/tessera_site_bg.wasm" >&2
   cp "$TESSERA_ROOT/site/index.html" "$TESSERA_ROOT/site/style.css" "$out/"
 }
 
@@ -110,7 +113,7 @@ report_sizes() {
       status=1
     fi
   done <<LIST
-$TESSERA_ROOT/worker/build/worker/index_bg.wasm 1048576
+$TESSERA_ROOT/worker/build/index_bg.wasm 1048576
 $TESSERA_ROOT/site/dist/tessera_site_bg.wasm 307200
 LIST
   return $status

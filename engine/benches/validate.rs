@@ -89,8 +89,14 @@ fn main() {
     let bare = rate(|| vk.verify_strict(black_box(input.as_bytes()), &sig).is_ok());
 
     println!("token: {} bytes", token.len());
-    println!("engine validate:           {engine:>10.0} /s  ({:.2} µs each)", 1e6 / engine);
-    println!("bare ed25519-dalek verify: {bare:>10.0} /s  ({:.2} µs each)", 1e6 / bare);
+    println!(
+        "engine validate:           {engine:>10.0} /s  ({:.2} µs each)",
+        1e6 / engine
+    );
+    println!(
+        "bare ed25519-dalek verify: {bare:>10.0} /s  ({:.2} µs each)",
+        1e6 / bare
+    );
     println!(
         "engine cost / bare verify: {:.3}×  (target ≤ 1.25×)",
         bare / engine

@@ -50,10 +50,7 @@ pub struct LicenseClaims {
     #[cfg_attr(feature = "serde", serde(default))]
     pub update_days: u32,
     /// Products the licence covers. Seed 004 shows `null` for none; it reads as empty.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, deserialize_with = "null_as_empty")
-    )]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "null_as_empty"))]
     pub prod: Vec<String>,
     /// The customer's company name.
     #[cfg_attr(feature = "serde", serde(default))]

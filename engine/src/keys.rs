@@ -122,8 +122,7 @@ impl SigningKey {
     /// Read a private JWK (`kty` `OKP`, `crv` `Ed25519`, `d`, and `x` if present,
     /// which must match `d`). Without a `kid`, the thumbprint is used.
     pub fn from_private_jwk(json: &str) -> Result<SigningKey, Error> {
-        let jwk: Jwk =
-            serde_json::from_str(json).map_err(|e| Error::InvalidJwks(e.to_string()))?;
+        let jwk: Jwk = serde_json::from_str(json).map_err(|e| Error::InvalidJwks(e.to_string()))?;
         if !jwk.is_ed25519_signing() {
             return Err(Error::InvalidJwks("not an Ed25519 signing key".to_string()));
         }
@@ -211,7 +210,9 @@ impl KeySet {
             return Err(Error::DuplicateKid(kid));
         }
         if self.keys.len() >= MAX_KEYS {
-            return Err(Error::InvalidJwks(std::format!("more than {MAX_KEYS} keys")));
+            return Err(Error::InvalidJwks(std::format!(
+                "more than {MAX_KEYS} keys"
+            )));
         }
         self.keys.push(PublicKey {
             kid,
@@ -247,7 +248,11 @@ impl KeySet {
     /// This key set as a JWKS document: public keys only.
     pub fn to_jwks(&self) -> String {
         let jwks = Jwks {
-            keys: self.keys.iter().map(|k| Jwk::public(&k.kid, &k.x)).collect(),
+            keys: self
+                .keys
+                .iter()
+                .map(|k| Jwk::public(&k.kid, &k.x))
+                .collect(),
         };
         serde_json::to_string(&jwks).unwrap_or_default()
     }

@@ -79,7 +79,10 @@ mod tests {
             lexp: NOW,
             ..licence()
         };
-        assert_eq!(renew(&old, "2".to_string(), NOW), Err(DenyCode::LicenseExpired));
+        assert_eq!(
+            renew(&old, "2".to_string(), NOW),
+            Err(DenyCode::LicenseExpired)
+        );
         assert!(renew(&old, "2".to_string(), NOW - 1).is_ok());
     }
 
@@ -90,6 +93,9 @@ mod tests {
             trial_exp: NOW,
             ..licence()
         };
-        assert_eq!(renew(&old, "2".to_string(), NOW), Err(DenyCode::TrialExpired));
+        assert_eq!(
+            renew(&old, "2".to_string(), NOW),
+            Err(DenyCode::TrialExpired)
+        );
     }
 }

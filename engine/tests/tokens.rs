@@ -80,13 +80,22 @@ fn rfc8037_test_vector() {
         serde_json::from_str(include_str!("data/rfc8037.json")).expect("vector file");
     let jwk = v["private_jwk"].to_string();
     let key = SigningKey::from_private_jwk(&jwk).expect("the RFC's key");
-    assert_eq!(key.kid(), v["thumbprint"], "kid defaults to the RFC 7638 thumbprint");
+    assert_eq!(
+        key.kid(),
+        v["thumbprint"],
+        "kid defaults to the RFC 7638 thumbprint"
+    );
     assert_eq!(B64.encode(key.public_bytes()), v["private_jwk"]["x"]);
 
     // Sign the RFC's JWS signing input through jsonwebtoken and our provider.
     tessera_engine::install_crypto_provider();
-    let seed = B64.decode(v["private_jwk"]["d"].as_str().expect("d")).expect("b64");
-    let mut der = vec![0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+    let seed = B64
+        .decode(v["private_jwk"]["d"].as_str().expect("d"))
+        .expect("b64");
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
     der.extend_from_slice(&seed);
     let input = v["signing_input"].as_str().expect("input");
     let sig = jsonwebtoken::crypto::sign(
@@ -98,10 +107,16 @@ fn rfc8037_test_vector() {
     assert_eq!(sig, v["signature"]);
     let x = key.public_bytes();
     let dk = jsonwebtoken::DecodingKey::from_ed_der(&x);
-    assert!(jsonwebtoken::crypto::verify(&sig, input.as_bytes(), &dk, jsonwebtoken::Algorithm::EdDSA).expect("verify"));
+    assert!(
+        jsonwebtoken::crypto::verify(&sig, input.as_bytes(), &dk, jsonwebtoken::Algorithm::EdDSA)
+            .expect("verify")
+    );
     let mut bad = input.as_bytes().to_vec();
     bad[0] ^= 1;
-    assert!(!jsonwebtoken::crypto::verify(&sig, &bad, &dk, jsonwebtoken::Algorithm::EdDSA).expect("verify"));
+    assert!(
+        !jsonwebtoken::crypto::verify(&sig, &bad, &dk, jsonwebtoken::Algorithm::EdDSA)
+            .expect("verify")
+    );
 }
 
 #[test]
@@ -116,7 +131,10 @@ fn private_jwk_round_trip_and_mismatched_x() {
     jwk["x"] = B64.encode(other.public_bytes()).into();
     assert!(SigningKey::from_private_jwk(&jwk.to_string()).is_err());
     assert!(format!("{key:?}").contains("issuer-2026"));
-    assert!(!format!("{key:?}").contains(&B64.encode([1u8; 32])), "Debug hides the secret");
+    assert!(
+        !format!("{key:?}").contains(&B64.encode([1u8; 32])),
+        "Debug hides the secret"
+    );
 }
 
 // --- round trips ------------------------------------------------------------------
@@ -154,7 +172,10 @@ fn jwks_round_trip_and_rotation() {
     let jwks = set.to_jwks();
     assert!(!jwks.contains("\"d\""), "a JWKS carries public keys only");
     let imported = KeySet::from_jwks(&jwks).expect("import");
-    assert_eq!(imported.kids().collect::<Vec<_>>(), vec!["issuer-2026", new.kid()]);
+    assert_eq!(
+        imported.kids().collect::<Vec<_>>(),
+        vec!["issuer-2026", new.kid()]
+    );
     // Tokens of both the retired and the current key verify.
     for key in [&old, &new] {
         let token = sign(&claims(), key).expect("sign");
@@ -205,8 +226,14 @@ fn renewal_round_trip() {
     assert_eq!(again.claims.lid, "lic-1");
     assert_eq!(again.claims.jti, "tok-2");
     assert_eq!(again.claims.lexp, claims().lexp);
-    assert_eq!((again.claims.iat, again.claims.exp), (later, later + 31 * DAY));
-    assert_eq!(renew(&again.claims, "tok-3".into(), claims().lexp), Err(DenyCode::LicenseExpired));
+    assert_eq!(
+        (again.claims.iat, again.claims.exp),
+        (later, later + 31 * DAY)
+    );
+    assert_eq!(
+        renew(&again.claims, "tok-3".into(), claims().lexp),
+        Err(DenyCode::LicenseExpired)
+    );
 }
 
 // --- one test per denial code -----------------------------------------------------
@@ -233,7 +260,10 @@ fn deny_malformed() {
 fn deny_wrong_algorithm() {
     let [_, p, s] = parts(&signed(&claims()));
     let header = b64_json(&serde_json::json!({"alg": "RS256", "kid": "issuer-2026"}));
-    assert_eq!(code(&format!("{header}.{p}.{s}")), Some(DenyCode::WrongAlgorithm));
+    assert_eq!(
+        code(&format!("{header}.{p}.{s}")),
+        Some(DenyCode::WrongAlgorithm)
+    );
 }
 
 #[test]
@@ -253,22 +283,34 @@ fn deny_bad_signature() {
 
 #[test]
 fn deny_wrong_issuer() {
-    assert_eq!(code(&with(|c| c.iss = "https://evil.example".into())), Some(DenyCode::WrongIssuer));
+    assert_eq!(
+        code(&with(|c| c.iss = "https://evil.example".into())),
+        Some(DenyCode::WrongIssuer)
+    );
 }
 
 #[test]
 fn deny_wrong_instance() {
-    assert_eq!(code(&with(|c| c.sub = "https://other.example/".into())), Some(DenyCode::WrongInstance));
+    assert_eq!(
+        code(&with(|c| c.sub = "https://other.example/".into())),
+        Some(DenyCode::WrongInstance)
+    );
 }
 
 #[test]
 fn deny_wrong_product() {
-    assert_eq!(code(&with(|c| c.prod = vec!["tessera-basic".into()])), Some(DenyCode::WrongProduct));
+    assert_eq!(
+        code(&with(|c| c.prod = vec!["tessera-basic".into()])),
+        Some(DenyCode::WrongProduct)
+    );
 }
 
 #[test]
 fn deny_not_yet_valid() {
-    assert_eq!(code(&with(|c| c.nbf = NOW + 1)), Some(DenyCode::NotYetValid));
+    assert_eq!(
+        code(&with(|c| c.nbf = NOW + 1)),
+        Some(DenyCode::NotYetValid)
+    );
 }
 
 #[test]
@@ -278,7 +320,10 @@ fn deny_expired() {
 
 #[test]
 fn deny_license_expired() {
-    assert_eq!(code(&with(|c| c.lexp = NOW)), Some(DenyCode::LicenseExpired));
+    assert_eq!(
+        code(&with(|c| c.lexp = NOW)),
+        Some(DenyCode::LicenseExpired)
+    );
 }
 
 #[test]
@@ -316,7 +361,10 @@ fn every_code_has_its_test() {
 /// Sign an arbitrary signing input with the issuer's key, bypassing `sign`.
 fn sign_raw(input: &str) -> String {
     tessera_engine::install_crypto_provider();
-    let mut der = vec![0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
     der.extend_from_slice(&[1; 32]);
     let sig = jsonwebtoken::crypto::sign(
         input.as_bytes(),
@@ -331,10 +379,19 @@ fn sign_raw(input: &str) -> String {
 fn forged_alg_none() {
     let [_, p, s] = parts(&signed(&claims()));
     let none = b64_json(&serde_json::json!({"alg": "none", "kid": "issuer-2026"}));
-    assert_eq!(code(&format!("{none}.{p}.")), Some(DenyCode::WrongAlgorithm));
-    assert_eq!(code(&format!("{none}.{p}.{s}")), Some(DenyCode::WrongAlgorithm));
+    assert_eq!(
+        code(&format!("{none}.{p}.")),
+        Some(DenyCode::WrongAlgorithm)
+    );
+    assert_eq!(
+        code(&format!("{none}.{p}.{s}")),
+        Some(DenyCode::WrongAlgorithm)
+    );
     let none_upper = b64_json(&serde_json::json!({"alg": "NONE"}));
-    assert_eq!(code(&format!("{none_upper}.{p}.")), Some(DenyCode::WrongAlgorithm));
+    assert_eq!(
+        code(&format!("{none_upper}.{p}.")),
+        Some(DenyCode::WrongAlgorithm)
+    );
 }
 
 #[test]
@@ -342,14 +399,18 @@ fn forged_hs256_with_the_public_key_as_secret() {
     let header = b64_json(&serde_json::json!({"alg": "HS256", "typ": "JWT", "kid": "issuer-2026"}));
     let payload = b64_json(&serde_json::to_value(claims()).expect("json"));
     let input = format!("{header}.{payload}");
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&issuer_key().public_bytes()).expect("hmac");
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(&issuer_key().public_bytes()).expect("hmac");
     mac.update(input.as_bytes());
     let token = format!("{input}.{}", B64.encode(mac.finalize().into_bytes()));
     assert_eq!(code(&token), Some(DenyCode::WrongAlgorithm));
     // Claiming EdDSA while carrying an HMAC does not help either.
     let [_, _, hs_sig] = parts(&token);
     let [h, p, _] = parts(&signed(&claims()));
-    assert_eq!(code(&format!("{h}.{p}.{hs_sig}")), Some(DenyCode::BadSignature));
+    assert_eq!(
+        code(&format!("{h}.{p}.{hs_sig}")),
+        Some(DenyCode::BadSignature)
+    );
 }
 
 #[test]
@@ -357,7 +418,10 @@ fn forged_tampered_payload() {
     let [h, _, s] = parts(&signed(&claims()));
     let mut richer = serde_json::to_value(claims()).expect("json");
     richer["included_users"] = 10_000.into();
-    assert_eq!(code(&format!("{h}.{}.{s}", b64_json(&richer))), Some(DenyCode::BadSignature));
+    assert_eq!(
+        code(&format!("{h}.{}.{s}", b64_json(&richer))),
+        Some(DenyCode::BadSignature)
+    );
 }
 
 #[test]
@@ -365,8 +429,14 @@ fn forged_tampered_signature() {
     let [h, p, s] = parts(&signed(&claims()));
     let mut sig = B64.decode(&s).expect("b64");
     sig[10] ^= 0x01;
-    assert_eq!(code(&format!("{h}.{p}.{}", B64.encode(&sig))), Some(DenyCode::BadSignature));
-    assert_eq!(code(&format!("{h}.{p}.{}", B64.encode(&sig[..32]))), Some(DenyCode::BadSignature));
+    assert_eq!(
+        code(&format!("{h}.{p}.{}", B64.encode(&sig))),
+        Some(DenyCode::BadSignature)
+    );
+    assert_eq!(
+        code(&format!("{h}.{p}.{}", B64.encode(&sig[..32]))),
+        Some(DenyCode::BadSignature)
+    );
     assert_eq!(code(&format!("{h}.{p}.")), Some(DenyCode::BadSignature));
 }
 
@@ -374,12 +444,25 @@ fn forged_tampered_signature() {
 fn forged_unknown_kid() {
     let [_, p, s] = parts(&signed(&claims()));
     let header = b64_json(&serde_json::json!({"alg": "EdDSA", "kid": "someone-else"}));
-    assert_eq!(code(&format!("{header}.{p}.{s}")), Some(DenyCode::UnknownKey));
+    assert_eq!(
+        code(&format!("{header}.{p}.{s}")),
+        Some(DenyCode::UnknownKey)
+    );
 }
 
 #[test]
 fn forged_garbage_empty_and_oversized() {
-    for junk in ["", ".", "..", "a.b", "a.b.c", "a.b.c.d", "eyJ.eyJ.eyJ", "\u{0}\u{1}", "🦀.🦀.🦀"] {
+    for junk in [
+        "",
+        ".",
+        "..",
+        "a.b",
+        "a.b.c",
+        "a.b.c.d",
+        "eyJ.eyJ.eyJ",
+        "\u{0}\u{1}",
+        "🦀.🦀.🦀",
+    ] {
         assert_eq!(code(junk), Some(DenyCode::Malformed), "{junk:?}");
     }
     let valid = signed(&claims());
@@ -395,11 +478,20 @@ fn no_kid_tries_each_trusted_key() {
     let header = b64_json(&serde_json::json!({"alg": "EdDSA"}));
     let token = sign_raw(&format!("{header}.{p}"));
     let mut two = KeySet::new();
-    two.insert_signing_key(&SigningKey::from_seed(&[5; 32])).expect("key");
+    two.insert_signing_key(&SigningKey::from_seed(&[5; 32]))
+        .expect("key");
     two.insert_signing_key(&issuer_key()).expect("key");
     assert!(validate(&token, &two, &expect(), NOW).is_allowed());
     let mut strangers = KeySet::new();
-    strangers.insert_signing_key(&SigningKey::from_seed(&[5; 32])).expect("key");
-    assert_eq!(validate(&token, &strangers, &expect(), NOW).deny_code(), Some(DenyCode::BadSignature));
-    assert_eq!(validate(&token, &KeySet::new(), &expect(), NOW).deny_code(), Some(DenyCode::UnknownKey));
+    strangers
+        .insert_signing_key(&SigningKey::from_seed(&[5; 32]))
+        .expect("key");
+    assert_eq!(
+        validate(&token, &strangers, &expect(), NOW).deny_code(),
+        Some(DenyCode::BadSignature)
+    );
+    assert_eq!(
+        validate(&token, &KeySet::new(), &expect(), NOW).deny_code(),
+        Some(DenyCode::UnknownKey)
+    );
 }

@@ -13,8 +13,8 @@ use worker::Response;
 pub(crate) enum ApiError {
     /// No route at this path.
     NotFound,
-    /// The path exists, but not for this method.
-    MethodNotAllowed,
+    /// The path exists, but not for this method; `allow` lists the methods it takes.
+    MethodNotAllowed { allow: String },
     /// The runtime or a binding failed; not the client's fault.
     Internal(String),
 }
@@ -24,7 +24,7 @@ impl ApiError {
     pub(crate) fn code(&self) -> &'static str {
         match self {
             ApiError::NotFound => "NOT_FOUND",
-            ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ApiError::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             ApiError::Internal(_) => "INTERNAL",
         }
     }
@@ -32,7 +32,7 @@ impl ApiError {
     pub(crate) fn status(&self) -> u16 {
         match self {
             ApiError::NotFound => 404,
-            ApiError::MethodNotAllowed => 405,
+            ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Internal(_) => 500,
         }
     }
@@ -40,7 +40,7 @@ impl ApiError {
     fn message(&self) -> &str {
         match self {
             ApiError::NotFound => "no such route",
-            ApiError::MethodNotAllowed => "this route does not accept that method",
+            ApiError::MethodNotAllowed { .. } => "this route does not accept that method",
             ApiError::Internal(_) => "internal error; see the worker's logs",
         }
     }
@@ -55,7 +55,11 @@ impl ApiError {
                 message: self.message().into(),
             },
         };
-        Ok(Response::from_json(&envelope)?.with_status(self.status()))
+        let mut response = Response::from_json(&envelope)?.with_status(self.status());
+        if let ApiError::MethodNotAllowed { allow } = &self {
+            response.headers_mut().set("Allow", allow)?;
+        }
+        Ok(response)
     }
 }
 

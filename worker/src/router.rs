@@ -22,19 +22,21 @@ pub(crate) const ROUTES: &[(Method, &str, Route)] = &[(Method::Get, "/api/health
 /// The route for `method` and `path`: `NOT_FOUND` when no route has this path,
 /// `METHOD_NOT_ALLOWED` when one does but not with this method.
 pub(crate) fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
-    let mut path_known = false;
+    let mut allow: Vec<&str> = Vec::new();
     for (m, p, route) in ROUTES {
         if *p == path {
             if m == method {
                 return Ok(*route);
             }
-            path_known = true;
+            allow.push(m.as_ref());
         }
     }
-    Err(if path_known {
-        ApiError::MethodNotAllowed
-    } else {
+    Err(if allow.is_empty() {
         ApiError::NotFound
+    } else {
+        ApiError::MethodNotAllowed {
+            allow: allow.join(", "),
+        }
     })
 }
 
@@ -50,8 +52,16 @@ mod tests {
 
     #[test]
     fn resolves_known_routes_and_refuses_the_rest() {
-        assert_eq!(resolve(&Method::Get, "/api/health").ok(), Some(Route::Health));
-        assert!(matches!(resolve(&Method::Post, "/api/health"), Err(ApiError::MethodNotAllowed)));
-        assert!(matches!(resolve(&Method::Get, "/api/nope"), Err(ApiError::NotFound)));
+        assert_eq!(
+            resolve(&Method::Get, "/api/health").ok(),
+            Some(Route::Health)
+        );
+        assert!(
+            matches!(resolve(&Method::Post, "/api/health"), Err(ApiError::MethodNotAllowed { allow }) if allow == "GET")
+        );
+        assert!(matches!(
+            resolve(&Method::Get, "/api/nope"),
+            Err(ApiError::NotFound)
+        ));
     }
 }

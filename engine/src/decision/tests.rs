@@ -52,13 +52,26 @@ fn allows_a_matching_licence_without_warnings() {
 fn identity_denials() {
     let c = claims();
     let cases = [
-        (expect().issuer("https://other.example"), DenyCode::WrongIssuer),
-        (expect().instance("https://other.example/"), DenyCode::WrongInstance),
-        (expect().instance("http://app.example/"), DenyCode::WrongInstance),
+        (
+            expect().issuer("https://other.example"),
+            DenyCode::WrongIssuer,
+        ),
+        (
+            expect().instance("https://other.example/"),
+            DenyCode::WrongInstance,
+        ),
+        (
+            expect().instance("http://app.example/"),
+            DenyCode::WrongInstance,
+        ),
         (expect().product("tessera-basic"), DenyCode::WrongProduct),
     ];
     for (e, code) in cases {
-        assert_eq!(check_claims(c.clone(), &e, NOW), Decision::Deny(code), "{e:?}");
+        assert_eq!(
+            check_claims(c.clone(), &e, NOW),
+            Decision::Deny(code),
+            "{e:?}"
+        );
     }
 }
 
@@ -69,29 +82,50 @@ fn identity_is_reported_before_time() {
         ..claims()
     };
     let e = expect().product("something-else");
-    assert_eq!(check_claims(expired, &e, NOW).deny_code(), Some(DenyCode::WrongProduct));
+    assert_eq!(
+        check_claims(expired, &e, NOW).deny_code(),
+        Some(DenyCode::WrongProduct)
+    );
 }
 
 #[test]
 fn not_before_boundary() {
-    let c = LicenseClaims { nbf: NOW, ..claims() };
+    let c = LicenseClaims {
+        nbf: NOW,
+        ..claims()
+    };
     assert!(check_claims(c.clone(), &expect(), NOW).is_allowed());
-    assert_eq!(check_claims(c.clone(), &expect(), NOW - 1).deny_code(), Some(DenyCode::NotYetValid));
+    assert_eq!(
+        check_claims(c.clone(), &expect(), NOW - 1).deny_code(),
+        Some(DenyCode::NotYetValid)
+    );
     assert!(check_claims(c, &expect().leeway(60), NOW - 60).is_allowed());
 }
 
 #[test]
 fn token_expiry_boundary() {
-    let c = LicenseClaims { exp: NOW, ..claims() };
-    assert_eq!(check_claims(c.clone(), &expect(), NOW).deny_code(), Some(DenyCode::Expired));
+    let c = LicenseClaims {
+        exp: NOW,
+        ..claims()
+    };
+    assert_eq!(
+        check_claims(c.clone(), &expect(), NOW).deny_code(),
+        Some(DenyCode::Expired)
+    );
     assert!(check_claims(c.clone(), &expect(), NOW - 1).is_allowed());
     assert!(check_claims(c.clone(), &expect().leeway(60), NOW + 59).is_allowed());
-    assert_eq!(check_claims(c, &expect().leeway(60), NOW + 60).deny_code(), Some(DenyCode::Expired));
+    assert_eq!(
+        check_claims(c, &expect().leeway(60), NOW + 60).deny_code(),
+        Some(DenyCode::Expired)
+    );
 }
 
 #[test]
 fn licence_expiry_boundary_ignores_leeway() {
-    let c = LicenseClaims { lexp: NOW, ..claims() };
+    let c = LicenseClaims {
+        lexp: NOW,
+        ..claims()
+    };
     assert_eq!(
         check_claims(c.clone(), &expect().leeway(3600), NOW).deny_code(),
         Some(DenyCode::LicenseExpired)
@@ -106,9 +140,15 @@ fn trial_expiry_applies_only_to_trials() {
         trial_exp: NOW,
         ..claims()
     };
-    assert_eq!(check_claims(trial.clone(), &expect(), NOW).deny_code(), Some(DenyCode::TrialExpired));
+    assert_eq!(
+        check_claims(trial.clone(), &expect(), NOW).deny_code(),
+        Some(DenyCode::TrialExpired)
+    );
     assert!(check_claims(trial.clone(), &expect(), NOW - 1).is_allowed());
-    let not_trial = LicenseClaims { trial: false, ..trial };
+    let not_trial = LicenseClaims {
+        trial: false,
+        ..trial
+    };
     assert!(check_claims(not_trial, &expect(), NOW).is_allowed());
 }
 
@@ -171,8 +211,14 @@ fn renewal_due_exactly_update_days_after_issue() {
         ..claims()
     };
     assert_eq!(warnings_at(c.clone(), NOW + DAY - 1), vec![]);
-    assert_eq!(warnings_at(c.clone(), NOW + DAY), vec![Warning::RenewalDue { at: NOW + DAY }]);
-    let no_cadence = LicenseClaims { update_days: 0, ..c };
+    assert_eq!(
+        warnings_at(c.clone(), NOW + DAY),
+        vec![Warning::RenewalDue { at: NOW + DAY }]
+    );
+    let no_cadence = LicenseClaims {
+        update_days: 0,
+        ..c
+    };
     assert_eq!(warnings_at(no_cadence, NOW + 20 * DAY), vec![]);
 }
 
@@ -198,7 +244,10 @@ fn all_warnings_in_their_fixed_order() {
         ..claims()
     };
     let codes: Vec<&str> = warnings_at(c, NOW).iter().map(Warning::code).collect();
-    assert_eq!(codes, vec!["LICENSE_EXPIRING", "TOKEN_EXPIRING", "RENEWAL_DUE"]);
+    assert_eq!(
+        codes,
+        vec!["LICENSE_EXPIRING", "TOKEN_EXPIRING", "RENEWAL_DUE"]
+    );
 }
 
 #[test]
@@ -229,7 +278,10 @@ fn wire_forms_match_the_codes() {
         let json = serde_json::to_string(&code).expect("serialise");
         assert_eq!(json, alloc::format!("\"{}\"", code.as_str()));
     }
-    let w = Warning::TokenExpiring { at: 5, days_left: 1 };
+    let w = Warning::TokenExpiring {
+        at: 5,
+        days_left: 1,
+    };
     assert_eq!(
         serde_json::to_string(&w).expect("serialise"),
         r#"{"code":"TOKEN_EXPIRING","at":5,"days_left":1}"#
