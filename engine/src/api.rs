@@ -32,4 +32,73 @@ pub struct ErrorBody {
     pub code: String,
     /// For people; may change.
     pub message: String,
+    /// For `INVALID_FIELD`: the request field at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For `INVALID_LICENSE`: the engine's denial code (`EXPIRED`, `BAD_SIGNATURE`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `GET /api/me`: who the caller is and what they may do.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Me {
+    /// The user's name.
+    pub username: String,
+    /// The user's role.
+    pub role: crate::Role,
+    /// Every `resource:action` the role grants.
+    pub permissions: alloc::vec::Vec<String>,
+}
+
+/// A user, as the API shows one (never with a password hash).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UserView {
+    /// The user's name.
+    pub username: String,
+    /// The user's role.
+    pub role: crate::Role,
+    /// When the user was created, Unix seconds.
+    pub created_at: u64,
+}
+
+/// `POST /api/users`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// 1 to 64 of `a-z 0-9 . _ -`.
+    pub username: String,
+    /// At least 12 characters.
+    pub password: String,
+    /// The user's role.
+    pub role: crate::Role,
+}
+
+/// The body of seed 004's `POST /api/licensing/token`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyToken {
+    /// The licence token to apply.
+    pub token: String,
+}
+
+/// The body of seed 004's `DELETE /api/licensing/token`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RemoveToken {
+    /// Root URL of the instance whose licence is removed. Required.
+    #[serde(default)]
+    pub instance: Option<String>,
+}
+
+/// What the API shows about a key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeyInfo {
+    /// The key id tokens carry.
+    pub kid: String,
+    /// `"secret"` for the root key, `"rotated"` for keys made by rotation.
+    pub source: String,
+    /// When the key was made (0 for the root key, which predates the deployment).
+    pub created_at: u64,
+    /// Whether this key signs new tokens.
+    pub active: bool,
 }

@@ -41,11 +41,13 @@ pub enum DenyCode {
     LicenseExpired,
     /// A trial licence whose `trial_exp` has passed.
     TrialExpired,
+    /// The issuer revoked the licence. Only an online check (the API) can know this.
+    Revoked,
 }
 
 impl DenyCode {
     /// Every code, in the order [`check_claims`] and the token layer test them.
-    pub const ALL: [DenyCode; 11] = [
+    pub const ALL: [DenyCode; 12] = [
         DenyCode::Malformed,
         DenyCode::WrongAlgorithm,
         DenyCode::UnknownKey,
@@ -57,6 +59,7 @@ impl DenyCode {
         DenyCode::Expired,
         DenyCode::LicenseExpired,
         DenyCode::TrialExpired,
+        DenyCode::Revoked,
     ];
 
     /// The stable wire code, e.g. `"BAD_SIGNATURE"`.
@@ -73,6 +76,7 @@ impl DenyCode {
             DenyCode::Expired => "EXPIRED",
             DenyCode::LicenseExpired => "LICENSE_EXPIRED",
             DenyCode::TrialExpired => "TRIAL_EXPIRED",
+            DenyCode::Revoked => "REVOKED",
         }
     }
 }

@@ -6,6 +6,8 @@
 
 use alloc::string::String;
 
+use crate::decision::DenyCode;
+
 /// Why the engine could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -18,6 +20,19 @@ pub enum Error {
     DuplicateKid(String),
     /// Signing failed (the claims could not be serialised).
     Signing(String),
+    /// A request field is invalid; nothing was stored.
+    Invalid {
+        /// The field, as the request names it.
+        field: &'static str,
+        /// What is wrong with it, for people.
+        message: String,
+    },
+    /// The record does not exist (the argument names what was looked for).
+    NotFound(&'static str),
+    /// A licence was refused, for this reason; nothing was stored.
+    Refused(DenyCode),
+    /// The store failed, or holds a record that cannot be read.
+    Store(String),
 }
 
 impl core::fmt::Display for Error {
@@ -27,6 +42,10 @@ impl core::fmt::Display for Error {
             Error::InvalidKey => f.write_str("not a valid Ed25519 key"),
             Error::DuplicateKid(kid) => write!(f, "duplicate key id {kid:?}"),
             Error::Signing(why) => write!(f, "could not sign: {why}"),
+            Error::Invalid { field, message } => write!(f, "{field} {message}"),
+            Error::NotFound(what) => write!(f, "no such {what}"),
+            Error::Refused(code) => write!(f, "licence refused: {code}"),
+            Error::Store(why) => write!(f, "storage failed: {why}"),
         }
     }
 }

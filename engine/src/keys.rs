@@ -153,6 +153,11 @@ impl SigningKey {
         self.key.verifying_key().to_bytes()
     }
 
+    /// The secret seed, for deriving the keyring's sealing pads.
+    pub(crate) fn seed_bytes(&self) -> [u8; 32] {
+        self.key.to_bytes()
+    }
+
     pub(crate) fn encoding(&self) -> &EncodingKey {
         &self.encoding
     }

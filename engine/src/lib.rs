@@ -20,6 +20,13 @@
 //! - [`renewal`](renew): the claims of a fresh token for the same licence.
 //! - [`error`](Error): the crate's one error enum ("could not evaluate", never "denied").
 //! - [`api`] (feature `serde`): the JSON shapes the worker and the console share.
+//! - [`roles`](Role): roles and the `resource:action` [`Permission`]s each grants.
+//! - [`password`](PasswordHash): the stored password-hash format and its
+//!   constant-time check (the derivation itself runs in the shell's native crypto).
+//! - [`store`](Store): the key-value storage trait the shells implement, and
+//!   [`MemoryStore`] for tests.
+//! - `records` (feature `serde`): licence records and requests ([`IssueRequest`],
+//!   [`LicenceRecord`], [`LicenceStatus`], ...), shared by the worker and the console.
 //!
 //! Behind the `jwt` feature (needs `std`), the token layer:
 //!
@@ -28,6 +35,10 @@
 //! - `keys`: [`SigningKey`] (an Ed25519 key with a `kid`) and [`KeySet`] (the public
 //!   keys a verifier trusts), with JWKS import and export (RFC 8037 `OKP` keys).
 //! - `token`: [`sign`] and [`validate`] — signature first, then [`check_claims`].
+//! - `keyring`: the issuer's [`Keyring`]: a root key from a secret plus rotated keys,
+//!   stored sealed under the root.
+//! - `licensing`: the [`Licensing`] service over a [`Store`]: issue, list, revoke, and
+//!   seed 004's check / apply / renew / remove of an instance's applied licence.
 //!
 //! # Features
 //!
@@ -48,12 +59,21 @@ mod claims;
 mod decision;
 mod error;
 mod instance;
+mod password;
+#[cfg(feature = "serde")]
+mod records;
 mod renewal;
+mod roles;
+mod store;
 
 #[cfg(feature = "jwt")]
 mod crypto;
 #[cfg(feature = "jwt")]
+mod keyring;
+#[cfg(feature = "jwt")]
 mod keys;
+#[cfg(feature = "jwt")]
+mod licensing;
 #[cfg(feature = "jwt")]
 mod token;
 
@@ -61,14 +81,26 @@ pub use claims::LicenseClaims;
 pub use decision::{Decision, DenyCode, Expectations, Licence, Warning, check_claims};
 pub use error::Error;
 pub use instance::normalize_instance;
+pub use password::{PBKDF2_ITERATIONS, PasswordHash, constant_time_eq};
 pub use renewal::renew;
+pub use roles::{Permission, Role};
+pub use store::{MemoryStore, Store};
 
 #[cfg(feature = "jwt")]
 pub use crypto::install_crypto_provider;
 #[cfg(feature = "jwt")]
+pub use keyring::{Keyring, RotatedKey};
+#[cfg(feature = "jwt")]
 pub use keys::{KeySet, SigningKey};
 #[cfg(feature = "jwt")]
-pub use token::{MAX_TOKEN_BYTES, sign, validate};
+pub use licensing::Licensing;
+#[cfg(feature = "serde")]
+pub use records::{
+    AppliedLicence, AppliedView, IssueRequest, LicenceRecord, LicenceState, LicenceStatus,
+    instance_field,
+};
+#[cfg(feature = "jwt")]
+pub use token::{MAX_TOKEN_BYTES, sign, validate, verify};
 
 /// Seconds in a day: every `*_days` claim is counted in these.
 pub const DAY: u64 = 86_400;

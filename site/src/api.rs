@@ -4,9 +4,11 @@
 //! error code and message, a network or decoding failure a client-side code, so pages
 //! can always show something precise and never need to `unwrap()`.
 
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tessera_engine::api::{ErrorEnvelope, Health};
+use tessera_engine::api::{ApplyToken, ErrorEnvelope, Health, Me, RemoveToken};
+use tessera_engine::{AppliedView, IssueRequest, LicenceRecord, LicenceStatus};
 
 /// A failed API call, as a person should see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +43,13 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
             .map_err(|e| ApiError::new("BAD_RESPONSE", e.to_string()));
     }
     match response.json::<ErrorEnvelope>().await {
-        Ok(envelope) => Err(ApiError::new(&envelope.error.code, envelope.error.message)),
+        Ok(envelope) => {
+            let mut message = envelope.error.message;
+            if let Some(reason) = envelope.error.reason {
+                message = format!("{message} ({reason})");
+            }
+            Err(ApiError::new(&envelope.error.code, message))
+        }
         Err(_) => Err(ApiError::new(
             "BAD_RESPONSE",
             format!("HTTP {} without an error body", response.status()),
@@ -49,16 +57,108 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     }
 }
 
-async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let response = Request::get(path)
+fn authorized(builder: RequestBuilder, authorization: &str) -> RequestBuilder {
+    // X-Requested-With: the worker then answers 401 without a Basic challenge, so the
+    // browser does not open its own password dialog.
+    let builder = builder
         .header("Accept", "application/json")
+        .header("X-Requested-With", "tessera-console");
+    if authorization.is_empty() {
+        builder
+    } else {
+        builder.header("Authorization", authorization)
+    }
+}
+
+async fn send<T: DeserializeOwned>(
+    request: Result<Request, gloo_net::Error>,
+) -> Result<T, ApiError> {
+    let request = request.map_err(|e| ApiError::new("NETWORK", e.to_string()))?;
+    let response = request
         .send()
         .await
         .map_err(|e| ApiError::new("NETWORK", e.to_string()))?;
     read(response).await
 }
 
+async fn get<T: DeserializeOwned>(path: &str, authorization: &str) -> Result<T, ApiError> {
+    send(authorized(Request::get(path), authorization).build()).await
+}
+
+async fn with_body<T: DeserializeOwned>(
+    builder: RequestBuilder,
+    authorization: &str,
+    body: &impl Serialize,
+) -> Result<T, ApiError> {
+    send(authorized(builder, authorization).json(body)).await
+}
+
 /// `GET /api/health`.
 pub(crate) async fn health() -> Result<Health, ApiError> {
-    get("/api/health").await
+    get("/api/health", "").await
+}
+
+/// `GET /api/me` with the given credentials.
+pub(crate) async fn me(authorization: &str) -> Result<Me, ApiError> {
+    get("/api/me", authorization).await
+}
+
+/// `GET /api/licenses`.
+pub(crate) async fn licences(authorization: &str) -> Result<Vec<LicenceRecord>, ApiError> {
+    get("/api/licenses", authorization).await
+}
+
+/// `POST /api/licenses`.
+pub(crate) async fn issue(
+    authorization: &str,
+    request: &IssueRequest,
+) -> Result<LicenceRecord, ApiError> {
+    with_body(Request::post("/api/licenses"), authorization, request).await
+}
+
+/// `POST /api/licenses/:lid/revoke`.
+pub(crate) async fn revoke(authorization: &str, lid: &str) -> Result<LicenceRecord, ApiError> {
+    let path = format!("/api/licenses/{}/revoke", js_sys::encode_uri_component(lid));
+    with_body(Request::post(&path), authorization, &serde_json::json!({})).await
+}
+
+/// `GET /api/licensing/applied`.
+pub(crate) async fn applied(authorization: &str) -> Result<Option<AppliedView>, ApiError> {
+    get("/api/licensing/applied", authorization).await
+}
+
+/// `POST /api/licensing/token`.
+pub(crate) async fn apply(authorization: &str, token: String) -> Result<LicenceStatus, ApiError> {
+    with_body(
+        Request::post("/api/licensing/token"),
+        authorization,
+        &ApplyToken { token },
+    )
+    .await
+}
+
+/// `POST /api/licensing/token/renew`.
+pub(crate) async fn renew(authorization: &str) -> Result<LicenceStatus, ApiError> {
+    with_body(
+        Request::post("/api/licensing/token/renew"),
+        authorization,
+        &serde_json::json!({}),
+    )
+    .await
+}
+
+/// `DELETE /api/licensing/token`.
+pub(crate) async fn remove(
+    authorization: &str,
+    instance: String,
+) -> Result<serde_json::Value, ApiError> {
+    let body = RemoveToken {
+        instance: Some(instance),
+    };
+    with_body(
+        Request::delete("/api/licensing/token"),
+        authorization,
+        &body,
+    )
+    .await
 }

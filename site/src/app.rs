@@ -1,24 +1,63 @@
-//! The router and the page frame.
+//! The router, the page frame (navigation), and the session shared by every page.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
 
-use crate::pages::{home::Home, not_found::NotFound};
+use crate::api;
+use crate::pages::{
+    home::Home, licences::Licences, licensing::Licensing, not_found::NotFound, sign_in::SignIn,
+};
+use crate::session::{self, Session, SessionSignal};
 
 /// The whole console.
 #[component]
 pub(crate) fn App() -> impl IntoView {
+    let session: SessionSignal = RwSignal::new(None);
+    provide_context(session);
+    // A reload keeps the tab signed in: re-check the stored credentials once.
+    let restoring = RwSignal::new(false);
+    if let Some(authorization) = session::stored_authorization() {
+        restoring.set(true);
+        spawn_local(async move {
+            match api::me(&authorization).await {
+                Ok(me) => session.set(Some(Session { authorization, me })),
+                Err(_) => session::forget(),
+            }
+            restoring.set(false);
+        });
+    }
+    let sign_out = move |_| {
+        session::forget();
+        session.set(None);
+    };
     view! {
         <Router>
             <header class="topbar">
                 <A href="/">"Tessera"</A>
-                <span class="tagline">"licensing, at the edge"</span>
+                <nav>
+                    <A href="/licences">"Licences"</A>
+                    <A href="/licensing">"Applied licence"</A>
+                </nav>
+                <span class="spacer"></span>
+                {move || match session.get() {
+                    Some(s) => view! {
+                        <span class="who" data-testid="signed-in-as">{s.me.username.clone()}</span>
+                        <button class="link" on:click=sign_out>"Sign out"</button>
+                    }.into_any(),
+                    None => view! { <A href="/sign-in">"Sign in"</A> }.into_any(),
+                }}
             </header>
             <main>
-                <Routes fallback=NotFound>
-                    <Route path=path!("/") view=Home />
-                </Routes>
+                <Show when=move || !restoring.get() fallback=|| view! { <p class="muted">"Restoring your session…"</p> }>
+                    <Routes fallback=NotFound>
+                        <Route path=path!("/") view=Home />
+                        <Route path=path!("/sign-in") view=SignIn />
+                        <Route path=path!("/licences") view=Licences />
+                        <Route path=path!("/licensing") view=Licensing />
+                    </Routes>
+                </Show>
             </main>
         </Router>
     }

@@ -4,6 +4,7 @@
 //!
 //! - `main.rs`: mounts the app.
 //! - `app.rs`: the router and the page frame (navigation).
+//! - `session.rs`: the signed-in user (Basic credentials in sessionStorage).
 //! - `api.rs`: typed calls to the worker's JSON API, each returning
 //!   `Result<T, ApiError>`; the error carries the API envelope's code and message.
 //! - `pages/<page>.rs`: one page per file.
@@ -15,6 +16,7 @@ mod api;
 mod app;
 mod components;
 mod pages;
+mod session;
 
 fn main() {
     console_error_panic_hook::set_once();

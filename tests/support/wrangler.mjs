@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { envFile as defaultEnvFile } from "./secrets.mjs";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
@@ -29,10 +30,11 @@ export function freePort() {
 /**
  * Start `wrangler dev`. Returns `{ url, stateDir, stop, log }`.
  * `stateDir`: reuse a state directory (to test persistence across restarts); by
- * default a fresh temporary one, removed by `stop()`.
+ * default a fresh temporary one, removed by `stop()` unless `keepState`.
+ * `envFile`: the secrets (default: this run's admin password and signing key).
  */
-export async function startWorker({ stateDir, timeoutMs = 60_000 } = {}) {
-  const ownState = !stateDir;
+export async function startWorker({ stateDir, keepState = false, envFile, timeoutMs = 60_000 } = {}) {
+  const ownState = !stateDir && !keepState;
   const state = stateDir ?? mkdtempSync(join(tmpdir(), "tessera-state-"));
   const port = await freePort();
   const logPath = join(mkdtempSync(join(tmpdir(), "tessera-log-")), "wrangler.log");
@@ -47,6 +49,7 @@ export async function startWorker({ stateDir, timeoutMs = 60_000 } = {}) {
       "--local",
       "--show-interactive-dev-session=false",
       "--persist-to", state,
+      "--env-file", envFile ?? defaultEnvFile(),
     ],
     {
       cwd: ROOT,

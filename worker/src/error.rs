@@ -1,21 +1,44 @@
 //! The API's errors: one closed code enum, one `status()` match, one JSON envelope.
 //!
 //! Handlers return `Result<Response, ApiError>`; the entry point turns an error into
-//! `{"error": {"code": "...", "message": "..."}}` with the matching status. Messages are
-//! for people and never carry secrets or internal details; an internal failure is
-//! logged (without request data) and answered with a generic message.
+//! `{"error": {"code", "message", "field"?, "reason"?}}` with the matching status.
+//! Messages are for people and never carry secrets or internal details; an internal
+//! failure is logged (without request data) and answered with a generic message.
+//! Engine errors become API errors only here, in `From<tessera_engine::Error>`.
 
 use tessera_engine::api::{ErrorBody, ErrorEnvelope};
+use tessera_engine::{DenyCode, Error as EngineError};
 use worker::Response;
 
 /// Everything the API can answer with instead of success.
 #[derive(Debug)]
 pub(crate) enum ApiError {
-    /// No route at this path.
-    NotFound,
+    /// The body is not JSON.
+    MalformedJson(String),
+    /// The body is JSON of the wrong shape: wrong types, missing or unknown fields.
+    InvalidBody(String),
+    /// A field is well-typed but its value is not acceptable.
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
+    /// A licence token was refused (seed 004: 400), with the engine's reason.
+    InvalidLicense(DenyCode),
+    /// No credentials, or wrong ones, or a scheme this route does not take.
+    Unauthorized(&'static str),
+    /// Authenticated, but the role lacks the route's permission.
+    Forbidden(&'static str),
+    /// No route at this path, or no record with this id.
+    NotFound(&'static str),
     /// The path exists, but not for this method; `allow` lists the methods it takes.
     MethodNotAllowed { allow: String },
-    /// The runtime or a binding failed; not the client's fault.
+    /// The body is larger than the route accepts.
+    PayloadTooLarge(usize),
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// Seed 004's 422 for `DELETE /api/licensing/token`: a missing or wrong instance.
+    InvalidInstance(String),
+    /// The runtime, a binding, or the deployment's configuration failed.
     Internal(String),
 }
 
@@ -23,25 +46,53 @@ impl ApiError {
     /// The stable code clients match on.
     pub(crate) fn code(&self) -> &'static str {
         match self {
-            ApiError::NotFound => "NOT_FOUND",
+            ApiError::MalformedJson(_) => "MALFORMED_JSON",
+            ApiError::InvalidBody(_) => "INVALID_BODY",
+            ApiError::InvalidField { .. } => "INVALID_FIELD",
+            ApiError::InvalidLicense(_) => "INVALID_LICENSE",
+            ApiError::Unauthorized(_) => "UNAUTHORIZED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
+            ApiError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ApiError::InvalidInstance(_) => "INVALID_INSTANCE",
             ApiError::Internal(_) => "INTERNAL",
         }
     }
 
     pub(crate) fn status(&self) -> u16 {
         match self {
-            ApiError::NotFound => 404,
+            ApiError::MalformedJson(_)
+            | ApiError::InvalidBody(_)
+            | ApiError::InvalidField { .. }
+            | ApiError::InvalidLicense(_) => 400,
+            ApiError::Unauthorized(_) => 401,
+            ApiError::Forbidden(_) => 403,
+            ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
+            ApiError::PayloadTooLarge(_) => 413,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::InvalidInstance(_) => 422,
             ApiError::Internal(_) => 500,
         }
     }
 
-    fn message(&self) -> &str {
+    fn message(&self) -> String {
         match self {
-            ApiError::NotFound => "no such route",
-            ApiError::MethodNotAllowed { .. } => "this route does not accept that method",
-            ApiError::Internal(_) => "internal error; see the worker's logs",
+            ApiError::MalformedJson(why) => format!("the body is not valid JSON: {why}"),
+            ApiError::InvalidBody(why) => format!("the body does not fit this route: {why}"),
+            ApiError::InvalidField { field, message } => format!("{field} {message}"),
+            ApiError::InvalidLicense(code) => format!("the licence was refused: {code}"),
+            ApiError::Unauthorized(why) | ApiError::Forbidden(why) => (*why).to_string(),
+            ApiError::NotFound(what) => format!("no such {what}"),
+            ApiError::MethodNotAllowed { allow } => {
+                format!("this route does not accept that method (allowed: {allow})")
+            }
+            ApiError::PayloadTooLarge(limit) => format!("the body is larger than {limit} bytes"),
+            ApiError::UnsupportedMediaType => "send the body as application/json".to_string(),
+            ApiError::InvalidInstance(why) => why.clone(),
+            ApiError::Internal(_) => "internal error; see the worker's logs".to_string(),
         }
     }
 
@@ -52,14 +103,39 @@ impl ApiError {
         let envelope = ErrorEnvelope {
             error: ErrorBody {
                 code: self.code().into(),
-                message: self.message().into(),
+                message: self.message(),
+                field: match &self {
+                    ApiError::InvalidField { field, .. } => Some((*field).into()),
+                    _ => None,
+                },
+                reason: match &self {
+                    ApiError::InvalidLicense(code) => Some(code.as_str().into()),
+                    _ => None,
+                },
             },
         };
         let mut response = Response::from_json(&envelope)?.with_status(self.status());
-        if let ApiError::MethodNotAllowed { allow } = &self {
-            response.headers_mut().set("Allow", allow)?;
+        match &self {
+            ApiError::MethodNotAllowed { allow } => response.headers_mut().set("Allow", allow)?,
+            ApiError::Unauthorized(_) => response.headers_mut().set(
+                "WWW-Authenticate",
+                "Basic realm=\"tessera\", charset=\"UTF-8\"",
+            )?,
+            _ => {}
         }
         Ok(response)
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Invalid { field, message } => ApiError::InvalidField { field, message },
+            EngineError::NotFound(what) => ApiError::NotFound(what),
+            EngineError::Refused(code) => ApiError::InvalidLicense(code),
+            // Keys and signing come from the deployment, not the client.
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 

@@ -1,23 +1,35 @@
 //! Tessera's Cloudflare Worker: the JSON API, in front of the admin console's assets.
 //!
-//! Requests for `/api/*` reach this worker (see `run_worker_first` in `wrangler.toml`);
-//! everything else is the console's static build, served by the assets binding before
-//! the worker runs.
+//! Requests for `/api/*` and `/.well-known/*` reach this worker (see
+//! `run_worker_first` in `wrangler.toml`); everything else is the console's static
+//! build, served by the assets binding before the worker runs.
 //!
 //! # Layout
 //!
-//! - `router`: maps a method and path to a route, or to a `NOT_FOUND` /
-//!   `METHOD_NOT_ALLOWED` error. It is the one place that lists every route.
-//! - `routes/<route>.rs`: one module per route, owning its request and response types
-//!   and its handler.
+//! - `router`: maps a method and path to a route, or to `NOT_FOUND` /
+//!   `METHOD_NOT_ALLOWED`. The one place that lists every route; a test holds it and
+//!   `openapi.json` to the same list.
+//! - `routes/<resource>.rs`: one module per resource, owning its handlers.
 //! - `error`: [`ApiError`](error::ApiError), the closed set of API error codes, their
-//!   HTTP statuses and the one JSON envelope `{"error": {"code", "message"}}`.
+//!   HTTP statuses and the one JSON envelope; engine errors map to it here only.
+//! - `auth`: Basic authentication against users, with permission checks.
+//! - `users`: user records and the bootstrap server administrator.
+//! - `deployment`: this deployment's instance and issuer URLs and its signing keyring.
+//! - `body`: JSON request bodies with a size limit and precise 400s.
+//! - `kv`: the engine's `Store` over Workers KV.
+//! - `platform`: clock, randomness and Web Crypto PBKDF2 — what the engine leaves out.
 //!
 //! Licensing rules live in `tessera-engine`; this crate only does I/O around them.
 
+mod auth;
+mod body;
+mod deployment;
 mod error;
+mod kv;
+mod platform;
 mod router;
 mod routes;
+mod users;
 
 use worker::{Context, Env, Request, Response, event};
 
@@ -25,8 +37,15 @@ use worker::{Context, Env, Request, Response, event};
 /// nothing falls through to the runtime's generic 500.
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    match router::dispatch(req, env).await {
-        Ok(response) => Ok(response),
-        Err(error) => error.into_response(),
+    // The console marks its calls so a 401 does not carry a Basic challenge, which
+    // would make the browser pop up its own sign-in dialog over the console's.
+    let from_console = req.headers().has("X-Requested-With")?;
+    let mut response = match router::dispatch(req, env).await {
+        Ok(response) => response,
+        Err(error) => error.into_response()?,
+    };
+    if from_console {
+        response.headers_mut().delete("WWW-Authenticate")?;
     }
+    Ok(response)
 }

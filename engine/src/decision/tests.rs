@@ -266,7 +266,8 @@ fn codes_are_stable_strings() {
             "NOT_YET_VALID",
             "EXPIRED",
             "LICENSE_EXPIRED",
-            "TRIAL_EXPIRED"
+            "TRIAL_EXPIRED",
+            "REVOKED"
         ]
     );
 }

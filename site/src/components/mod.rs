@@ -1,3 +1,6 @@
 //! Pieces shared by pages.
 
+pub(crate) mod claims_table;
 pub(crate) mod error_box;
+pub(crate) mod signed_in;
+pub(crate) mod time;

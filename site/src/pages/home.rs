@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::components::error_box::ErrorBox;
+use crate::components::time;
 
 /// The console's first page.
 #[component]
@@ -29,7 +30,7 @@ pub(crate) fn Home() -> impl IntoView {
                                             {if h.kv { "reachable" } else { "unreachable" }}
                                         </dd>
                                         <dt>"Server time"</dt>
-                                        <dd data-testid="health-time">{h.time}</dd>
+                                        <dd data-testid="health-time">{time::format(h.time)}</dd>
                                     </dl>
                                 }
                                     .into_any()

@@ -1,4 +1,7 @@
 //! One page per file.
 
 pub(crate) mod home;
+pub(crate) mod licences;
+pub(crate) mod licensing;
 pub(crate) mod not_found;
+pub(crate) mod sign_in;

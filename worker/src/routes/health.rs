@@ -7,9 +7,8 @@ use tessera_engine::api::Health;
 use worker::{Env, Response};
 
 use crate::error::ApiError;
-
-/// The KV binding every record lives in (see `wrangler.toml`).
-pub(crate) const KV_BINDING: &str = "TESSERA_KV";
+use crate::kv::KV_BINDING;
+use crate::platform;
 
 pub(crate) async fn get(env: &Env) -> Result<Response, ApiError> {
     let kv = env.kv(KV_BINDING)?;
@@ -20,7 +19,7 @@ pub(crate) async fn get(env: &Env) -> Result<Response, ApiError> {
         service: "tessera".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         kv: true,
-        time: worker::Date::now().as_millis() / 1000,
+        time: platform::now(),
     };
-    Ok(Response::from_json(&health)?)
+    super::json(200, &health)
 }

@@ -1,3 +1,21 @@
-//! One module per route; each owns its request and response types and its handler.
+//! One module per resource; each owns its request handling and response shapes (wire
+//! types shared with the console live in `tessera_engine::api`).
 
 pub(crate) mod health;
+pub(crate) mod jwks;
+pub(crate) mod keys;
+pub(crate) mod licenses;
+pub(crate) mod licensing;
+pub(crate) mod me;
+pub(crate) mod openapi;
+pub(crate) mod users;
+
+use serde::Serialize;
+use worker::Response;
+
+use crate::error::ApiError;
+
+/// A JSON response with `status`.
+pub(crate) fn json<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
+    Ok(Response::from_json(value)?.with_status(status))
+}

@@ -1,0 +1,262 @@
+//! The licensing service: issuing licences, and the applied licence of seed 004.
+//!
+//! Two kinds of record, both in a [`Store`]:
+//!
+//! - `licence:<lid>` — a [`LicenceRecord`]: an issued licence, its latest token, and
+//!   whether it was revoked.
+//! - `applied:<instance>` — an [`AppliedLicence`]: the token applied to an instance
+//!   (seed 004's `POST /api/licensing/token`), keyed by the instance's canonical URL.
+//!
+//! Every operation takes `now` and any fresh ids as arguments, validates all its input
+//! before it writes, and writes at most once, so a refused request changes nothing.
+//! HTTP, authentication and randomness are the worker's.
+
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use crate::decision::{Decision, DenyCode, Expectations};
+use crate::error::Error;
+use crate::keys::{KeySet, SigningKey};
+use crate::records::{
+    AppliedLicence, AppliedView, IssueRequest, LicenceRecord, LicenceState, LicenceStatus,
+};
+use crate::renewal::renew;
+use crate::store::Store;
+use crate::token::{MAX_TOKEN_BYTES, sign, validate, verify};
+
+fn licence_key(lid: &str) -> String {
+    std::format!("licence:{lid}")
+}
+
+fn applied_key(instance: &str) -> String {
+    std::format!("applied:{instance}")
+}
+
+/// The licensing service over a store, the trusted keys and the active signing key.
+#[derive(Debug)]
+pub struct Licensing<'a, S: Store> {
+    /// Where records live.
+    pub store: &'a S,
+    /// Every key tokens may be signed with.
+    pub keys: &'a KeySet,
+    /// The key new tokens are signed with.
+    pub signer: &'a SigningKey,
+    /// This deployment's issuer URL (`iss`).
+    pub issuer: &'a str,
+}
+
+impl<S: Store> Licensing<'_, S> {
+    async fn read<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
+        match self.store.get(key).await? {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| Error::Store(std::format!("corrupt record {key}: {e}"))),
+        }
+    }
+
+    async fn write<T: serde::Serialize>(&self, key: &str, value: &T) -> Result<(), Error> {
+        let json = serde_json::to_string(value).map_err(|e| Error::Store(e.to_string()))?;
+        self.store.put(key, &json).await
+    }
+
+    fn expect(&self, instance: &str) -> Expectations {
+        Expectations::default()
+            .issuer(self.issuer)
+            .instance(instance)
+    }
+
+    /// Issue a licence: check the request, sign its first token, store the record.
+    pub async fn issue(
+        &self,
+        request: IssueRequest,
+        lid: String,
+        jti: String,
+        actor: &str,
+        now: u64,
+    ) -> Result<LicenceRecord, Error> {
+        let claims = request.into_claims(self.issuer, lid, jti, now)?;
+        let token = sign(&claims, self.signer)?;
+        let record = LicenceRecord {
+            lid: claims.lid.clone(),
+            state: LicenceState::Active,
+            claims,
+            token,
+            created_at: now,
+            created_by: actor.to_string(),
+            revoked_at: None,
+            revoked_by: None,
+        };
+        self.write(&licence_key(&record.lid), &record).await?;
+        Ok(record)
+    }
+
+    /// Every issued licence, newest first.
+    pub async fn list(&self) -> Result<Vec<LicenceRecord>, Error> {
+        let mut out = Vec::new();
+        for key in self.store.list("licence:").await? {
+            if let Some(record) = self.read::<LicenceRecord>(&key).await? {
+                out.push(record);
+            }
+        }
+        out.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.lid.cmp(&b.lid))
+        });
+        Ok(out)
+    }
+
+    /// One issued licence.
+    pub async fn get(&self, lid: &str) -> Result<LicenceRecord, Error> {
+        self.read(&licence_key(lid))
+            .await?
+            .ok_or(Error::NotFound("licence"))
+    }
+
+    /// Revoke a licence. Revoking a revoked licence changes nothing.
+    pub async fn revoke(&self, lid: &str, actor: &str, now: u64) -> Result<LicenceRecord, Error> {
+        let mut record = self.get(lid).await?;
+        if record.state == LicenceState::Revoked {
+            return Ok(record);
+        }
+        record.state = LicenceState::Revoked;
+        record.revoked_at = Some(now);
+        record.revoked_by = Some(actor.to_string());
+        self.write(&licence_key(lid), &record).await?;
+        Ok(record)
+    }
+
+    async fn is_revoked(&self, lid: &str) -> Result<bool, Error> {
+        Ok(self
+            .read::<LicenceRecord>(&licence_key(lid))
+            .await?
+            .is_some_and(|r| r.state == LicenceState::Revoked))
+    }
+
+    /// Judge a token for `instance` at `now`, revocation included.
+    async fn judge(&self, token: &str, instance: &str, now: u64) -> Result<Decision, Error> {
+        let decision = validate(token, self.keys, &self.expect(instance), now);
+        if let Decision::Allow(licence) = &decision
+            && self.is_revoked(&licence.claims.lid).await?
+        {
+            return Ok(Decision::Deny(DenyCode::Revoked));
+        }
+        Ok(decision)
+    }
+
+    /// Seed 004 `check`: is a valid licence applied to `instance` (canonical) now?
+    pub async fn check(&self, instance: &str, now: u64) -> Result<bool, Error> {
+        match self.read::<AppliedLicence>(&applied_key(instance)).await? {
+            None => Ok(false),
+            Some(applied) => Ok(self
+                .judge(&applied.token, instance, now)
+                .await?
+                .is_allowed()),
+        }
+    }
+
+    /// The applied licence of `instance` (canonical) as the console shows it.
+    pub async fn applied(&self, instance: &str, now: u64) -> Result<Option<AppliedView>, Error> {
+        let Some(applied) = self.read::<AppliedLicence>(&applied_key(instance)).await? else {
+            return Ok(None);
+        };
+        let decision = self.judge(&applied.token, instance, now).await?;
+        let (valid, code, claims, warnings) = match decision {
+            Decision::Allow(l) => (true, None, Some(l.claims), l.warnings),
+            Decision::Deny(code) => (
+                false,
+                Some(code),
+                verify(&applied.token, self.keys).ok(),
+                Vec::new(),
+            ),
+        };
+        Ok(Some(AppliedView {
+            instance: applied.instance,
+            valid,
+            code,
+            claims,
+            warnings,
+            applied_at: applied.applied_at,
+            applied_by: applied.applied_by,
+        }))
+    }
+
+    /// Seed 004 `POST /api/licensing/token`: apply `token` to `instance` (canonical).
+    /// Refused, storing nothing, unless it is valid for that instance now.
+    pub async fn apply(
+        &self,
+        instance: &str,
+        token: &str,
+        actor: &str,
+        now: u64,
+    ) -> Result<LicenceStatus, Error> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(Error::Refused(DenyCode::Malformed));
+        }
+        let licence = match self.judge(token, instance, now).await? {
+            Decision::Allow(licence) => licence,
+            Decision::Deny(code) => return Err(Error::Refused(code)),
+        };
+        let applied = AppliedLicence {
+            instance: instance.to_string(),
+            token: token.to_string(),
+            applied_at: now,
+            applied_by: actor.to_string(),
+        };
+        self.write(&applied_key(instance), &applied).await?;
+        Ok(LicenceStatus::new(licence.claims, licence.warnings, None))
+    }
+
+    /// Seed 004 `POST /api/licensing/token/renew`: a fresh token for the licence
+    /// applied to `instance`, applied in its place. Works on an expired *token*;
+    /// refused for an expired, ended-trial or revoked *licence*.
+    pub async fn renew(
+        &self,
+        instance: &str,
+        jti: String,
+        actor: &str,
+        now: u64,
+    ) -> Result<LicenceStatus, Error> {
+        let applied: AppliedLicence = self
+            .read(&applied_key(instance))
+            .await?
+            .ok_or(Error::NotFound("applied licence"))?;
+        let old = verify(&applied.token, self.keys).map_err(Error::Refused)?;
+        if self.is_revoked(&old.lid).await? {
+            return Err(Error::Refused(DenyCode::Revoked));
+        }
+        let claims = renew(&old, jti, now).map_err(Error::Refused)?;
+        let token = sign(&claims, self.signer)?;
+        // The fresh token must pass the same checks as any applied token.
+        let status = match validate(&token, self.keys, &self.expect(instance), now) {
+            Decision::Allow(l) => LicenceStatus::new(l.claims, l.warnings, Some(token.clone())),
+            Decision::Deny(code) => return Err(Error::Refused(code)),
+        };
+        let applied = AppliedLicence {
+            instance: instance.to_string(),
+            token: token.clone(),
+            applied_at: now,
+            applied_by: actor.to_string(),
+        };
+        self.write(&applied_key(instance), &applied).await?;
+        if let Some(mut record) = self
+            .read::<LicenceRecord>(&licence_key(&claims.lid))
+            .await?
+        {
+            record.claims = claims;
+            record.token = token;
+            self.write(&licence_key(&record.lid), &record).await?;
+        }
+        Ok(status)
+    }
+
+    /// Seed 004 `DELETE /api/licensing/token`: remove the applied licence of
+    /// `instance` (canonical), present or not.
+    pub async fn remove(&self, instance: &str) -> Result<(), Error> {
+        self.store.delete(&applied_key(instance)).await
+    }
+}
+
+#[cfg(test)]
+mod tests;

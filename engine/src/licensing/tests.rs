@@ -1,0 +1,322 @@
+//! The licensing service over a `MemoryStore`. `NOW` is fixed; nothing reads the clock.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use std::vec;
+
+use super::*;
+use crate::DAY;
+use crate::decision::Warning;
+use crate::records::MAX_TEXT;
+use crate::store::MemoryStore;
+
+const NOW: u64 = 1_800_000_000;
+const ISSUER: &str = "https://licences.example";
+const INSTANCE: &str = "https://app.example/";
+
+/// Run a future that never waits (every `MemoryStore` call is ready at once).
+fn run<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("MemoryStore futures are always ready"),
+    }
+}
+
+struct Fixture {
+    store: MemoryStore,
+    keys: KeySet,
+    signer: SigningKey,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let signer = SigningKey::from_seed(&[1; 32]);
+        let mut keys = KeySet::new();
+        keys.insert_signing_key(&signer).expect("key");
+        Fixture {
+            store: MemoryStore::new(),
+            keys,
+            signer,
+        }
+    }
+
+    fn svc(&self) -> Licensing<'_, MemoryStore> {
+        Licensing {
+            store: &self.store,
+            keys: &self.keys,
+            signer: &self.signer,
+            issuer: ISSUER,
+        }
+    }
+
+    fn issue(&self, lid: &str) -> LicenceRecord {
+        run(self.svc().issue(
+            request(),
+            lid.into(),
+            std::format!("{lid}-t1"),
+            "admin",
+            NOW,
+        ))
+        .expect("issue")
+    }
+}
+
+fn request() -> IssueRequest {
+    serde_json::from_value(serde_json::json!({
+        "company": "Example Labs",
+        "instance": "https://APP.example",
+        "products": ["tessera-pro"],
+        "expires_at": NOW + 365 * DAY,
+        "included_users": 15
+    }))
+    .expect("a valid request")
+}
+
+#[test]
+fn issue_builds_signed_claims_with_defaults() {
+    let f = Fixture::new();
+    let record = f.issue("lic-1");
+    let c = &record.claims;
+    assert_eq!(
+        (c.iss.as_str(), c.sub.as_str(), c.lid.as_str()),
+        (ISSUER, INSTANCE, "lic-1")
+    );
+    assert_eq!(
+        (c.iat, c.nbf, c.exp, c.lexp),
+        (NOW, NOW, NOW + 30 * DAY, NOW + 365 * DAY)
+    );
+    assert_eq!(
+        (c.lic_exp_warn_days, c.tok_exp_warn_days, c.update_days),
+        (30, 2, 1)
+    );
+    assert_eq!(c.limit_by, "users");
+    let expect = Expectations::default().issuer(ISSUER).instance(INSTANCE);
+    assert!(validate(&record.token, &f.keys, &expect, NOW).is_allowed());
+    assert_eq!(run(f.svc().get("lic-1")).expect("stored"), record);
+    assert_eq!(run(f.svc().list()).expect("list"), vec![record]);
+}
+
+#[test]
+fn issue_refuses_bad_fields_and_stores_nothing() {
+    let f = Fixture::new();
+    let cases: [(&str, serde_json::Value); 9] = [
+        ("company", serde_json::json!("")),
+        ("instance", serde_json::json!("app.example")),
+        ("products", serde_json::json!([])),
+        ("products", serde_json::json!([""])),
+        ("expires_at", serde_json::json!(NOW)),
+        ("token_days", serde_json::json!(0)),
+        ("details_url", serde_json::json!("javascript:alert(1)")),
+        ("trial_exp", serde_json::json!(NOW + DAY)),
+        ("company", serde_json::json!("x".repeat(MAX_TEXT + 1))),
+    ];
+    for (field, value) in cases {
+        let mut json = serde_json::to_value(request()).expect("json");
+        json[field] = value;
+        let req: IssueRequest = serde_json::from_value(json).expect("well-typed");
+        match run(f.svc().issue(req, "lic".into(), "t".into(), "admin", NOW)) {
+            Err(Error::Invalid { field: got, .. }) => assert_eq!(got, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    assert_eq!(f.store.snapshot(), BTreeMap::new());
+}
+
+#[test]
+fn trial_defaults_to_the_licence_expiry() {
+    let f = Fixture::new();
+    let mut req = request();
+    req.trial = true;
+    let record = run(f.svc().issue(req, "lic-t".into(), "t".into(), "admin", NOW)).expect("issue");
+    assert_eq!(record.claims.trial_exp, record.claims.lexp);
+}
+
+#[test]
+fn unknown_fields_are_refused() {
+    let mut json = serde_json::to_value(request()).expect("json");
+    json["expires"] = serde_json::json!(1);
+    assert!(serde_json::from_value::<IssueRequest>(json).is_err());
+}
+
+#[test]
+fn the_seed_004_flow() {
+    let f = Fixture::new();
+    let svc = f.svc();
+    let record = f.issue("lic-1");
+    assert!(!run(svc.check(INSTANCE, NOW)).expect("check"));
+
+    let status = run(svc.apply(INSTANCE, &record.token, "admin", NOW)).expect("apply");
+    assert_eq!(status.claims, record.claims);
+    assert_eq!(status.status, 0);
+    assert!(run(svc.check(INSTANCE, NOW)).expect("check"));
+
+    let later = NOW + 5 * DAY;
+    let renewed = run(svc.renew(INSTANCE, "lic-1-t2".into(), "admin", later)).expect("renew");
+    assert_eq!(renewed.claims.jti, "lic-1-t2");
+    assert_eq!(renewed.claims.lid, "lic-1");
+    assert_eq!(renewed.claims.iat, later);
+    assert_eq!(renewed.claims.lexp, record.claims.lexp);
+    let token = renewed.token.expect("a fresh token");
+    assert_eq!(
+        run(svc.get("lic-1")).expect("record").token,
+        token,
+        "record follows"
+    );
+    assert!(run(svc.check(INSTANCE, later)).expect("check"));
+
+    run(svc.remove(INSTANCE)).expect("remove");
+    assert!(!run(svc.check(INSTANCE, later)).expect("check"));
+    run(svc.remove(INSTANCE)).expect("removing again is fine");
+}
+
+#[test]
+fn apply_refuses_invalid_tokens_and_stores_nothing() {
+    let f = Fixture::new();
+    let record = f.issue("lic-1");
+    let before = f.store.snapshot();
+    let other_instance = "https://other.example/";
+    let stranger = SigningKey::from_seed(&[7; 32]);
+    let foreign = sign(&record.claims, &stranger).expect("sign");
+    let seed_example = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0aGlzIjoiaXMiLCJub3QiOiJhIiwidmFsaWQiOiJsaWNlbnNlIn0.bxDzxIoJlYMwiEYKYT_l2s42z0Y30tY-6KKoyz9RuLE";
+    let cases = [
+        (
+            INSTANCE,
+            seed_example.to_string(),
+            NOW,
+            DenyCode::WrongAlgorithm,
+        ),
+        (INSTANCE, "garbage".to_string(), NOW, DenyCode::Malformed),
+        (
+            INSTANCE,
+            "A".repeat(MAX_TOKEN_BYTES + 1),
+            NOW,
+            DenyCode::Malformed,
+        ),
+        (INSTANCE, foreign, NOW, DenyCode::UnknownKey),
+        (
+            other_instance,
+            record.token.clone(),
+            NOW,
+            DenyCode::WrongInstance,
+        ),
+        (
+            INSTANCE,
+            record.token.clone(),
+            record.claims.exp,
+            DenyCode::Expired,
+        ),
+    ];
+    for (instance, token, now, code) in cases {
+        let result = run(f.svc().apply(instance, &token, "admin", now));
+        assert_eq!(result.err(), Some(Error::Refused(code)));
+    }
+    assert_eq!(f.store.snapshot(), before, "nothing stored");
+}
+
+#[test]
+fn revocation_stops_check_apply_and_renew() {
+    let f = Fixture::new();
+    let svc = f.svc();
+    let record = f.issue("lic-1");
+    run(svc.apply(INSTANCE, &record.token, "admin", NOW)).expect("apply");
+    let revoked = run(svc.revoke("lic-1", "boss", NOW + 1)).expect("revoke");
+    assert_eq!(revoked.state, LicenceState::Revoked);
+    assert_eq!(revoked.revoked_by.as_deref(), Some("boss"));
+    assert_eq!(
+        run(svc.revoke("lic-1", "other", NOW + 2)).expect("again"),
+        revoked,
+        "idempotent"
+    );
+
+    assert!(!run(svc.check(INSTANCE, NOW + 3)).expect("check"));
+    let view = run(svc.applied(INSTANCE, NOW + 3))
+        .expect("view")
+        .expect("applied");
+    assert_eq!((view.valid, view.code), (false, Some(DenyCode::Revoked)));
+    assert_eq!(view.claims.map(|c| c.lid), Some("lic-1".to_string()));
+    assert_eq!(
+        run(svc.apply(INSTANCE, &record.token, "admin", NOW + 3)).err(),
+        Some(Error::Refused(DenyCode::Revoked))
+    );
+    assert_eq!(
+        run(svc.renew(INSTANCE, "t2".into(), "admin", NOW + 3)).err(),
+        Some(Error::Refused(DenyCode::Revoked))
+    );
+    assert_eq!(
+        run(svc.revoke("nope", "boss", NOW)).err(),
+        Some(Error::NotFound("licence"))
+    );
+}
+
+#[test]
+fn renew_works_on_an_expired_token_but_not_an_expired_licence() {
+    let f = Fixture::new();
+    let svc = f.svc();
+    let record = f.issue("lic-1");
+    run(svc.apply(INSTANCE, &record.token, "admin", NOW)).expect("apply");
+    let after_token = record.claims.exp + DAY;
+    assert!(
+        !run(svc.check(INSTANCE, after_token)).expect("check"),
+        "token expired"
+    );
+    run(svc.renew(INSTANCE, "t2".into(), "admin", after_token)).expect("renewable");
+    assert!(run(svc.check(INSTANCE, after_token)).expect("check"));
+
+    let after_licence = record.claims.lexp;
+    assert_eq!(
+        run(svc.renew(INSTANCE, "t3".into(), "admin", after_licence)).err(),
+        Some(Error::Refused(DenyCode::LicenseExpired))
+    );
+    assert_eq!(
+        run(svc.renew(
+            "https://nothing-applied.example/",
+            "t4".into(),
+            "admin",
+            NOW
+        ))
+        .err(),
+        Some(Error::NotFound("applied licence"))
+    );
+}
+
+#[test]
+fn applied_view_reports_warnings() {
+    let f = Fixture::new();
+    let svc = f.svc();
+    let record = f.issue("lic-1");
+    run(svc.apply(INSTANCE, &record.token, "admin", NOW)).expect("apply");
+    let view = run(svc.applied(INSTANCE, NOW + DAY))
+        .expect("view")
+        .expect("applied");
+    assert!(view.valid);
+    assert_eq!(view.warnings, vec![Warning::RenewalDue { at: NOW + DAY }]);
+    assert_eq!(
+        run(svc.applied("https://none.example/", NOW)).expect("view"),
+        None
+    );
+}
+
+#[test]
+fn status_response_has_the_seed_fields_at_the_top_level() {
+    let f = Fixture::new();
+    let record = f.issue("lic-1");
+    let status = run(f.svc().apply(INSTANCE, &record.token, "admin", NOW)).expect("apply");
+    let json = serde_json::to_value(&status).expect("json");
+    for field in [
+        "status",
+        "jti",
+        "iss",
+        "sub",
+        "lid",
+        "prod",
+        "anonymousRatio",
+        "included_users",
+    ] {
+        assert!(json.get(field).is_some(), "{field}");
+    }
+    assert!(json.get("token").is_none(), "apply does not echo the token");
+}

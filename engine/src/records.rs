@@ -1,0 +1,300 @@
+//! Licence records and requests: the shapes issuing and seed 004 store and send.
+//!
+//! Shared by the worker (which stores and serialises them) and the console (which
+//! reads them), so the two cannot disagree. Building claims from an [`IssueRequest`]
+//! lives here too: it is pure validation. Signing and storage are `licensing.rs`'s.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use crate::DAY;
+use crate::claims::LicenseClaims;
+use crate::decision::{DenyCode, Warning};
+use crate::error::Error;
+use crate::instance::normalize_instance;
+
+/// Longest free-text field accepted when issuing, in bytes.
+pub(crate) const MAX_TEXT: usize = 200;
+/// Most products one licence may list.
+const MAX_PRODUCTS: usize = 32;
+
+/// `POST /api/licenses`: what an administrator fills in to issue a licence.
+///
+/// Claim names are kept where a claim is copied as is; `instance`, `products`,
+/// `expires_at` and `token_days` are the friendlier inputs behind `sub`, `prod`,
+/// `lexp` and `exp`. Unknown fields are refused, so a typo cannot silently drop a term.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRequest {
+    /// The customer's company name (required).
+    pub company: String,
+    /// The customer's account id.
+    #[serde(default)]
+    pub account: String,
+    /// The customer's short name.
+    #[serde(default)]
+    pub slug: String,
+    /// The licensed instance's root URL (becomes `sub`).
+    pub instance: String,
+    /// Products the licence covers (becomes `prod`; at least one).
+    pub products: Vec<String>,
+    /// When the licence expires, Unix seconds (becomes `lexp`).
+    pub expires_at: u64,
+    /// Lifetime of each token, in days (default 30); renewal issues another.
+    #[serde(default = "default_token_days")]
+    pub token_days: u32,
+    /// Users included.
+    #[serde(default)]
+    pub included_users: u32,
+    /// What the licence counts (default `"users"`).
+    #[serde(default = "default_limit_by")]
+    pub limit_by: String,
+    /// Warn this many days before the licence expires (default 30).
+    #[serde(default = "default_lic_warn")]
+    pub lic_exp_warn_days: u32,
+    /// Warn this many days before a token expires (default 2).
+    #[serde(default = "default_tok_warn")]
+    pub tok_exp_warn_days: u32,
+    /// Renewal cadence in days (default 1).
+    #[serde(default = "default_update_days")]
+    pub update_days: u32,
+    /// Whether usage beyond the included users is billed.
+    #[serde(default)]
+    pub usage_billing: bool,
+    /// Concurrent sessions per user (0: unlimited).
+    #[serde(default)]
+    pub max_concurrent_user_sessions: u32,
+    /// Where a person reads more about this licence.
+    #[serde(default)]
+    pub details_url: String,
+    /// A trial licence?
+    #[serde(default)]
+    pub trial: bool,
+    /// When the trial ends (default: the licence's expiry).
+    #[serde(default)]
+    pub trial_exp: u64,
+    /// Anonymous users per included user.
+    #[serde(default, rename = "anonymousRatio")]
+    pub anonymous_ratio: u32,
+}
+
+fn default_token_days() -> u32 {
+    30
+}
+fn default_limit_by() -> String {
+    "users".into()
+}
+fn default_lic_warn() -> u32 {
+    30
+}
+fn default_tok_warn() -> u32 {
+    2
+}
+fn default_update_days() -> u32 {
+    1
+}
+
+/// Whether an issued licence still stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenceState {
+    /// In force (until `lexp`).
+    Active,
+    /// Revoked by an administrator: check answers false, renewal is refused.
+    Revoked,
+}
+
+/// An issued licence, as stored and as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LicenceRecord {
+    /// Licence id (the tokens' `lid`).
+    pub lid: String,
+    /// Active or revoked.
+    pub state: LicenceState,
+    /// The claims of the latest token.
+    pub claims: LicenseClaims,
+    /// The latest token issued for this licence.
+    pub token: String,
+    /// When it was issued, and by whom.
+    pub created_at: u64,
+    /// The issuing user.
+    pub created_by: String,
+    /// When it was revoked, if it was.
+    #[serde(default)]
+    pub revoked_at: Option<u64>,
+    /// Who revoked it, if anyone.
+    #[serde(default)]
+    pub revoked_by: Option<String>,
+}
+
+/// The licence applied to an instance.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AppliedLicence {
+    /// The instance's canonical root URL.
+    pub instance: String,
+    /// The applied token.
+    pub token: String,
+    /// When, and by whom.
+    pub applied_at: u64,
+    /// The applying user.
+    pub applied_by: String,
+}
+
+/// Seed 004's answer to apply and renew: the claims, plus `status` and `warnings`.
+///
+/// `status` is `0` for a valid licence with nothing to do, `1` for a valid licence
+/// with warnings to act on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LicenceStatus {
+    /// 0: valid; 1: valid, see `warnings`.
+    pub status: u8,
+    /// The licence's claims, at the top level as seed 004 shows them.
+    #[serde(flatten)]
+    pub claims: LicenseClaims,
+    /// What to act on soon.
+    pub warnings: Vec<Warning>,
+    /// The token (renewal's fresh one), for instances that validate offline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl LicenceStatus {
+    /// The status for an allowed licence.
+    pub fn new(claims: LicenseClaims, warnings: Vec<Warning>, token: Option<String>) -> Self {
+        LicenceStatus {
+            status: u8::from(!warnings.is_empty()),
+            claims,
+            warnings,
+            token,
+        }
+    }
+}
+
+/// What the console shows about an instance's applied licence, valid or not.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AppliedView {
+    /// The instance's canonical root URL.
+    pub instance: String,
+    /// Whether the applied licence is valid now (what `check` answers).
+    pub valid: bool,
+    /// Why not, when not valid.
+    pub code: Option<DenyCode>,
+    /// The claims, when the signature verifies.
+    pub claims: Option<LicenseClaims>,
+    /// Warnings, when valid.
+    pub warnings: Vec<Warning>,
+    /// When and by whom it was applied.
+    pub applied_at: u64,
+    /// The applying user.
+    pub applied_by: String,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> Error {
+    Error::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// The canonical form of an instance URL, or an `Invalid` error naming `field`.
+pub fn instance_field(field: &'static str, url: &str) -> Result<String, Error> {
+    normalize_instance(url).ok_or_else(|| {
+        invalid(
+            field,
+            "must be an http(s) root URL such as https://app.example.com/",
+        )
+    })
+}
+
+fn text(field: &'static str, value: &str, required: bool) -> Result<(), Error> {
+    if required && value.trim().is_empty() {
+        return Err(invalid(field, "is required"));
+    }
+    if value.len() > MAX_TEXT {
+        return Err(invalid(
+            field,
+            alloc::format!("is longer than {MAX_TEXT} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+impl IssueRequest {
+    /// Check every field and build the first token's claims.
+    pub fn into_claims(
+        self,
+        issuer: &str,
+        lid: String,
+        jti: String,
+        now: u64,
+    ) -> Result<LicenseClaims, Error> {
+        text("company", &self.company, true)?;
+        text("account", &self.account, false)?;
+        text("slug", &self.slug, false)?;
+        text("limit_by", &self.limit_by, false)?;
+        let sub = instance_field("instance", &self.instance)?;
+        if self.products.is_empty() || self.products.len() > MAX_PRODUCTS {
+            return Err(invalid(
+                "products",
+                alloc::format!("must list 1 to {MAX_PRODUCTS} products"),
+            ));
+        }
+        for p in &self.products {
+            text("products", p, true)?;
+        }
+        if self.expires_at <= now {
+            return Err(invalid("expires_at", "must be in the future"));
+        }
+        if !(1..=3650).contains(&self.token_days) {
+            return Err(invalid("token_days", "must be 1 to 3650"));
+        }
+        let web_url = ["https://", "http://"]
+            .iter()
+            .any(|scheme| self.details_url.starts_with(scheme));
+        if !self.details_url.is_empty() && !web_url {
+            return Err(invalid("details_url", "must be an http(s) URL"));
+        }
+        if self.details_url.len() > 2048 {
+            return Err(invalid("details_url", "is longer than 2048 bytes"));
+        }
+        let trial_exp = match (self.trial, self.trial_exp) {
+            (false, 0) => 0,
+            (false, _) => return Err(invalid("trial_exp", "is only for trial licences")),
+            (true, 0) => self.expires_at,
+            (true, t) if t <= now || t > self.expires_at => {
+                return Err(invalid(
+                    "trial_exp",
+                    "must be in the future and no later than expires_at",
+                ));
+            }
+            (true, t) => t,
+        };
+        Ok(LicenseClaims {
+            jti,
+            iss: issuer.to_string(),
+            sub,
+            iat: now,
+            nbf: now,
+            exp: now
+                .saturating_add(u64::from(self.token_days) * DAY)
+                .min(self.expires_at),
+            lexp: self.expires_at,
+            lid,
+            limit_by: self.limit_by,
+            included_users: self.included_users,
+            lic_exp_warn_days: self.lic_exp_warn_days,
+            tok_exp_warn_days: self.tok_exp_warn_days,
+            update_days: self.update_days,
+            prod: self.products,
+            company: self.company,
+            account: self.account,
+            slug: self.slug,
+            usage_billing: self.usage_billing,
+            max_concurrent_user_sessions: self.max_concurrent_user_sessions,
+            details_url: self.details_url,
+            trial: self.trial,
+            trial_exp,
+            anonymous_ratio: self.anonymous_ratio,
+        })
+    }
+}

@@ -1,0 +1,18 @@
+//! Unix seconds as people read them.
+
+/// `2026-11-23 16:30 UTC` for Unix seconds (empty for 0, which means "not set").
+pub(crate) fn format(seconds: u64) -> String {
+    if seconds == 0 {
+        return String::new();
+    }
+    let iso: String = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0))
+        .to_iso_string()
+        .into();
+    format!("{} {} UTC", &iso[..10], &iso[11..16])
+}
+
+/// Unix seconds for a `YYYY-MM-DD` date input, at the end of that day (UTC).
+pub(crate) fn end_of_day(date: &str) -> Option<u64> {
+    let ms = js_sys::Date::parse(&format!("{date}T23:59:59Z"));
+    (ms.is_finite() && ms > 0.0).then_some((ms / 1000.0) as u64)
+}

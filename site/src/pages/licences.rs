@@ -1,0 +1,199 @@
+//! Licences: issue one (a form), list them, revoke one.
+
+use leptos::prelude::*;
+use tessera_engine::{IssueRequest, LicenceRecord, LicenceState};
+
+use crate::api::{self, ApiError};
+use crate::components::error_box::ErrorBox;
+use crate::components::signed_in::SignedIn;
+use crate::components::time;
+use crate::session;
+
+/// The licences page.
+#[component]
+pub(crate) fn Licences() -> impl IntoView {
+    view! {
+        <SignedIn>
+            <LicencesInner />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn LicencesInner() -> impl IntoView {
+    let issue = Action::new_local(|request: &IssueRequest| {
+        let request = request.clone();
+        async move { api::issue(&session::authorization(), &request).await }
+    });
+    let revoke = Action::new_local(|lid: &String| {
+        let lid = lid.clone();
+        async move { api::revoke(&session::authorization(), &lid).await }
+    });
+    let list = LocalResource::new(move || {
+        issue.version().get();
+        revoke.version().get();
+        async move { api::licences(&session::authorization()).await }
+    });
+    view! {
+        <IssueForm issue />
+        {move || issue.value().get().map(|result| match result {
+            Ok(record) => view! { <Issued record /> }.into_any(),
+            Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+        })}
+        {move || revoke.value().get().and_then(Result::err).map(|e| view! { <ErrorBox error=e /> })}
+        <section class="card">
+            <h1>"Licences"</h1>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || list.get().map(|result| match result {
+                    Ok(records) => view! { <LicenceTable records revoke /> }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn IssueForm(issue: Action<IssueRequest, Result<LicenceRecord, ApiError>>) -> impl IntoView {
+    let company = RwSignal::new(String::new());
+    let account = RwSignal::new(String::new());
+    let instance = RwSignal::new(
+        window()
+            .location()
+            .origin()
+            .map(|o| format!("{o}/"))
+            .unwrap_or_default(),
+    );
+    let products = RwSignal::new(String::from("tessera-pro"));
+    let expires = RwSignal::new(String::new());
+    let users = RwSignal::new(String::from("10"));
+    let token_days = RwSignal::new(String::from("30"));
+    let trial = RwSignal::new(false);
+    let local_error = RwSignal::new(None::<ApiError>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let field = |name: &str, message: &str| {
+            Some(ApiError {
+                code: "INVALID_FIELD".into(),
+                message: format!("{name} {message}"),
+            })
+        };
+        let Some(expires_at) = time::end_of_day(&expires.get_untracked()) else {
+            local_error.set(field("Expires", "needs a date"));
+            return;
+        };
+        let Ok(included_users) = users.get_untracked().trim().parse() else {
+            local_error.set(field("Included users", "must be a whole number"));
+            return;
+        };
+        let Ok(days) = token_days.get_untracked().trim().parse() else {
+            local_error.set(field("Token days", "must be a whole number"));
+            return;
+        };
+        local_error.set(None);
+        let request = IssueRequest {
+            company: company.get_untracked(),
+            account: account.get_untracked(),
+            slug: String::new(),
+            instance: instance.get_untracked(),
+            products: products
+                .get_untracked()
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect(),
+            expires_at,
+            token_days: days,
+            included_users,
+            limit_by: "users".into(),
+            lic_exp_warn_days: 30,
+            tok_exp_warn_days: 2,
+            update_days: 1,
+            usage_billing: false,
+            max_concurrent_user_sessions: 0,
+            details_url: String::new(),
+            trial: trial.get_untracked(),
+            trial_exp: 0,
+            anonymous_ratio: 0,
+        };
+        issue.dispatch(request);
+    };
+    view! {
+        <section class="card">
+            <h1>"Issue a licence"</h1>
+            <form class="grid" on:submit=submit data-testid="issue-form">
+                <label>"Company" <input name="company" bind:value=company required /></label>
+                <label>"Account" <input name="account" bind:value=account /></label>
+                <label>"Instance URL" <input name="instance" bind:value=instance required /></label>
+                <label>"Products (comma-separated)" <input name="products" bind:value=products required /></label>
+                <label>"Expires" <input name="expires" type="date" bind:value=expires required /></label>
+                <label>"Included users" <input name="included_users" inputmode="numeric" bind:value=users /></label>
+                <label>"Token days" <input name="token_days" inputmode="numeric" bind:value=token_days /></label>
+                <label class="check"><input name="trial" type="checkbox" bind:checked=trial /> "Trial"</label>
+                <button type="submit" disabled=move || issue.pending().get()>"Issue licence"</button>
+            </form>
+            {move || local_error.get().map(|e| view! { <ErrorBox error=e /> })}
+        </section>
+    }
+}
+
+#[component]
+fn Issued(record: LicenceRecord) -> impl IntoView {
+    view! {
+        <section class="card ok-card" data-testid="issued">
+            <h1>"Licence issued"</h1>
+            <p>"Licence " <code data-testid="issued-lid">{record.lid}</code> " for " {record.claims.company} ". Its token:"</p>
+            <textarea readonly rows="4" data-testid="issued-token">{record.token}</textarea>
+        </section>
+    }
+}
+
+#[component]
+fn LicenceTable(
+    records: Vec<LicenceRecord>,
+    revoke: Action<String, Result<LicenceRecord, ApiError>>,
+) -> impl IntoView {
+    if records.is_empty() {
+        return view! { <p class="muted" data-testid="no-licences">"No licences yet."</p> }
+            .into_any();
+    }
+    let rows = records
+        .into_iter()
+        .map(|r| {
+            let lid = r.lid.clone();
+            let revoked = r.state == LicenceState::Revoked;
+            let confirm_revoke = move |_| {
+                let ok = window()
+                    .confirm_with_message(&format!(
+                        "Revoke licence {lid}? Instances using it stop being licensed."
+                    ))
+                    .unwrap_or(false);
+                if ok {
+                    revoke.dispatch(lid.clone());
+                }
+            };
+            view! {
+                <tr data-lid=r.lid.clone()>
+                    <td><code>{r.lid.clone()}</code></td>
+                    <td>{r.claims.company.clone()}</td>
+                    <td>{r.claims.sub.clone()}</td>
+                    <td>{r.claims.prod.join(", ")}</td>
+                    <td>{time::format(r.claims.lexp)}</td>
+                    <td data-testid="state">{if revoked { "revoked" } else { "active" }}</td>
+                    <td>
+                        <Show when=move || !revoked>
+                            <button class="danger" on:click=confirm_revoke.clone()>"Revoke"</button>
+                        </Show>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table data-testid="licences">
+            <thead><tr><th>"Licence"</th><th>"Company"</th><th>"Instance"</th><th>"Products"</th><th>"Expires"</th><th>"State"</th><th></th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}

@@ -1,0 +1,63 @@
+// A small HTTP client for the black-box tests, and assertions on the error envelope.
+import assert from "node:assert/strict";
+import { ADMIN_AUTH, basic } from "./secrets.mjs";
+
+/**
+ * Call the API. `body` is sent as JSON; `raw` as is (with `contentType`, default JSON).
+ * `auth`: an Authorization header value; default the bootstrap admin; `null` for none.
+ * Returns `{ status, headers, body }`, with `body` parsed when the answer is JSON.
+ */
+export async function call(worker, method, path, { auth = ADMIN_AUTH, body, raw, contentType, headers = {} } = {}) {
+  const h = { ...headers };
+  if (auth) h.Authorization = auth;
+  let payload;
+  if (raw !== undefined) {
+    payload = raw;
+    h["Content-Type"] = contentType ?? "application/json";
+  } else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    h["Content-Type"] = "application/json";
+  }
+  const res = await fetch(`${worker.url}${path}`, { method, headers: h, body: payload });
+  const text = await res.text();
+  let parsed = text;
+  if ((res.headers.get("content-type") ?? "").startsWith("application/json")) {
+    parsed = JSON.parse(text);
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/** Assert a response is the error envelope with `status` and `code`. */
+export function assertError(res, status, code, extra = {}) {
+  assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status} ${JSON.stringify(res.body)}`);
+  assert.equal(typeof res.body, "object", "an error body is JSON");
+  assert.equal(res.body.error?.code, code, JSON.stringify(res.body));
+  assert.ok(res.body.error.message.length > 0);
+  for (const [k, v] of Object.entries(extra)) assert.equal(res.body.error[k], v, k);
+}
+
+/** Create a user with `role` (as the bootstrap admin) and return its Basic header. */
+export async function userWithRole(worker, role) {
+  const username = `${role.replace("_", "-")}-${Math.random().toString(36).slice(2, 8)}`;
+  const password = `${role}-password-123`;
+  const res = await call(worker, "POST", "/api/users", { body: { username, password, role } });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return basic(username, password);
+}
+
+/** A day in seconds, and now in seconds. */
+export const DAY = 86_400;
+export const now = () => Math.floor(Date.now() / 1000);
+
+/** A valid issue request for `instance`. */
+export function issueRequest(instance, overrides = {}) {
+  return {
+    company: "Example Labs",
+    account: "acct-42",
+    instance,
+    products: ["tessera-pro"],
+    expires_at: now() + 365 * DAY,
+    included_users: 15,
+    ...overrides,
+  };
+}

@@ -1,0 +1,119 @@
+//! This deployment's identity and signing keys.
+//!
+//! - Its own instance URL (seed 004's default instance) and issuer URL: the
+//!   `INSTANCE_URL` and `ISSUER_URL` vars when set, otherwise the origin the request
+//!   came to.
+//! - Its keyring: the root key from the `SIGNING_KEY` secret (a private Ed25519 JWK, or
+//!   a base64url 32-byte seed), plus rotated keys stored sealed in KV under
+//!   `signing-key:<kid>`, one KV key each, so two rotations never overwrite each other.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use tessera_engine::{Keyring, RotatedKey, SigningKey, Store, normalize_instance};
+use worker::{Env, Request};
+
+use crate::error::ApiError;
+use crate::kv::Kv;
+
+const ROTATED_PREFIX: &str = "signing-key:";
+
+fn origin(req: &Request) -> Result<String, ApiError> {
+    let url = req.url()?;
+    Ok(format!("{}/", url.origin().ascii_serialization()))
+}
+
+fn configured(env: &Env, name: &str) -> Option<String> {
+    env.var(name)
+        .ok()
+        .map(|v| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// This deployment's own instance, canonical.
+pub(crate) fn own_instance(req: &Request, env: &Env) -> Result<String, ApiError> {
+    let url = configured(env, "INSTANCE_URL").map_or_else(|| origin(req), Ok)?;
+    normalize_instance(&url)
+        .ok_or_else(|| ApiError::Internal("INSTANCE_URL is not a root URL".into()))
+}
+
+/// The issuer URL new licences carry in `iss`.
+pub(crate) fn issuer(req: &Request, env: &Env) -> Result<String, ApiError> {
+    let url = configured(env, "ISSUER_URL").map_or_else(|| origin(req), Ok)?;
+    normalize_instance(&url)
+        .ok_or_else(|| ApiError::Internal("ISSUER_URL is not a root URL".into()))
+}
+
+fn root_key(env: &Env) -> Result<SigningKey, ApiError> {
+    let secret = env
+        .secret("SIGNING_KEY")
+        .map(|s| s.to_string())
+        .map_err(|_| ApiError::Internal("the SIGNING_KEY secret is not set".into()))?;
+    let secret = secret.trim();
+    if secret.starts_with('{') {
+        return SigningKey::from_private_jwk(secret)
+            .map_err(|e| ApiError::Internal(format!("SIGNING_KEY: {e}")));
+    }
+    let seed: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(secret)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            ApiError::Internal(
+                "SIGNING_KEY is neither a private JWK nor a 32-byte base64url seed".into(),
+            )
+        })?;
+    Ok(SigningKey::from_seed(&seed))
+}
+
+/// The keyring: root key plus every rotated key.
+pub(crate) async fn keyring(env: &Env, kv: &Kv) -> Result<Keyring, ApiError> {
+    let root = root_key(env)?;
+    let mut rotated = Vec::new();
+    for key in kv.list(ROTATED_PREFIX).await? {
+        if let Some(json) = kv.get(&key).await? {
+            let entry: RotatedKey = serde_json::from_str(&json)
+                .map_err(|e| ApiError::Internal(format!("corrupt {key}: {e}")))?;
+            rotated.push(entry);
+        }
+    }
+    Ok(Keyring::open(root, rotated)?)
+}
+
+/// Store a rotated key.
+pub(crate) async fn store_rotated(kv: &Kv, entry: &RotatedKey) -> Result<(), ApiError> {
+    let json = serde_json::to_string(entry).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(kv
+        .put(&format!("{ROTATED_PREFIX}{}", entry.kid), &json)
+        .await?)
+}
+
+/// What the licensing routes need: the store, the keys, and the issuer.
+pub(crate) struct LicensingContext {
+    kv: Kv,
+    ring: Keyring,
+    keys: tessera_engine::KeySet,
+    issuer: String,
+}
+
+impl LicensingContext {
+    pub(crate) async fn load(req: &Request, env: &Env) -> Result<LicensingContext, ApiError> {
+        let kv = Kv::from_env(env)?;
+        let ring = keyring(env, &kv).await?;
+        let keys = ring.key_set()?;
+        Ok(LicensingContext {
+            kv,
+            ring,
+            keys,
+            issuer: issuer(req, env)?,
+        })
+    }
+
+    pub(crate) fn service(&self) -> tessera_engine::Licensing<'_, Kv> {
+        tessera_engine::Licensing {
+            store: &self.kv,
+            keys: &self.keys,
+            signer: self.ring.active(),
+            issuer: &self.issuer,
+        }
+    }
+}

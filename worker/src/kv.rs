@@ -1,0 +1,62 @@
+//! The engine's [`Store`] over Workers KV.
+//!
+//! KV is eventually consistent across locations and loses concurrent
+//! read-modify-writes of one key; it holds read-mostly records only (users, licences,
+//! applied licences, rotated keys). Nothing counted lives here.
+
+use tessera_engine::{Error, Store};
+use worker::{Env, kv::KvStore};
+
+use crate::error::ApiError;
+
+/// The KV binding every record lives in (see `wrangler.toml`).
+pub(crate) const KV_BINDING: &str = "TESSERA_KV";
+
+/// Workers KV as an engine store.
+pub(crate) struct Kv(pub(crate) KvStore);
+
+impl Kv {
+    pub(crate) fn from_env(env: &Env) -> Result<Kv, ApiError> {
+        Ok(Kv(env.kv(KV_BINDING)?))
+    }
+}
+
+fn store_error(e: impl core::fmt::Display) -> Error {
+    Error::Store(e.to_string())
+}
+
+impl Store for Kv {
+    async fn get(&self, key: &str) -> Result<Option<String>, Error> {
+        self.0.get(key).text().await.map_err(store_error)
+    }
+
+    async fn put(&self, key: &str, value: &str) -> Result<(), Error> {
+        self.0
+            .put(key, value)
+            .map_err(store_error)?
+            .execute()
+            .await
+            .map_err(store_error)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        self.0.delete(key).await.map_err(store_error)
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        let mut keys = Vec::new();
+        let mut cursor = None;
+        loop {
+            let mut builder = self.0.list().prefix(prefix.to_string());
+            if let Some(c) = cursor.take() {
+                builder = builder.cursor(c);
+            }
+            let page = builder.execute().await.map_err(store_error)?;
+            keys.extend(page.keys.into_iter().map(|k| k.name));
+            if page.list_complete || page.cursor.is_none() {
+                return Ok(keys);
+            }
+            cursor = page.cursor;
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Issuing: `GET/POST /api/licenses`, `GET /api/licenses/:lid`,
+//! `POST /api/licenses/:lid/revoke`.
+
+use tessera_engine::{IssueRequest, Permission};
+use worker::{Env, Request, Response};
+
+use crate::deployment::LicensingContext;
+use crate::error::ApiError;
+use crate::{auth, body, platform};
+
+pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::LicensesRead).await?;
+    let ctx = LicensingContext::load(req, env).await?;
+    super::json(200, &ctx.service().list().await?)
+}
+
+pub(crate) async fn issue(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+    let caller = auth::require(req, env, Permission::LicensesWrite).await?;
+    let request: IssueRequest = body::json(req).await?;
+    let ctx = LicensingContext::load(req, env).await?;
+    let record = ctx
+        .service()
+        .issue(
+            request,
+            platform::random_id()?,
+            platform::random_id()?,
+            &caller.username,
+            platform::now(),
+        )
+        .await?;
+    super::json(201, &record)
+}
+
+pub(crate) async fn get(req: &Request, env: &Env, lid: &str) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::LicensesRead).await?;
+    let ctx = LicensingContext::load(req, env).await?;
+    super::json(200, &ctx.service().get(lid).await?)
+}
+
+pub(crate) async fn revoke(req: &Request, env: &Env, lid: &str) -> Result<Response, ApiError> {
+    let caller = auth::require(req, env, Permission::LicensesWrite).await?;
+    let ctx = LicensingContext::load(req, env).await?;
+    super::json(
+        200,
+        &ctx.service()
+            .revoke(lid, &caller.username, platform::now())
+            .await?,
+    )
+}
