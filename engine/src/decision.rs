@@ -215,12 +215,22 @@ impl Expectations {
 /// A time `t` has passed when `now >= t`. A warning for "within N days" of `t` starts
 /// at `t - N days` exactly.
 pub fn check_claims(claims: LicenseClaims, expect: &Expectations, now: u64) -> Decision {
-    match deny_reason(&claims, expect, now) {
-        Some(code) => Decision::Deny(code),
-        None => {
-            let warnings = warnings(&claims, now);
-            Decision::Allow(Licence { claims, warnings })
-        }
+    match judge_claims(&claims, expect, now) {
+        Ok(warnings) => Decision::Allow(Licence { claims, warnings }),
+        Err(code) => Decision::Deny(code),
+    }
+}
+
+/// [`check_claims`] without taking the claims: the warnings if allowed, the code if not.
+/// For callers that show the claims of a refused licence too.
+pub fn judge_claims(
+    claims: &LicenseClaims,
+    expect: &Expectations,
+    now: u64,
+) -> Result<Vec<Warning>, DenyCode> {
+    match deny_reason(claims, expect, now) {
+        Some(code) => Err(code),
+        None => Ok(warnings(claims, now)),
     }
 }
 

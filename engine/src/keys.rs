@@ -11,7 +11,7 @@ use std::vec::Vec;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
+use jsonwebtoken::{DecodingKey, EncodingKey};
 use sha2::Digest as _;
 
 use crate::crypto::pkcs8_from_seed;
@@ -172,10 +172,9 @@ struct PublicKey {
 }
 
 /// The public keys a verifier trusts, by `kid`. Build it once; validate many times.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct KeySet {
     keys: Vec<PublicKey>,
-    validation: Validation,
 }
 
 impl core::fmt::Debug for KeySet {
@@ -184,26 +183,10 @@ impl core::fmt::Debug for KeySet {
     }
 }
 
-impl Default for KeySet {
-    fn default() -> Self {
-        KeySet::new()
-    }
-}
-
 impl KeySet {
     /// An empty key set: it trusts nothing.
     pub fn new() -> KeySet {
-        // Only EdDSA, and no time checks: the engine checks `exp`/`nbf` against the
-        // `now` it is given, never against the system clock.
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims.clear();
-        KeySet {
-            keys: Vec::new(),
-            validation,
-        }
+        KeySet::default()
     }
 
     /// Trust a raw Ed25519 public key under `kid`. Refuses invalid points and a `kid`
@@ -278,9 +261,5 @@ impl KeySet {
 
     pub(crate) fn decoding_keys(&self) -> impl Iterator<Item = &DecodingKey> {
         self.keys.iter().map(|k| &k.decoding)
-    }
-
-    pub(crate) fn validation(&self) -> &Validation {
-        &self.validation
     }
 }

@@ -40,11 +40,15 @@
 //! - `licensing`: the [`Licensing`] service over a [`Store`]: issue, list, revoke, and
 //!   seed 004's check / apply / renew / remove of an instance's applied licence.
 //!
+//! Behind the `wasm` feature, `wasm`: the wasm-bindgen surface of the npm validator
+//! (`npm/`), a [`Validator`](wasm::Validator) built once from a JWKS.
+//!
 //! # Features
 //!
 //! - `std`: standard library support.
 //! - `serde`: serde derives on the domain model.
 //! - `jwt` (default): signing, verification and JWKS; implies `std` and `serde`.
+//! - `wasm`: the npm validator's wasm-bindgen bindings; implies `jwt`.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs, clippy::unwrap_used)]
@@ -76,9 +80,13 @@ mod keys;
 mod licensing;
 #[cfg(feature = "jwt")]
 mod token;
+#[cfg(feature = "wasm")]
+mod wasm;
 
 pub use claims::LicenseClaims;
-pub use decision::{Decision, DenyCode, Expectations, Licence, Warning, check_claims};
+pub use decision::{
+    Decision, DenyCode, Expectations, Licence, Warning, check_claims, judge_claims,
+};
 pub use error::Error;
 pub use instance::normalize_instance;
 pub use password::{PBKDF2_ITERATIONS, PasswordHash, constant_time_eq};

@@ -1,0 +1,89 @@
+//! The npm validator's wasm-bindgen surface: a key set and expectations parsed once,
+//! then `validate(token, now)` many times.
+//!
+//! The result crosses to JavaScript as one JSON string (`{valid, code, claims,
+//! warnings}`), which the package's wrapper (`npm/index.js`) parses: one boundary
+//! crossing per validation, and no serde-wasm-bindgen in the binary. Inputs are checked
+//! here and errors come back as `JsError`s with a message; nothing panics on bad input.
+
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use wasm_bindgen::prelude::*;
+
+use crate::claims::LicenseClaims;
+use crate::decision::{DenyCode, Expectations, Warning, judge_claims};
+use crate::keys::KeySet;
+use crate::token::verify;
+
+/// A validator for one key set and one set of expectations.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Validator {
+    keys: KeySet,
+    expect: Expectations,
+}
+
+#[derive(serde::Serialize)]
+struct Outcome<'a> {
+    valid: bool,
+    code: Option<DenyCode>,
+    /// Present whenever the signature verified, even if the licence was refused.
+    claims: Option<&'a LicenseClaims>,
+    warnings: &'a [Warning],
+}
+
+#[wasm_bindgen]
+impl Validator {
+    /// Parse `jwks` (a JWKS JSON string) and the expectations; `""` means "any".
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        jwks: &str,
+        issuer: &str,
+        product: &str,
+        instance: &str,
+        leeway: u32,
+    ) -> Result<Validator, JsError> {
+        let keys = KeySet::from_jwks(jwks).map_err(|e| JsError::new(&e.to_string()))?;
+        let some = |s: &str| (!s.is_empty()).then(|| String::from(s));
+        let expect = Expectations {
+            issuer: some(issuer),
+            product: some(product),
+            instance: some(instance),
+            leeway: u64::from(leeway),
+        };
+        Ok(Validator { keys, expect })
+    }
+
+    /// Validate `token` at `now` (Unix seconds): the outcome as a JSON string.
+    pub fn validate(&self, token: &str, now: f64) -> String {
+        let now = if now.is_finite() && now > 0.0 {
+            now as u64
+        } else {
+            0
+        };
+        let none: Vec<Warning> = Vec::new();
+        let (claims, judged) = match verify(token, &self.keys) {
+            Ok(claims) => {
+                let judged = judge_claims(&claims, &self.expect, now);
+                (Some(claims), judged)
+            }
+            Err(code) => (None, Err(code)),
+        };
+        let outcome = match &judged {
+            Ok(warnings) => Outcome {
+                valid: true,
+                code: None,
+                claims: claims.as_ref(),
+                warnings,
+            },
+            Err(code) => Outcome {
+                valid: false,
+                code: Some(*code),
+                claims: claims.as_ref(),
+                warnings: &none,
+            },
+        };
+        serde_json::to_string(&outcome).unwrap_or_default()
+    }
+}
