@@ -79,6 +79,13 @@ setup_chromium() {
   export CHROMIUM_BIN=/usr/bin/chromium
 }
 
+# wasm-opt -Oz in place, with the features rustc enables by default for
+# wasm32-unknown-unknown (binaryen's defaults reject its bulk-memory output).
+wasm_opt() {
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-reference-types --enable-multivalue --enable-mutable-globals "$1" -o "$1" >&2
+}
+
 # The console: cargo → wasm-bindgen → wasm-opt, into site/dist (the assets directory).
 build_site() {
   log "building the console (site/dist)"
@@ -87,10 +94,7 @@ build_site() {
   rm -rf "$out" && mkdir -p "$out"
   wasm-bindgen --target web --no-typescript --out-name tessera_site --out-dir "$out" \
     "$TESSERA_ROOT/target/wasm32-unknown-unknown/release/tessera-site.wasm" >&2
-  # The features rustc enables by default for wasm32-unknown-unknown.
-  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-reference-types --enable-multivalue --enable-mutable-globals \
-    "$out/tessera_site_bg.wasm" -o "$out/tessera_site_bg.wasm" >&2
+  wasm_opt "$out/tessera_site_bg.wasm"
   cp "$TESSERA_ROOT/site/index.html" "$TESSERA_ROOT/site/style.css" "$out/"
 }
 
@@ -98,6 +102,33 @@ build_site() {
 build_worker() {
   log "building the worker (worker/build)"
   (cd "$TESSERA_ROOT/worker" && worker-build --release >&2)
+}
+
+# The npm validator: the engine's `wasm` feature → wasm-bindgen → wasm-opt, into npm/wasm.
+build_npm() {
+  log "building the npm validator (npm/wasm)"
+  cargo build --release --target wasm32-unknown-unknown -p tessera-engine --lib \
+    --no-default-features --features wasm >&2
+  local out="$TESSERA_ROOT/npm/wasm"
+  rm -rf "$out" && mkdir -p "$out"
+  wasm-bindgen --target web --no-typescript --out-name tessera_license --out-dir "$out" \
+    "$TESSERA_ROOT/target/wasm32-unknown-unknown/release/tessera_engine.wasm" >&2
+  wasm_opt "$out/tessera_license_bg.wasm"
+}
+
+# Pack the npm package and install the tarball into a scratch project, as a user would.
+# Prints the scratch project's path.
+install_npm_scratch() {
+  local scratch tarball jose
+  scratch="$(mktemp -d "${TMPDIR:-/tmp}/tessera-npm-XXXXXX")"
+  tarball="$(cd "$TESSERA_ROOT/npm" && npm pack --silent --pack-destination "$scratch" | tail -n 1)"
+  jose="$(node -p 'require("./package.json").devDependencies.jose' 2>/dev/null)"
+  cat >"$scratch/package.json" <<JSON
+{ "name": "scratch", "private": true, "type": "module",
+  "dependencies": { "tessera-license": "file:./$tarball", "jose": "$jose" } }
+JSON
+  (cd "$scratch" && npm install --no-audit --no-fund --prefer-offline >&2)
+  echo "$scratch"
 }
 
 # Print each shipped .wasm's raw and gzip size; fail if one is over its budget.
@@ -115,6 +146,7 @@ report_sizes() {
   done <<LIST
 $TESSERA_ROOT/worker/build/index_bg.wasm 1048576
 $TESSERA_ROOT/site/dist/tessera_site_bg.wasm 307200
+$TESSERA_ROOT/npm/wasm/tessera_license_bg.wasm 102400
 LIST
   return $status
 }

@@ -193,7 +193,11 @@ impl KeySet {
     /// that is already present.
     pub fn insert(&mut self, kid: impl Into<String>, x: [u8; 32]) -> Result<(), Error> {
         let kid = kid.into();
-        ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|_| Error::InvalidKey)?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|_| Error::InvalidKey)?;
+        if key.is_weak() {
+            // A small-order key would accept forged signatures; never trust one.
+            return Err(Error::InvalidKey);
+        }
         if self.get(&kid).is_some() {
             return Err(Error::DuplicateKid(kid));
         }

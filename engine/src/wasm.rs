@@ -5,7 +5,14 @@
 //! warnings}`), which the package's wrapper (`npm/index.js`) parses: one boundary
 //! crossing per validation, and no serde-wasm-bindgen in the binary. Inputs are checked
 //! here and errors come back as `JsError`s with a message; nothing panics on bad input.
+//!
+//! An app validates the same licence over and over (at each start, each request), so a
+//! validator remembers the last few tokens whose signature verified, with their claims.
+//! A signature's validity under a fixed key set never changes, so a remembered token
+//! skips only the Ed25519 check and the parse; every time-dependent and identity check
+//! runs again at each call's `now`.
 
+use core::cell::RefCell;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
@@ -22,7 +29,12 @@ use crate::token::verify;
 pub struct Validator {
     keys: KeySet,
     expect: Expectations,
+    /// Tokens whose signature verified, with their claims; newest last.
+    verified: RefCell<Vec<(String, LicenseClaims)>>,
 }
+
+/// How many verified tokens a validator remembers.
+const VERIFIED_TOKENS: usize = 8;
 
 #[derive(serde::Serialize)]
 struct Outcome<'a> {
@@ -52,7 +64,11 @@ impl Validator {
             instance: some(instance),
             leeway: u64::from(leeway),
         };
-        Ok(Validator { keys, expect })
+        Ok(Validator {
+            keys,
+            expect,
+            verified: RefCell::new(Vec::new()),
+        })
     }
 
     /// Validate `token` at `now` (Unix seconds): the outcome as a JSON string.
@@ -62,28 +78,41 @@ impl Validator {
         } else {
             0
         };
-        let none: Vec<Warning> = Vec::new();
-        let (claims, judged) = match verify(token, &self.keys) {
-            Ok(claims) => {
-                let judged = judge_claims(&claims, &self.expect, now);
-                (Some(claims), judged)
+        let mut verified = self.verified.borrow_mut();
+        let index = match verified.iter().position(|(t, _)| t == token) {
+            Some(i) => Ok(i),
+            None => verify(token, &self.keys).map(|claims| {
+                if verified.len() == VERIFIED_TOKENS {
+                    verified.remove(0);
+                }
+                verified.push((token.to_string(), claims));
+                verified.len() - 1
+            }),
+        };
+        match index {
+            Err(code) => outcome(None, Err(code)),
+            Ok(i) => {
+                let claims = &verified[i].1;
+                outcome(Some(claims), judge_claims(claims, &self.expect, now))
             }
-            Err(code) => (None, Err(code)),
-        };
-        let outcome = match &judged {
-            Ok(warnings) => Outcome {
-                valid: true,
-                code: None,
-                claims: claims.as_ref(),
-                warnings,
-            },
-            Err(code) => Outcome {
-                valid: false,
-                code: Some(*code),
-                claims: claims.as_ref(),
-                warnings: &none,
-            },
-        };
-        serde_json::to_string(&outcome).unwrap_or_default()
+        }
     }
+}
+
+fn outcome(claims: Option<&LicenseClaims>, judged: Result<Vec<Warning>, DenyCode>) -> String {
+    let outcome = match &judged {
+        Ok(warnings) => Outcome {
+            valid: true,
+            code: None,
+            claims,
+            warnings,
+        },
+        Err(code) => Outcome {
+            valid: false,
+            code: Some(*code),
+            claims,
+            warnings: &[],
+        },
+    };
+    serde_json::to_string(&outcome).unwrap_or_default()
 }

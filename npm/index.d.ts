@@ -1,0 +1,67 @@
+/** A denial code: why a licence is not valid. `REVOKED` only comes from the API. */
+export type DenyCode =
+  | "MALFORMED" | "WRONG_ALGORITHM" | "UNKNOWN_KEY" | "BAD_SIGNATURE" | "WRONG_ISSUER"
+  | "WRONG_INSTANCE" | "WRONG_PRODUCT" | "NOT_YET_VALID" | "EXPIRED" | "LICENSE_EXPIRED"
+  | "TRIAL_EXPIRED" | "REVOKED";
+
+/** Something to act on soon, on a valid licence. `at` is Unix seconds. */
+export type Warning =
+  | { code: "LICENSE_EXPIRING"; at: number; days_left: number }
+  | { code: "TOKEN_EXPIRING"; at: number; days_left: number }
+  | { code: "RENEWAL_DUE"; at: number };
+
+/** A licence's claims (times in Unix seconds). */
+export interface Claims {
+  jti: string; iss: string; sub: string;
+  iat: number; exp: number; nbf: number; lexp: number;
+  lid: string; limit_by: string; included_users: number;
+  lic_exp_warn_days: number; tok_exp_warn_days: number; update_days: number;
+  prod: string[]; company: string; account: string; slug: string;
+  usage_billing: boolean; max_concurrent_user_sessions: number; details_url: string;
+  trial: boolean; trial_exp: number; anonymousRatio: number;
+}
+
+/** The outcome of a validation. */
+export interface Result {
+  /** Whether the licence is valid now. */
+  valid: boolean;
+  /** Why not, when not valid; `null` when valid. */
+  code: DenyCode | null;
+  /** The claims whenever the signature verified (even if refused); else `null`. */
+  claims: Claims | null;
+  /** Empty unless valid. */
+  warnings: Warning[];
+}
+
+export interface Expectations {
+  /** Required `iss`. */
+  issuer?: string;
+  /** A product `prod` must include. */
+  product?: string;
+  /** Required instance (`sub`), compared as a canonical root URL. */
+  instance?: string;
+  /** Allowed clock skew on `nbf`/`exp`, in seconds (0–86400). */
+  leeway?: number;
+}
+
+export interface JsonWebKeySet {
+  keys: Array<{ kty: string; crv?: string; x?: string; kid?: string; alg?: string; use?: string }>;
+}
+
+/** Load the WebAssembly module once (pass the imported module in Cloudflare Workers). */
+export function init(wasm?: WebAssembly.Module | BufferSource | URL | Response): Promise<void>;
+
+export class Validator {
+  /** Parse the keys and expectations once. Throws `TypeError` on bad input. */
+  constructor(jwks: JsonWebKeySet | string, expectations?: Expectations);
+  /** Validate a token at `now` (a Date or epoch milliseconds; default now). */
+  validate(token: string, now?: Date | number): Result;
+  /** Free the wasm memory now. */
+  free(): void;
+}
+
+/** `await init()` and `new Validator(...)` in one call. */
+export function createValidator(jwks: JsonWebKeySet | string, expectations?: Expectations): Promise<Validator>;
+
+export const CODES: readonly DenyCode[];
+export const WARNINGS: readonly Warning["code"][];

@@ -1,0 +1,122 @@
+// tessera-license: offline validation of Tessera licences.
+//
+// A thin wrapper over the engine's wasm build (./wasm, made by wasm-bindgen): it loads
+// the module once, checks its inputs so that bad input is a TypeError rather than a
+// wasm trap, and turns the engine's JSON outcome into an object.
+import initWasm, { Validator as WasmValidator } from "./wasm/tessera_license.js";
+
+let loading;
+let loaded = false;
+
+/**
+ * Load the WebAssembly module, once. With no argument it finds the .wasm file next to
+ * this module (read from disk in Node, fetched elsewhere). In Cloudflare Workers, pass
+ * the module you imported: `import wasm from "tessera-license/tessera_license_bg.wasm"`.
+ */
+export function init(wasm) {
+  loading ??= (async () => {
+    let source = wasm;
+    if (source === undefined) {
+      const url = new URL("./wasm/tessera_license_bg.wasm", import.meta.url);
+      if (url.protocol === "file:" && typeof process !== "undefined" && process.versions?.node) {
+        const { readFile } = await import("node:fs/promises");
+        source = await readFile(url);
+      } else {
+        source = url;
+      }
+    }
+    await initWasm({ module_or_path: source });
+    loaded = true;
+  })();
+  return loading;
+}
+
+const DAY_MS = 86_400_000;
+
+function optionalString(value, name) {
+  if (value === undefined || value === null) return "";
+  if (typeof value !== "string" || value === "") {
+    throw new TypeError(`tessera-license: ${name} must be a non-empty string when given`);
+  }
+  return value;
+}
+
+/** Validates licences against one key set and one set of expectations. */
+export class Validator {
+  #inner;
+
+  /**
+   * @param jwks the issuer's public keys: a JWKS object or its JSON string (from
+   *   `GET /.well-known/jwks.json`). Parsed once, here.
+   * @param expectations `{ issuer?, product?, instance?, leeway? }`: what a licence must
+   *   say beyond a good signature; `leeway` is allowed clock skew in seconds.
+   */
+  constructor(jwks, expectations = {}) {
+    if (!loaded) {
+      throw new Error("tessera-license: await init() once before creating a Validator");
+    }
+    let json;
+    if (typeof jwks === "string") {
+      json = jwks;
+    } else if (jwks !== null && typeof jwks === "object" && Array.isArray(jwks.keys)) {
+      json = JSON.stringify(jwks);
+    } else {
+      throw new TypeError("tessera-license: jwks must be a JWKS object ({ keys: [...] }) or its JSON string");
+    }
+    if (expectations === null || typeof expectations !== "object") {
+      throw new TypeError("tessera-license: expectations must be an object");
+    }
+    const issuer = optionalString(expectations.issuer, "issuer");
+    const product = optionalString(expectations.product, "product");
+    const instance = optionalString(expectations.instance, "instance");
+    const leeway = expectations.leeway ?? 0;
+    if (!Number.isInteger(leeway) || leeway < 0 || leeway > DAY_MS / 1000) {
+      throw new TypeError("tessera-license: leeway must be a whole number of seconds from 0 to 86400");
+    }
+    try {
+      this.#inner = new WasmValidator(json, issuer, product, instance, leeway);
+    } catch (e) {
+      throw new TypeError(`tessera-license: not a usable JWKS: ${e.message}`);
+    }
+  }
+
+  /**
+   * Validate a licence token.
+   * @param token the licence (a JWT string)
+   * @param now the time to judge it at: a Date or milliseconds since the epoch
+   *   (default: now)
+   * @returns `{ valid, code, claims, warnings }`
+   */
+  validate(token, now = Date.now()) {
+    if (typeof token !== "string") {
+      throw new TypeError("tessera-license: token must be a string");
+    }
+    const ms = now instanceof Date ? now.getTime() : now;
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
+      throw new TypeError("tessera-license: now must be a Date or milliseconds since the epoch");
+    }
+    return JSON.parse(this.#inner.validate(token, Math.floor(ms / 1000)));
+  }
+
+  /** Free the wasm memory now rather than at garbage collection. */
+  free() {
+    this.#inner?.free();
+    this.#inner = undefined;
+  }
+}
+
+/** `await init()` and construct a Validator, in one call. */
+export async function createValidator(jwks, expectations) {
+  await init();
+  return new Validator(jwks, expectations);
+}
+
+/** Every denial code, in the order the engine checks them. */
+export const CODES = Object.freeze([
+  "MALFORMED", "WRONG_ALGORITHM", "UNKNOWN_KEY", "BAD_SIGNATURE", "WRONG_ISSUER",
+  "WRONG_INSTANCE", "WRONG_PRODUCT", "NOT_YET_VALID", "EXPIRED", "LICENSE_EXPIRED",
+  "TRIAL_EXPIRED", "REVOKED",
+]);
+
+/** Every warning code. */
+export const WARNINGS = Object.freeze(["LICENSE_EXPIRING", "TOKEN_EXPIRING", "RENEWAL_DUE"]);

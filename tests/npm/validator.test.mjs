@@ -1,0 +1,201 @@
+// The npm package as a user installs it (this file runs from a scratch project that
+// installed the packed tarball): every code and warning, bad input, interop both ways
+// with `jose`, and the same answers as the running API.
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import * as jose from "jose";
+import { CODES, Validator, WARNINGS, createValidator, init } from "tessera-license";
+
+const ROOT = process.env.TESSERA_ROOT;
+assert.ok(ROOT, "TESSERA_ROOT names the repository (scripts/test sets it)");
+const { startWorker } = await import(`${ROOT}/tests/support/wrangler.mjs`);
+const { call, issueRequest } = await import(`${ROOT}/tests/support/api.mjs`);
+const { signWithRootKey } = await import(`${ROOT}/tests/support/secrets.mjs`);
+
+const DAY = 86_400;
+const NOW = 1_800_000_000; // seconds; fixed: the validator takes `now`
+const at = (seconds) => seconds * 1000; // the package takes milliseconds
+const ISSUER = "https://licences.example/";
+const INSTANCE = "https://app.example/";
+
+// An issuer key of our own, signing through jose.
+const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+const jwk = { ...(await jose.exportJWK(publicKey)), kid: "test-key", alg: "EdDSA", use: "sig" };
+const JWKS = { keys: [jwk] };
+
+function claims(overrides = {}) {
+  return {
+    jti: "t-1", iss: ISSUER, sub: INSTANCE, iat: NOW - DAY, nbf: NOW - DAY, exp: NOW + 30 * DAY,
+    lexp: NOW + 365 * DAY, lid: "lic-1", limit_by: "users", included_users: 15,
+    lic_exp_warn_days: 30, tok_exp_warn_days: 2, update_days: 0, prod: ["tessera-pro"],
+    company: "Example Labs", account: "acct", slug: "example", usage_billing: false,
+    max_concurrent_user_sessions: 0, details_url: "", trial: false, trial_exp: 0, anonymousRatio: 0,
+    ...overrides,
+  };
+}
+
+const sign = (c, header = { alg: "EdDSA", kid: "test-key" }, key = privateKey) =>
+  new jose.SignJWT(c).setProtectedHeader(header).sign(key);
+
+const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+
+describe("before init", () => {
+  test("a Validator needs init() first, with a clear Error", () => {
+    assert.throws(() => new Validator(JWKS), { name: "Error", message: /await init\(\)/ });
+  });
+});
+
+describe("the package", () => {
+  let v;
+  before(async () => {
+    await init();
+    await init(); // idempotent
+    v = new Validator(JWKS, { issuer: ISSUER, product: "tessera-pro", instance: INSTANCE });
+  });
+
+  test("a valid licence: claims, no warnings", async () => {
+    const r = v.validate(await sign(claims()), at(NOW));
+    assert.deepEqual(r, { valid: true, code: null, claims: claims(), warnings: [] });
+  });
+
+  test("the JWKS may be a JSON string; now may be a Date", async () => {
+    const s = new Validator(JSON.stringify(JWKS));
+    assert.equal(s.validate(await sign(claims()), new Date(at(NOW))).valid, true);
+  });
+
+  test("every code", async () => {
+    const stranger = generateKeyPairSync("ed25519").privateKey;
+    const good = await sign(claims());
+    const [h, p, s] = good.split(".");
+    const cases = {
+      MALFORMED: "garbage",
+      WRONG_ALGORITHM: `${b64({ alg: "none", kid: "test-key" })}.${p}.`,
+      UNKNOWN_KEY: await sign(claims(), { alg: "EdDSA", kid: "nope" }),
+      BAD_SIGNATURE: await sign(claims(), { alg: "EdDSA", kid: "test-key" }, stranger),
+      WRONG_ISSUER: await sign(claims({ iss: "https://evil.example/" })),
+      WRONG_INSTANCE: await sign(claims({ sub: "https://other.example/" })),
+      WRONG_PRODUCT: await sign(claims({ prod: ["other"] })),
+      NOT_YET_VALID: await sign(claims({ nbf: NOW + 1 })),
+      EXPIRED: await sign(claims({ exp: NOW })),
+      LICENSE_EXPIRED: await sign(claims({ lexp: NOW })),
+      TRIAL_EXPIRED: await sign(claims({ trial: true, trial_exp: NOW })),
+    };
+    for (const [code, token] of Object.entries(cases)) {
+      const r = v.validate(token, at(NOW));
+      assert.equal(r.valid, false, code);
+      assert.equal(r.code, code);
+      assert.deepEqual(r.warnings, []);
+    }
+    assert.equal(v.validate(`${h}.${p}x.${s}`, at(NOW)).code, "BAD_SIGNATURE", "tampered payload");
+    // Every code the package lists is covered here or is the API-only REVOKED.
+    assert.deepEqual([...Object.keys(cases), "REVOKED"].sort(), [...CODES].sort());
+  });
+
+  test("claims come back whenever the signature verified, never otherwise", async () => {
+    assert.equal(v.validate(await sign(claims({ exp: NOW })), at(NOW)).claims.lid, "lic-1");
+    assert.equal(v.validate(await sign(claims(), { alg: "EdDSA", kid: "nope" }), at(NOW)).claims, null);
+  });
+
+  test("every warning, at its exact boundary", async () => {
+    const c = claims({ exp: NOW + 2 * DAY, lexp: NOW + 30 * DAY, update_days: 1, iat: NOW - DAY });
+    const token = await sign(c);
+    const r = v.validate(token, at(NOW));
+    assert.deepEqual(r.warnings, [
+      { code: "LICENSE_EXPIRING", at: NOW + 30 * DAY, days_left: 30 },
+      { code: "TOKEN_EXPIRING", at: NOW + 2 * DAY, days_left: 2 },
+      { code: "RENEWAL_DUE", at: NOW },
+    ]);
+    assert.deepEqual(r.warnings.map((w) => w.code), [...WARNINGS]);
+    assert.deepEqual(v.validate(token, at(NOW - 1)).warnings, [], "one second earlier: none");
+  });
+
+  test("bad input throws TypeError, never a wasm error", async () => {
+    for (const bad of [undefined, null, 42, "not json", "{}", "[]", { keys: "x" }, { keys: [] }, { keys: [{ kty: "RSA", n: "AQAB", e: "AQAB" }] }]) {
+      assert.throws(() => new Validator(bad), TypeError, JSON.stringify(bad));
+    }
+    assert.throws(() => new Validator(JWKS, { issuer: 5 }), TypeError);
+    assert.throws(() => new Validator(JWKS, { leeway: -1 }), TypeError);
+    assert.throws(() => new Validator(JWKS, null), TypeError);
+    for (const bad of [undefined, null, 42, {}, ["a"], Buffer.from("x")]) {
+      assert.throws(() => v.validate(bad), TypeError);
+    }
+    assert.throws(() => v.validate("a.b.c", "yesterday"), TypeError);
+    assert.throws(() => v.validate("a.b.c", Number.NaN), TypeError);
+    assert.equal(v.validate("x".repeat(1_000_000), at(NOW)).code, "MALFORMED", "huge input is just malformed");
+  });
+
+  test("a remembered token is still judged at each call's now", async () => {
+    const token = await sign(claims({ exp: NOW + 10 }));
+    assert.equal(v.validate(token, at(NOW)).valid, true);
+    assert.equal(v.validate(token, at(NOW + 10)).code, "EXPIRED");
+    assert.equal(v.validate(token, at(NOW)).valid, true);
+    const [h, p, s] = token.split(".");
+    assert.equal(v.validate(`${h}.${p}.${s.slice(0, -2)}AA`, at(NOW)).code, "BAD_SIGNATURE", "a different string is verified anew");
+    const other = new Validator({ keys: [{ ...jwk, x: (await jose.exportJWK(generateKeyPairSync("ed25519").publicKey)).x }] });
+    assert.equal(other.validate(token, at(NOW)).code, "BAD_SIGNATURE", "each validator remembers only its own keys' tokens");
+  });
+
+  test("createValidator in one call; free releases it", async () => {
+    const c = await createValidator(JWKS);
+    assert.equal(c.validate(await sign(claims()), at(NOW)).valid, true);
+    c.free();
+    c.free();
+  });
+});
+
+describe("interop with jose", () => {
+  test("tokens signed by jose with an Ed25519 key verify here (no kid in the header)", async () => {
+    const v = new Validator(JWKS);
+    const token = await new jose.SignJWT(claims()).setProtectedHeader({ alg: "EdDSA" }).sign(privateKey);
+    assert.equal(v.validate(token, at(NOW)).valid, true);
+  });
+});
+
+describe("against the running API", () => {
+  let worker;
+  before(async () => {
+    worker = await startWorker();
+  });
+  after(async () => {
+    await worker?.stop();
+  });
+
+  test("an API-issued licence: the package and the API agree, and jose verifies it", async () => {
+    const instance = `${worker.url}/`;
+    const record = (await call(worker, "POST", "/api/licenses", { body: issueRequest(instance) })).body;
+    const jwks = await (await fetch(`${worker.url}/.well-known/jwks.json`)).json();
+    const v = new Validator(jwks, { issuer: instance, instance, product: "tessera-pro" });
+    const mine = v.validate(record.token);
+    assert.equal(mine.valid, true);
+    assert.deepEqual(mine.claims, record.claims);
+
+    assert.equal((await call(worker, "POST", "/api/licensing/token", { body: { token: record.token } })).status, 200);
+    const api = (await call(worker, "GET", "/api/licensing/applied")).body;
+    assert.deepEqual(
+      { valid: mine.valid, code: mine.code, claims: mine.claims, warnings: mine.warnings },
+      { valid: api.valid, code: api.code, claims: api.claims, warnings: api.warnings },
+    );
+
+    // The engine's token verifies in jose, with the key from the API's JWKS.
+    const key = await jose.importJWK(jwks.keys[0], "EdDSA");
+    const { payload, protectedHeader } = await jose.jwtVerify(record.token, key, { issuer: instance });
+    assert.equal(protectedHeader.alg, "EdDSA");
+    assert.equal(payload.lid, record.lid);
+  });
+
+  test("a refused token: the same code from the package and the API", async () => {
+    const instance = `${worker.url}/`;
+    const jwks = await (await fetch(`${worker.url}/.well-known/jwks.json`)).json();
+    const v = new Validator(jwks, { issuer: instance, instance });
+    const t = Math.floor(Date.now() / 1000);
+    const expired = signWithRootKey(
+      { jti: "x", iss: instance, sub: instance, iat: t - 2 * DAY, nbf: t - 2 * DAY, exp: t - DAY, lexp: t + DAY, lid: "x" },
+      jwks.keys[0].kid,
+    );
+    assert.equal(v.validate(expired).code, "EXPIRED");
+    const res = await call(worker, "POST", "/api/licensing/token", { body: { token: expired } });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.reason, "EXPIRED");
+  });
+});
