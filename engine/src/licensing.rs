@@ -145,6 +145,22 @@ impl<S: Store> Licensing<'_, S> {
         Ok(decision)
     }
 
+    async fn store_applied(
+        &self,
+        instance: &str,
+        token: &str,
+        actor: &str,
+        now: u64,
+    ) -> Result<(), Error> {
+        let applied = AppliedLicence {
+            instance: instance.to_string(),
+            token: token.to_string(),
+            applied_at: now,
+            applied_by: actor.to_string(),
+        };
+        self.write(&applied_key(instance), &applied).await
+    }
+
     /// Seed 004 `check`: is a valid licence applied to `instance` (canonical) now?
     pub async fn check(&self, instance: &str, now: u64) -> Result<bool, Error> {
         match self.read::<AppliedLicence>(&applied_key(instance)).await? {
@@ -198,13 +214,7 @@ impl<S: Store> Licensing<'_, S> {
             Decision::Allow(licence) => licence,
             Decision::Deny(code) => return Err(Error::Refused(code)),
         };
-        let applied = AppliedLicence {
-            instance: instance.to_string(),
-            token: token.to_string(),
-            applied_at: now,
-            applied_by: actor.to_string(),
-        };
-        self.write(&applied_key(instance), &applied).await?;
+        self.store_applied(instance, token, actor, now).await?;
         Ok(LicenceStatus::new(licence.claims, licence.warnings, None))
     }
 
@@ -233,13 +243,7 @@ impl<S: Store> Licensing<'_, S> {
             Decision::Allow(l) => LicenceStatus::new(l.claims, l.warnings, Some(token.clone())),
             Decision::Deny(code) => return Err(Error::Refused(code)),
         };
-        let applied = AppliedLicence {
-            instance: instance.to_string(),
-            token: token.clone(),
-            applied_at: now,
-            applied_by: actor.to_string(),
-        };
-        self.write(&applied_key(instance), &applied).await?;
+        self.store_applied(instance, &token, actor, now).await?;
         if let Some(mut record) = self
             .read::<LicenceRecord>(&licence_key(&claims.lid))
             .await?

@@ -81,17 +81,7 @@ impl Role {
     pub const fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::ServerAdmin => &[
-                LicensingRead,
-                LicensingWrite,
-                LicensingDelete,
-                LicensesRead,
-                LicensesWrite,
-                KeysRead,
-                KeysWrite,
-                UsersRead,
-                UsersWrite,
-            ],
+            Role::ServerAdmin => &Permission::ALL,
             Role::Admin => &[LicensesRead, LicensesWrite, KeysRead, UsersRead, UsersWrite],
             Role::Editor => &[LicensesRead, LicensesWrite, KeysRead],
             Role::Viewer => &[LicensesRead, KeysRead],

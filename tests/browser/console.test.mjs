@@ -1,26 +1,16 @@
 // The admin console in real headless Chromium against the real worker.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { launchBrowser, screenshot } from "../support/browser.mjs";
-import { startWorker } from "../support/wrangler.mjs";
+import { test } from "node:test";
+import { screenshot, useWorkerAndBrowser } from "../support/browser.mjs";
 
-let worker;
-let browser;
-before(async () => {
-  worker = await startWorker();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+const env = useWorkerAndBrowser();
 
 test("the overview shows the API's health, read from /api/health", async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   const healthCall = page.waitForResponse((r) => r.url().endsWith("/api/health"));
-  await page.goto(`${worker.url}/`);
+  await page.goto(`${env.worker.url}/`);
   const res = await healthCall;
   const api = await res.json();
 
@@ -35,7 +25,7 @@ test("the overview shows the API's health, read from /api/health", async () => {
 });
 
 test("an unknown console page says so", async () => {
-  const page = await browser.newPage();
-  await page.goto(`${worker.url}/no/such/page`);
+  const page = await env.browser.newPage();
+  await page.goto(`${env.worker.url}/no/such/page`);
   await page.getByRole("heading", { name: "Not found" }).waitFor({ timeout: 15_000 });
 });

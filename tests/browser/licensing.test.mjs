@@ -1,30 +1,20 @@
 // The console in real Chromium: sign in, issue a licence, apply it, see it valid with
 // its claims, renew it, remove it.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { launchBrowser, screenshot } from "../support/browser.mjs";
+import { test } from "node:test";
+import { screenshot, useWorkerAndBrowser } from "../support/browser.mjs";
 import { ADMIN } from "../support/secrets.mjs";
-import { startWorker } from "../support/wrangler.mjs";
 
-let worker;
-let browser;
-before(async () => {
-  worker = await startWorker();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+const env = useWorkerAndBrowser();
 
 test("sign in, issue, apply, see it valid, renew, remove", async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("dialog", (d) => d.accept());
 
   // Sign in; a wrong password first shows the API's message.
-  await page.goto(`${worker.url}/sign-in`);
+  await page.goto(`${env.worker.url}/sign-in`);
   await page.getByLabel("Username").fill(ADMIN.username);
   await page.getByLabel("Password").fill("not-the-password");
   await page.getByRole("button", { name: "Sign in" }).click();

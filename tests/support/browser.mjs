@@ -2,8 +2,9 @@
 // own browser here). The flags keep Chromium off the closed network.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
-import { ROOT } from "./wrangler.mjs";
+import { ROOT, startWorker } from "./wrangler.mjs";
 
 export const ARTIFACTS = process.env.TESSERA_ARTIFACTS ?? join(ROOT, "tests/artifacts");
 
@@ -29,4 +30,21 @@ export async function screenshot(page, name) {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/**
+ * For a browser test file: start a worker and Chromium before its tests, stop both
+ * after. Returns an object whose `worker` and `browser` are set once started.
+ */
+export function useWorkerAndBrowser() {
+  const env = {};
+  before(async () => {
+    env.worker = await startWorker();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.worker?.stop();
+  });
+  return env;
 }
