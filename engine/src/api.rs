@@ -51,29 +51,6 @@ pub struct Me {
     pub permissions: alloc::vec::Vec<String>,
 }
 
-/// A user, as the API shows one (never with a password hash).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct UserView {
-    /// The user's name.
-    pub username: String,
-    /// The user's role.
-    pub role: crate::Role,
-    /// When the user was created, Unix seconds.
-    pub created_at: u64,
-}
-
-/// `POST /api/users`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUser {
-    /// 1 to 64 of `a-z 0-9 . _ -`.
-    pub username: String,
-    /// At least 12 characters.
-    pub password: String,
-    /// The user's role.
-    pub role: crate::Role,
-}
-
 /// The body of seed 004's `POST /api/licensing/token`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -33,6 +33,10 @@ pub enum Error {
     Refused(DenyCode),
     /// The store failed, or holds a record that cannot be read.
     Store(String),
+    /// The caller may not do this (a rule, not a missing permission), and why.
+    Forbidden(&'static str),
+    /// The change conflicts with the current state, and why.
+    Conflict(&'static str),
 }
 
 impl core::fmt::Display for Error {
@@ -46,6 +50,7 @@ impl core::fmt::Display for Error {
             Error::NotFound(what) => write!(f, "no such {what}"),
             Error::Refused(code) => write!(f, "licence refused: {code}"),
             Error::Store(why) => write!(f, "storage failed: {why}"),
+            Error::Forbidden(why) | Error::Conflict(why) => f.write_str(why),
         }
     }
 }

@@ -25,6 +25,9 @@
 //!   constant-time check (the derivation itself runs in the shell's native crypto).
 //! - [`store`](Store): the key-value storage trait the shells implement, and
 //!   [`MemoryStore`] for tests.
+//! - `accounts` (feature `serde`): users and API tokens — wire shapes ([`UserView`],
+//!   [`ApiToken`], ...) and the rules for changing them (no escalation, the last server
+//!   administrator stays, Agent tokens are for administrators).
 //! - `records` (feature `serde`): licence records and requests ([`IssueRequest`],
 //!   [`LicenceRecord`], [`LicenceStatus`], ...), shared by the worker and the console.
 //!
@@ -57,6 +60,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "serde")]
+mod accounts;
 #[cfg(feature = "serde")]
 pub mod api;
 mod claims;
@@ -91,7 +96,7 @@ pub use error::Error;
 pub use instance::normalize_instance;
 pub use password::{PBKDF2_ITERATIONS, PasswordHash, constant_time_eq};
 pub use renewal::renew;
-pub use roles::{Permission, Role};
+pub use roles::{Credential, Module, Permission, Role, VAULT_TOKEN_PERMISSIONS, allows};
 pub use store::{MemoryStore, Store};
 
 #[cfg(feature = "jwt")]
@@ -102,6 +107,13 @@ pub use keyring::{Keyring, RotatedKey};
 pub use keys::{KeySet, SigningKey};
 #[cfg(feature = "jwt")]
 pub use licensing::Licensing;
+#[cfg(feature = "serde")]
+pub use accounts::{
+    ApiToken, CreateToken, CreateUser, CreatedToken, GeneratedVaultToken, MAX_DESCRIPTION,
+    TokenScope, TokenStatus, UpdateToken, UpdateUser, UserView, VaultTokenInfo,
+    check_create_token, check_description, keeps_a_server_admin, looks_like_secret, may_manage,
+    new_secret, secret_prefix, update_token,
+};
 #[cfg(feature = "serde")]
 pub use records::{
     AppliedLicence, AppliedView, IssueRequest, LicenceRecord, LicenceState, LicenceStatus,

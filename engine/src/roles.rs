@@ -1,8 +1,12 @@
-//! Roles and the `resource:action` permissions each one grants.
+//! Roles, the `resource:action` permissions each one grants, and how the way a caller
+//! signed in (password, API token, Agent token, vault token) narrows them.
 //!
-//! Every route names one permission; a caller passes when their role grants it. The
-//! table here is the single source of truth for who may do what, and the README's
-//! permission table is generated from the same data by a test.
+//! Every route names one permission. A caller passes when [`allows`] says so: the
+//! role's grant, cut down by the credential. An API token acts with its creator's role
+//! *at the time of use* (the worker loads the creator on every request), limited to its
+//! modules if it has any; an Agent token only reaches the agent endpoints; the vault
+//! access token reads licence data and nothing else. This table is the single source of
+//! truth for who may do what; the README's table follows it.
 
 /// A user's role, from most to least powerful.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -11,12 +15,60 @@
 pub enum Role {
     /// Everything, including the licensing endpoints of seed 004 and signing keys.
     ServerAdmin,
-    /// Manages users and licences.
+    /// Manages users, everyone's API tokens, the vault token, and licences.
     Admin,
     /// Issues and revokes licences.
     Editor,
     /// Reads licences.
     Viewer,
+}
+
+/// A part of the API a token can be restricted to (seed 003's "modules"): the
+/// resource half of a permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Module {
+    /// Seed 004's applied-licence endpoints.
+    Licensing,
+    /// Issued licences.
+    Licenses,
+    /// Signing keys.
+    Keys,
+    /// Users.
+    Users,
+    /// API tokens.
+    Tokens,
+    /// The vault access token.
+    Vault,
+    /// Agent ingestion endpoints.
+    Agent,
+}
+
+impl Module {
+    /// Every module.
+    pub const ALL: [Module; 7] = [
+        Module::Licensing,
+        Module::Licenses,
+        Module::Keys,
+        Module::Users,
+        Module::Tokens,
+        Module::Vault,
+        Module::Agent,
+    ];
+
+    /// The module's name, as in permissions.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Module::Licensing => "licensing",
+            Module::Licenses => "licenses",
+            Module::Keys => "keys",
+            Module::Users => "users",
+            Module::Tokens => "tokens",
+            Module::Vault => "vault",
+            Module::Agent => "agent",
+        }
+    }
 }
 
 /// One thing a caller may do, written `resource:action`.
@@ -39,13 +91,23 @@ pub enum Permission {
     KeysWrite,
     /// List users.
     UsersRead,
-    /// Create users.
+    /// Create, edit, disable and delete users.
     UsersWrite,
+    /// Manage one's own API tokens.
+    TokensWrite,
+    /// See and manage everyone's API tokens, and create Agent tokens.
+    TokensAdmin,
+    /// See whether a vault access token exists.
+    VaultRead,
+    /// Generate, regenerate and delete the vault access token.
+    VaultWrite,
+    /// Push data through the agent endpoints.
+    AgentWrite,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 14] = [
         Permission::LicensingRead,
         Permission::LicensingWrite,
         Permission::LicensingDelete,
@@ -55,6 +117,11 @@ impl Permission {
         Permission::KeysWrite,
         Permission::UsersRead,
         Permission::UsersWrite,
+        Permission::TokensWrite,
+        Permission::TokensAdmin,
+        Permission::VaultRead,
+        Permission::VaultWrite,
+        Permission::AgentWrite,
     ];
 
     /// The `resource:action` string.
@@ -69,6 +136,26 @@ impl Permission {
             Permission::KeysWrite => "keys:write",
             Permission::UsersRead => "users:read",
             Permission::UsersWrite => "users:write",
+            Permission::TokensWrite => "tokens:write",
+            Permission::TokensAdmin => "tokens:admin",
+            Permission::VaultRead => "vault:read",
+            Permission::VaultWrite => "vault:write",
+            Permission::AgentWrite => "agent:write",
+        }
+    }
+
+    /// The module this permission belongs to.
+    pub const fn module(self) -> Module {
+        match self {
+            Permission::LicensingRead | Permission::LicensingWrite | Permission::LicensingDelete => {
+                Module::Licensing
+            }
+            Permission::LicensesRead | Permission::LicensesWrite => Module::Licenses,
+            Permission::KeysRead | Permission::KeysWrite => Module::Keys,
+            Permission::UsersRead | Permission::UsersWrite => Module::Users,
+            Permission::TokensWrite | Permission::TokensAdmin => Module::Tokens,
+            Permission::VaultRead | Permission::VaultWrite => Module::Vault,
+            Permission::AgentWrite => Module::Agent,
         }
     }
 }
@@ -82,15 +169,64 @@ impl Role {
         use Permission::*;
         match self {
             Role::ServerAdmin => &Permission::ALL,
-            Role::Admin => &[LicensesRead, LicensesWrite, KeysRead, UsersRead, UsersWrite],
-            Role::Editor => &[LicensesRead, LicensesWrite, KeysRead],
-            Role::Viewer => &[LicensesRead, KeysRead],
+            Role::Admin => &[
+                LicensesRead,
+                LicensesWrite,
+                KeysRead,
+                UsersRead,
+                UsersWrite,
+                TokensWrite,
+                TokensAdmin,
+                VaultRead,
+                VaultWrite,
+                AgentWrite,
+            ],
+            Role::Editor => &[LicensesRead, LicensesWrite, KeysRead, TokensWrite],
+            Role::Viewer => &[LicensesRead, KeysRead, TokensWrite],
         }
     }
 
     /// Whether this role grants `permission`.
     pub fn allows(self, permission: Permission) -> bool {
         self.permissions().contains(&permission)
+    }
+}
+
+/// How a caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential<'a> {
+    /// A user's password (Basic auth): the role, whole.
+    Password,
+    /// An `API`-scope token: the creator's role, within `modules` if any are listed.
+    ApiToken {
+        /// The modules the token is restricted to; empty means all.
+        modules: &'a [Module],
+    },
+    /// An `Agent`-scope token: the agent endpoints only, and only if the creator's
+    /// role still grants them.
+    AgentToken {
+        /// The modules the token is restricted to; empty means all.
+        modules: &'a [Module],
+    },
+    /// The installation's vault access token (seeds 001/002): reads licence data.
+    VaultToken,
+}
+
+/// Permissions the vault access token grants, whoever generated it.
+pub const VAULT_TOKEN_PERMISSIONS: [Permission; 1] = [Permission::LicensesRead];
+
+/// Whether a caller with `role` (none for the vault token) signed in with `credential`
+/// may use `permission`.
+pub fn allows(role: Option<Role>, credential: Credential<'_>, permission: Permission) -> bool {
+    let within = |modules: &[Module]| modules.is_empty() || modules.contains(&permission.module());
+    match (credential, role) {
+        (Credential::VaultToken, _) => VAULT_TOKEN_PERMISSIONS.contains(&permission),
+        (_, None) => false,
+        (Credential::Password, Some(role)) => role.allows(permission),
+        (Credential::ApiToken { modules }, Some(role)) => role.allows(permission) && within(modules),
+        (Credential::AgentToken { modules }, Some(role)) => {
+            permission == Permission::AgentWrite && role.allows(permission) && within(modules)
+        }
     }
 }
 
@@ -122,9 +258,28 @@ mod tests {
     }
 
     #[test]
-    fn every_permission_is_granted_to_someone() {
+    fn every_permission_is_granted_to_someone_and_named_by_its_module() {
         for p in Permission::ALL {
             assert!(Role::ServerAdmin.allows(p), "{}", p.as_str());
+            assert!(p.as_str().starts_with(p.module().as_str()), "{}", p.as_str());
         }
+    }
+
+    #[test]
+    fn credentials_narrow_the_role() {
+        use Permission::*;
+        let admin = Some(Role::Admin);
+        assert!(allows(admin, Credential::Password, UsersWrite));
+        assert!(allows(admin, Credential::ApiToken { modules: &[] }, UsersWrite));
+        let licences_only = [Module::Licenses];
+        assert!(allows(admin, Credential::ApiToken { modules: &licences_only }, LicensesWrite));
+        assert!(!allows(admin, Credential::ApiToken { modules: &licences_only }, UsersWrite));
+        assert!(allows(admin, Credential::AgentToken { modules: &[] }, AgentWrite));
+        assert!(!allows(admin, Credential::AgentToken { modules: &[] }, LicensesRead));
+        // A demoted creator's Agent token stops working.
+        assert!(!allows(Some(Role::Editor), Credential::AgentToken { modules: &[] }, AgentWrite));
+        assert!(allows(None, Credential::VaultToken, LicensesRead));
+        assert!(!allows(None, Credential::VaultToken, LicensesWrite));
+        assert!(!allows(None, Credential::Password, LicensesRead));
     }
 }
