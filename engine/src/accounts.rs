@@ -176,7 +176,9 @@ pub struct GeneratedVaultToken {
 pub fn may_manage(actor: Role, target: Role, new_role: Option<Role>) -> Result<(), Error> {
     let touches_server_admin = target == Role::ServerAdmin || new_role == Some(Role::ServerAdmin);
     if touches_server_admin && actor != Role::ServerAdmin {
-        return Err(Error::Forbidden("only a server administrator manages server administrators"));
+        return Err(Error::Forbidden(
+            "only a server administrator manages server administrators",
+        ));
     }
     Ok(())
 }
@@ -192,13 +194,19 @@ pub fn keeps_a_server_admin(
     stays: bool,
 ) -> Result<(), Error> {
     if target_active_server_admin && !stays && active_server_admins <= 1 {
-        return Err(Error::Conflict("the last active server administrator cannot be removed, disabled or demoted"));
+        return Err(Error::Conflict(
+            "the last active server administrator cannot be removed, disabled or demoted",
+        ));
     }
     Ok(())
 }
 
 /// Check a token request's fields against `now`.
-pub fn check_create_token(req: &CreateToken, may_admin_tokens: bool, now: u64) -> Result<(), Error> {
+pub fn check_create_token(
+    req: &CreateToken,
+    may_admin_tokens: bool,
+    now: u64,
+) -> Result<(), Error> {
     if req.scope == TokenScope::Agent && !may_admin_tokens {
         return Err(Error::Forbidden("Agent tokens are for administrators"));
     }
@@ -225,7 +233,11 @@ pub fn check_description(description: &str) -> Result<(), Error> {
 
 /// Apply an update to a token, as an actor who may (`may_admin_tokens`) or may not
 /// administer tokens.
-pub fn update_token(token: &mut ApiToken, update: UpdateToken, may_admin_tokens: bool) -> Result<(), Error> {
+pub fn update_token(
+    token: &mut ApiToken,
+    update: UpdateToken,
+    may_admin_tokens: bool,
+) -> Result<(), Error> {
     if token.status == TokenStatus::Deleted {
         return Err(Error::Conflict("a deleted token cannot be changed"));
     }
@@ -266,7 +278,9 @@ pub fn secret_prefix(secret: &str) -> String {
 pub fn looks_like_secret(text: &str) -> bool {
     (text.starts_with("tsr_") || text.starts_with("tsv_"))
         && text.len() == 47
-        && text[4..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && text[4..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -295,13 +309,22 @@ mod tests {
             scope: TokenScope::Agent,
             ..CreateToken::default()
         };
-        assert!(matches!(check_create_token(&agent, false, 10), Err(Error::Forbidden(_))));
+        assert!(matches!(
+            check_create_token(&agent, false, 10),
+            Err(Error::Forbidden(_))
+        ));
         assert!(check_create_token(&agent, true, 10).is_ok());
         let expired = CreateToken {
             expires_at: Some(10),
             ..CreateToken::default()
         };
-        assert!(matches!(check_create_token(&expired, true, 10), Err(Error::Invalid { field: "expires_at", .. })));
+        assert!(matches!(
+            check_create_token(&expired, true, 10),
+            Err(Error::Invalid {
+                field: "expires_at",
+                ..
+            })
+        ));
 
         let mut token = ApiToken {
             id: "t".into(),
@@ -332,7 +355,10 @@ mod tests {
             description: None,
             status: Some(TokenStatus::Active),
         };
-        assert!(matches!(update_token(&mut token, enable, true), Err(Error::Conflict(_))));
+        assert!(matches!(
+            update_token(&mut token, enable, true),
+            Err(Error::Conflict(_))
+        ));
     }
 
     #[test]
@@ -347,8 +373,19 @@ mod tests {
 
     #[test]
     fn scopes_and_statuses_use_the_seeds_words() {
-        assert_eq!(serde_json::to_string(&TokenScope::Api).ok().as_deref(), Some("\"API\""));
-        assert_eq!(serde_json::to_string(&TokenScope::Agent).ok().as_deref(), Some("\"Agent\""));
-        assert_eq!(serde_json::to_string(&TokenStatus::Disabled).ok().as_deref(), Some("\"Disabled\""));
+        assert_eq!(
+            serde_json::to_string(&TokenScope::Api).ok().as_deref(),
+            Some("\"API\"")
+        );
+        assert_eq!(
+            serde_json::to_string(&TokenScope::Agent).ok().as_deref(),
+            Some("\"Agent\"")
+        );
+        assert_eq!(
+            serde_json::to_string(&TokenStatus::Disabled)
+                .ok()
+                .as_deref(),
+            Some("\"Disabled\"")
+        );
     }
 }

@@ -43,11 +43,16 @@ pub struct ErrorBody {
 /// `GET /api/me`: who the caller is and what they may do.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Me {
-    /// The user's name.
+    /// The user's name (`"vault"` for the vault access token).
     pub username: String,
-    /// The user's role.
-    pub role: crate::Role,
-    /// Every `resource:action` the role grants.
+    /// The user's role; none for the vault access token.
+    pub role: Option<crate::Role>,
+    /// How the caller signed in: `password`, `api_token`, `agent_token` or `vault_token`.
+    pub via: String,
+    /// The token's id, when signed in with an API or Agent token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
+    /// Every `resource:action` the caller may use, role and credential considered.
     pub permissions: alloc::vec::Vec<String>,
 }
 

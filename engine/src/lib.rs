@@ -99,6 +99,13 @@ pub use renewal::renew;
 pub use roles::{Credential, Module, Permission, Role, VAULT_TOKEN_PERMISSIONS, allows};
 pub use store::{MemoryStore, Store};
 
+#[cfg(feature = "serde")]
+pub use accounts::{
+    ApiToken, CreateToken, CreateUser, CreatedToken, GeneratedVaultToken, MAX_DESCRIPTION,
+    TokenScope, TokenStatus, UpdateToken, UpdateUser, UserView, VaultTokenInfo, check_create_token,
+    check_description, keeps_a_server_admin, looks_like_secret, may_manage, new_secret,
+    secret_prefix, update_token,
+};
 #[cfg(feature = "jwt")]
 pub use crypto::install_crypto_provider;
 #[cfg(feature = "jwt")]
@@ -107,13 +114,6 @@ pub use keyring::{Keyring, RotatedKey};
 pub use keys::{KeySet, SigningKey};
 #[cfg(feature = "jwt")]
 pub use licensing::Licensing;
-#[cfg(feature = "serde")]
-pub use accounts::{
-    ApiToken, CreateToken, CreateUser, CreatedToken, GeneratedVaultToken, MAX_DESCRIPTION,
-    TokenScope, TokenStatus, UpdateToken, UpdateUser, UserView, VaultTokenInfo,
-    check_create_token, check_description, keeps_a_server_admin, looks_like_secret, may_manage,
-    new_secret, secret_prefix, update_token,
-};
 #[cfg(feature = "serde")]
 pub use records::{
     AppliedLicence, AppliedView, IssueRequest, LicenceRecord, LicenceState, LicenceStatus,

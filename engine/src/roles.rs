@@ -147,9 +147,9 @@ impl Permission {
     /// The module this permission belongs to.
     pub const fn module(self) -> Module {
         match self {
-            Permission::LicensingRead | Permission::LicensingWrite | Permission::LicensingDelete => {
-                Module::Licensing
-            }
+            Permission::LicensingRead
+            | Permission::LicensingWrite
+            | Permission::LicensingDelete => Module::Licensing,
             Permission::LicensesRead | Permission::LicensesWrite => Module::Licenses,
             Permission::KeysRead | Permission::KeysWrite => Module::Keys,
             Permission::UsersRead | Permission::UsersWrite => Module::Users,
@@ -223,7 +223,9 @@ pub fn allows(role: Option<Role>, credential: Credential<'_>, permission: Permis
         (Credential::VaultToken, _) => VAULT_TOKEN_PERMISSIONS.contains(&permission),
         (_, None) => false,
         (Credential::Password, Some(role)) => role.allows(permission),
-        (Credential::ApiToken { modules }, Some(role)) => role.allows(permission) && within(modules),
+        (Credential::ApiToken { modules }, Some(role)) => {
+            role.allows(permission) && within(modules)
+        }
         (Credential::AgentToken { modules }, Some(role)) => {
             permission == Permission::AgentWrite && role.allows(permission) && within(modules)
         }
@@ -261,7 +263,11 @@ mod tests {
     fn every_permission_is_granted_to_someone_and_named_by_its_module() {
         for p in Permission::ALL {
             assert!(Role::ServerAdmin.allows(p), "{}", p.as_str());
-            assert!(p.as_str().starts_with(p.module().as_str()), "{}", p.as_str());
+            assert!(
+                p.as_str().starts_with(p.module().as_str()),
+                "{}",
+                p.as_str()
+            );
         }
     }
 
@@ -270,14 +276,42 @@ mod tests {
         use Permission::*;
         let admin = Some(Role::Admin);
         assert!(allows(admin, Credential::Password, UsersWrite));
-        assert!(allows(admin, Credential::ApiToken { modules: &[] }, UsersWrite));
+        assert!(allows(
+            admin,
+            Credential::ApiToken { modules: &[] },
+            UsersWrite
+        ));
         let licences_only = [Module::Licenses];
-        assert!(allows(admin, Credential::ApiToken { modules: &licences_only }, LicensesWrite));
-        assert!(!allows(admin, Credential::ApiToken { modules: &licences_only }, UsersWrite));
-        assert!(allows(admin, Credential::AgentToken { modules: &[] }, AgentWrite));
-        assert!(!allows(admin, Credential::AgentToken { modules: &[] }, LicensesRead));
+        assert!(allows(
+            admin,
+            Credential::ApiToken {
+                modules: &licences_only
+            },
+            LicensesWrite
+        ));
+        assert!(!allows(
+            admin,
+            Credential::ApiToken {
+                modules: &licences_only
+            },
+            UsersWrite
+        ));
+        assert!(allows(
+            admin,
+            Credential::AgentToken { modules: &[] },
+            AgentWrite
+        ));
+        assert!(!allows(
+            admin,
+            Credential::AgentToken { modules: &[] },
+            LicensesRead
+        ));
         // A demoted creator's Agent token stops working.
-        assert!(!allows(Some(Role::Editor), Credential::AgentToken { modules: &[] }, AgentWrite));
+        assert!(!allows(
+            Some(Role::Editor),
+            Credential::AgentToken { modules: &[] },
+            AgentWrite
+        ));
         assert!(allows(None, Credential::VaultToken, LicensesRead));
         assert!(!allows(None, Credential::VaultToken, LicensesWrite));
         assert!(!allows(None, Credential::Password, LicensesRead));

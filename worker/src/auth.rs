@@ -1,14 +1,21 @@
-//! Who is calling, and may they: Basic authentication against users in KV.
+//! Who is calling, and may they.
 //!
-//! Passwords are PBKDF2-HMAC-SHA256 records (see `tessera_engine::PasswordHash`),
-//! derived in Web Crypto. A derivation costs milliseconds of CPU, so a successful check
-//! is remembered per isolate for [`CACHE_SECONDS`] under SHA-256(user, password,
-//! stored record): changing the password changes the record and so misses the cache;
-//! the cache lives in memory only and holds no password.
+//! Two ways in:
+//! - **Basic** with a user's name and password. Passwords are PBKDF2-HMAC-SHA256
+//!   records (see `tessera_engine::PasswordHash`), derived in Web Crypto. A derivation
+//!   costs milliseconds of CPU, so a successful check is remembered per isolate for
+//!   [`CACHE_SECONDS`] under SHA-256(user, password, stored record): changing the
+//!   password changes the record and so misses the cache; the cache lives in memory
+//!   only and holds no password.
+//! - **Bearer** with an API token, an Agent token or the vault access token (see
+//!   `tokens`). A user's token acts with its creator's role *as it is now*: the creator
+//!   is loaded on every request, so demoting or disabling them narrows or stops the
+//!   token at once.
 //!
-//! Seed 004's licensing endpoints take Basic auth only; a Bearer token there is refused
-//! with 401, as is every missing or wrong credential. A known user whose role lacks the
-//! route's permission gets 403.
+//! What the caller may do is `tessera_engine::allows(role, credential, permission)`.
+//! Seed 004's licensing endpoints take Basic auth only ([`require_basic`]); a Bearer
+//! token there is 401. Missing or wrong credentials are 401; a known caller whose
+//! grant lacks the permission is 403.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -16,78 +23,144 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
-use tessera_engine::{Permission, Role};
+use tessera_engine::{Credential, Module, Permission, Role, TokenScope, TokenStatus, allows};
 use worker::{Env, Request};
 
 use crate::error::ApiError;
+use crate::kv::Kv;
 use crate::platform;
+use crate::tokens::{self, Resolved};
 use crate::users::{self, User};
 
-/// How long a verified credential is remembered in an isolate.
+/// How long a verified password is remembered in an isolate.
 pub(crate) const CACHE_SECONDS: u64 = 300;
-/// How many verified credentials an isolate remembers.
+/// How many verified passwords an isolate remembers.
 const CACHE_ENTRIES: usize = 256;
 
 thread_local! {
     static VERIFIED: RefCell<HashMap<[u8; 32], u64>> = RefCell::new(HashMap::new());
 }
 
+/// How the caller signed in.
+#[derive(Debug, Clone)]
+pub(crate) enum Via {
+    Password,
+    Token {
+        id: String,
+        scope: TokenScope,
+        modules: Vec<Module>,
+    },
+    Vault,
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub(crate) struct Caller {
+    /// The user's name (`"vault"` for the vault access token).
     pub(crate) username: String,
-    pub(crate) role: Role,
+    /// The user's id (none for the vault token).
+    pub(crate) user_id: Option<String>,
+    /// The user's role now; none for the vault token.
+    pub(crate) role: Option<Role>,
+    pub(crate) via: Via,
 }
 
-const NO_CREDENTIALS: &str = "sign in with Basic authentication";
+impl Caller {
+    /// Whether this caller may use `permission`.
+    pub(crate) fn may(&self, permission: Permission) -> bool {
+        let credential = match &self.via {
+            Via::Password => Credential::Password,
+            Via::Token {
+                scope: TokenScope::Api,
+                modules,
+                ..
+            } => Credential::ApiToken { modules },
+            Via::Token {
+                scope: TokenScope::Agent,
+                modules,
+                ..
+            } => Credential::AgentToken { modules },
+            Via::Vault => Credential::VaultToken,
+        };
+        allows(self.role, credential, permission)
+    }
+
+    /// Every permission this caller has.
+    pub(crate) fn permissions(&self) -> Vec<Permission> {
+        Permission::ALL
+            .into_iter()
+            .filter(|p| self.may(*p))
+            .collect()
+    }
+}
+
+const NO_CREDENTIALS: &str = "sign in with Basic authentication or a Bearer token";
 const WRONG_CREDENTIALS: &str = "wrong username or password";
 const NO_BEARER: &str =
     "this route takes Basic authentication of a user; API tokens are not accepted";
+const DISABLED_USER: &str = "this user is disabled";
 
-/// Authenticate with Basic auth and require `permission`.
+/// Authenticate (Basic or Bearer) and require `permission`.
 pub(crate) async fn require(
     req: &Request,
     env: &Env,
     permission: Permission,
 ) -> Result<Caller, ApiError> {
-    let caller = authenticate(req, env).await?;
-    if !caller.role.allows(permission) {
-        return Err(ApiError::Forbidden(forbidden_message(permission)));
-    }
-    Ok(caller)
+    let caller = authenticate(req, env, true).await?;
+    check(caller, permission)
 }
 
-fn forbidden_message(permission: Permission) -> &'static str {
-    match permission {
-        Permission::LicensingRead | Permission::LicensingWrite | Permission::LicensingDelete => {
-            "the licensing endpoints need a server administrator"
+/// Authenticate with Basic only (seed 004's licensing endpoints) and require `permission`.
+pub(crate) async fn require_basic(
+    req: &Request,
+    env: &Env,
+    permission: Permission,
+) -> Result<Caller, ApiError> {
+    let caller = authenticate(req, env, false).await?;
+    check(caller, permission)
+}
+
+fn check(caller: Caller, permission: Permission) -> Result<Caller, ApiError> {
+    if caller.may(permission) {
+        return Ok(caller);
+    }
+    Err(ApiError::Forbidden(match permission.module() {
+        Module::Licensing => "the licensing endpoints need a server administrator",
+        _ if matches!(
+            caller.via,
+            Via::Token {
+                scope: TokenScope::Agent,
+                ..
+            }
+        ) =>
+        {
+            "an Agent token reaches only the agent endpoints"
+        }
+        _ if matches!(caller.via, Via::Token { .. }) => {
+            "this token, or its creator's role, does not allow this"
         }
         _ => "your role does not allow this",
-    }
+    }))
 }
 
-fn parse_basic(header: &str) -> Option<(String, String)> {
-    let (scheme, rest) = header.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = STANDARD.decode(rest.trim()).ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, password) = text.split_once(':')?;
-    Some((user.to_string(), password.to_string()))
-}
-
-/// Authenticate with Basic auth; any role.
-pub(crate) async fn authenticate(req: &Request, env: &Env) -> Result<Caller, ApiError> {
+/// Who is calling; `bearer` says whether tokens are accepted.
+pub(crate) async fn authenticate(
+    req: &Request,
+    env: &Env,
+    bearer: bool,
+) -> Result<Caller, ApiError> {
     let Some(header) = req.headers().get("Authorization")? else {
         return Err(ApiError::Unauthorized(NO_CREDENTIALS));
     };
-    if header.trim_start().len() >= 7 && header.trim_start()[..7].eq_ignore_ascii_case("bearer ") {
-        return Err(ApiError::Unauthorized(NO_BEARER));
+    let header = header.trim();
+    let kv = Kv::from_env(env)?;
+    if let Some(secret) = strip_scheme(header, "bearer") {
+        if !bearer {
+            return Err(ApiError::Unauthorized(NO_BEARER));
+        }
+        return bearer_caller(&kv, secret.trim()).await;
     }
-    let (username, password) =
-        parse_basic(&header).ok_or(ApiError::Unauthorized(NO_CREDENTIALS))?;
-    let kv = crate::kv::Kv::from_env(env)?;
+    let (username, password) = parse_basic(header).ok_or(ApiError::Unauthorized(NO_CREDENTIALS))?;
     users::bootstrap(env, &kv).await?;
     let Some(user) = users::get(&kv, &username).await? else {
         return Err(ApiError::Unauthorized(WRONG_CREDENTIALS));
@@ -95,10 +168,68 @@ pub(crate) async fn authenticate(req: &Request, env: &Env) -> Result<Caller, Api
     if !verify_password(&user, &password).await? {
         return Err(ApiError::Unauthorized(WRONG_CREDENTIALS));
     }
+    if user.disabled {
+        return Err(ApiError::Forbidden(DISABLED_USER));
+    }
     Ok(Caller {
         username: user.username,
-        role: user.role,
+        user_id: Some(user.id),
+        role: Some(user.role),
+        via: Via::Password,
     })
+}
+
+async fn bearer_caller(kv: &Kv, secret: &str) -> Result<Caller, ApiError> {
+    let mut stored = match tokens::resolve(kv, secret).await? {
+        Resolved::Vault => {
+            return Ok(Caller {
+                username: "vault".into(),
+                user_id: None,
+                role: None,
+                via: Via::Vault,
+            });
+        }
+        Resolved::Api(stored) => *stored,
+    };
+    let now = platform::now();
+    match stored.token.status {
+        TokenStatus::Active => {}
+        TokenStatus::Disabled => return Err(ApiError::Unauthorized("this token is disabled")),
+        TokenStatus::Deleted => return Err(ApiError::Unauthorized("unknown or deleted token")),
+    }
+    if stored.token.expires_at.is_some_and(|t| now >= t) {
+        return Err(ApiError::Unauthorized("this token has expired"));
+    }
+    let creator = users::get(kv, &stored.token.created_by)
+        .await?
+        .filter(|u| u.id == stored.creator_id && !u.disabled)
+        .ok_or(ApiError::Unauthorized(
+            "this token's creator is disabled or gone",
+        ))?;
+    tokens::touch(kv, &mut stored, now).await?;
+    Ok(Caller {
+        username: creator.username,
+        user_id: Some(creator.id),
+        role: Some(creator.role),
+        via: Via::Token {
+            id: stored.token.id,
+            scope: stored.token.scope,
+            modules: stored.token.modules,
+        },
+    })
+}
+
+fn strip_scheme<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
+    let (given, rest) = header.split_once(' ')?;
+    given.eq_ignore_ascii_case(scheme).then_some(rest)
+}
+
+fn parse_basic(header: &str) -> Option<(String, String)> {
+    let rest = strip_scheme(header, "basic")?;
+    let decoded = STANDARD.decode(rest.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
 }
 
 async fn verify_password(user: &User, password: &str) -> Result<bool, ApiError> {
@@ -156,5 +287,6 @@ mod tests {
             None
         );
         assert_eq!(parse_basic("Bearer abc"), None);
+        assert_eq!(strip_scheme("bearer tsr_x", "bearer"), Some("tsr_x"));
     }
 }

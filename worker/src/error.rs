@@ -38,6 +38,9 @@ pub(crate) enum ApiError {
     UnsupportedMediaType,
     /// Seed 004's 422 for `DELETE /api/licensing/token`: a missing or wrong instance.
     InvalidInstance(String),
+    /// The change conflicts with the current state (the last server administrator, a
+    /// deleted token).
+    Conflict(&'static str),
     /// The runtime, a binding, or the deployment's configuration failed.
     Internal(String),
 }
@@ -57,6 +60,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::InvalidInstance(_) => "INVALID_INSTANCE",
+            ApiError::Conflict(_) => "CONFLICT",
             ApiError::Internal(_) => "INTERNAL",
         }
     }
@@ -71,6 +75,7 @@ impl ApiError {
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
+            ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::UnsupportedMediaType => 415,
             ApiError::InvalidInstance(_) => 422,
@@ -84,7 +89,9 @@ impl ApiError {
             ApiError::InvalidBody(why) => format!("the body does not fit this route: {why}"),
             ApiError::InvalidField { field, message } => format!("{field} {message}"),
             ApiError::InvalidLicense(code) => format!("the licence was refused: {code}"),
-            ApiError::Unauthorized(why) | ApiError::Forbidden(why) => (*why).to_string(),
+            ApiError::Unauthorized(why) | ApiError::Forbidden(why) | ApiError::Conflict(why) => {
+                (*why).to_string()
+            }
             ApiError::NotFound(what) => format!("no such {what}"),
             ApiError::MethodNotAllowed { allow } => {
                 format!("this route does not accept that method (allowed: {allow})")
@@ -133,6 +140,8 @@ impl From<EngineError> for ApiError {
             EngineError::Invalid { field, message } => ApiError::InvalidField { field, message },
             EngineError::NotFound(what) => ApiError::NotFound(what),
             EngineError::Refused(code) => ApiError::InvalidLicense(code),
+            EngineError::Forbidden(why) => ApiError::Forbidden(why),
+            EngineError::Conflict(why) => ApiError::Conflict(why),
             // Keys and signing come from the deployment, not the client.
             other => ApiError::Internal(other.to_string()),
         }

@@ -12,8 +12,9 @@
 //! - `routes/<resource>.rs`: one module per resource, owning its handlers.
 //! - `error`: [`ApiError`](error::ApiError), the closed set of API error codes, their
 //!   HTTP statuses and the one JSON envelope; engine errors map to it here only.
-//! - `auth`: Basic authentication against users, with permission checks.
+//! - `auth`: Basic (users) and Bearer (tokens) authentication, and permission checks.
 //! - `users`: user records and the bootstrap server administrator.
+//! - `tokens`: API, Agent and vault tokens in KV, and resolving a Bearer secret.
 //! - `deployment`: this deployment's instance and issuer URLs and its signing keyring.
 //! - `body`: JSON request bodies with a size limit and precise 400s.
 //! - `kv`: the engine's `Store` over Workers KV.
@@ -29,6 +30,7 @@ mod kv;
 mod platform;
 mod router;
 mod routes;
+mod tokens;
 mod users;
 
 use worker::{Context, Env, Request, Response, event};

@@ -30,14 +30,14 @@ fn target_instance(req: &Request, env: &Env) -> Result<String, ApiError> {
 }
 
 pub(crate) async fn check(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::LicensingRead).await?;
+    auth::require_basic(req, env, Permission::LicensingRead).await?;
     let instance = target_instance(req, env)?;
     let ctx = LicensingContext::load(req, env).await?;
     super::json(200, &ctx.service().check(&instance, platform::now()).await?)
 }
 
 pub(crate) async fn applied(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::LicensingRead).await?;
+    auth::require_basic(req, env, Permission::LicensingRead).await?;
     let instance = target_instance(req, env)?;
     let ctx = LicensingContext::load(req, env).await?;
     super::json(
@@ -47,7 +47,7 @@ pub(crate) async fn applied(req: &Request, env: &Env) -> Result<Response, ApiErr
 }
 
 pub(crate) async fn apply(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::LicensingWrite).await?;
+    let caller = auth::require_basic(req, env, Permission::LicensingWrite).await?;
     let instance = target_instance(req, env)?;
     let body: ApplyToken = body::json(req).await?;
     let ctx = LicensingContext::load(req, env).await?;
@@ -69,7 +69,7 @@ pub(crate) async fn apply(req: &mut Request, env: &Env) -> Result<Response, ApiE
 struct RenewBody {}
 
 pub(crate) async fn renew(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::LicensingWrite).await?;
+    let caller = auth::require_basic(req, env, Permission::LicensingWrite).await?;
     let instance = target_instance(req, env)?;
     let _: RenewBody = body::json(req).await?;
     let ctx = LicensingContext::load(req, env).await?;
@@ -86,7 +86,7 @@ pub(crate) async fn renew(req: &mut Request, env: &Env) -> Result<Response, ApiE
 }
 
 pub(crate) async fn remove(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::LicensingDelete).await?;
+    auth::require_basic(req, env, Permission::LicensingDelete).await?;
     let target = target_instance(req, env)?;
     let body: RemoveToken = body::json(req).await?;
     let named = body

@@ -1,25 +1,42 @@
 //! `GET /api/me`: who the credentials belong to, and what they may do. The console's
 //! sign-in calls it to check a username and password.
 
+use tessera_engine::TokenScope;
 use tessera_engine::api::Me;
 use worker::{Env, Request, Response};
 
-use crate::auth;
+use crate::auth::{self, Via};
 use crate::error::ApiError;
 
 pub(crate) async fn get(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(req, env).await?;
+    let caller = auth::authenticate(req, env, true).await?;
+    let (via, token_id) = match &caller.via {
+        Via::Password => ("password", None),
+        Via::Token {
+            id,
+            scope: TokenScope::Api,
+            ..
+        } => ("api_token", Some(id.clone())),
+        Via::Token {
+            id,
+            scope: TokenScope::Agent,
+            ..
+        } => ("agent_token", Some(id.clone())),
+        Via::Vault => ("vault_token", None),
+    };
+    let permissions = caller
+        .permissions()
+        .iter()
+        .map(|p| p.as_str().to_string())
+        .collect();
     super::json(
         200,
         &Me {
             username: caller.username,
             role: caller.role,
-            permissions: caller
-                .role
-                .permissions()
-                .iter()
-                .map(|p| p.as_str().to_string())
-                .collect(),
+            via: via.into(),
+            token_id,
+            permissions,
         },
     )
 }

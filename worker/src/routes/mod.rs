@@ -1,6 +1,7 @@
 //! One module per resource; each owns its request handling and response shapes (wire
 //! types shared with the console live in `tessera_engine::api`).
 
+pub(crate) mod agent;
 pub(crate) mod health;
 pub(crate) mod jwks;
 pub(crate) mod keys;
@@ -8,7 +9,9 @@ pub(crate) mod licenses;
 pub(crate) mod licensing;
 pub(crate) mod me;
 pub(crate) mod openapi;
+pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod vault;
 
 use serde::Serialize;
 use worker::Response;
