@@ -88,7 +88,7 @@ describe("users and /api/me", () => {
   test("create and list users; no hash or password is ever shown", async () => {
     const created = await call(worker, "POST", "/api/users", { body: { username: "dana", password: "correct horse battery", role: "editor" } });
     assert.equal(created.status, 201);
-    assert.deepEqual(Object.keys(created.body).sort(), ["created_at", "role", "username"]);
+    assert.deepEqual(Object.keys(created.body).sort(), ["created_at", "disabled", "role", "username"]);
     const listed = await call(worker, "GET", "/api/users");
     assert.equal(listed.status, 200);
     assert.ok(listed.body.some((u) => u.username === "dana" && u.role === "editor"));

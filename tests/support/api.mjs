@@ -61,3 +61,18 @@ export function issueRequest(instance, overrides = {}) {
     ...overrides,
   };
 }
+
+/** Create an API (or Agent) token as `auth`; returns `{ token, secret, bearer }`. */
+export async function createToken(worker, auth, body = {}) {
+  const res = await call(worker, "POST", "/api/tokens", { auth, body });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return { ...res.body, bearer: `Bearer ${res.body.secret}` };
+}
+
+/** Create a user; returns `{ username, password, auth }`. */
+export async function createUser(worker, role, username = `${role.replace("_", "-")}-${Math.random().toString(36).slice(2, 8)}`) {
+  const password = `${username}-password-123`;
+  const res = await call(worker, "POST", "/api/users", { body: { username, password, role } });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return { username, password, auth: basic(username, password) };
+}
