@@ -1,0 +1,122 @@
+// The authorisation matrix: every route × every role × {Basic, API token, Agent token}
+// plus {disabled token, deleted token, no auth}, each asserting the exact status.
+//
+// The expected statuses come from the policy written out again below, independently
+// of the Rust table, so a drift in either shows up here. Each route is called with a
+// request that, once allowed, has a known outcome that changes nothing that matters
+// (an unknown id → 404, an invalid body → 400, ...).
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { call, createToken, createUser } from "../support/api.mjs";
+import { ADMIN_AUTH } from "../support/secrets.mjs";
+import { startWorker } from "../support/wrangler.mjs";
+
+const ROLES = {
+  server_admin: "*",
+  admin: ["licenses:read", "licenses:write", "keys:read", "users:read", "users:write", "tokens:write", "tokens:admin", "vault:read", "vault:write", "agent:write"],
+  editor: ["licenses:read", "licenses:write", "keys:read", "tokens:write"],
+  viewer: ["licenses:read", "keys:read", "tokens:write"],
+};
+const grants = (role, permission) => ROLES[role] === "*" || ROLES[role].includes(permission);
+
+// [method, path, permission (null: public; "any": any signed-in caller), Basic only?,
+//  body, status once allowed]
+const ROUTES = [
+  ["GET", "/api/health", null, false, undefined, 200],
+  ["GET", "/api/openapi.json", null, false, undefined, 200],
+  ["GET", "/.well-known/jwks.json", null, false, undefined, 200],
+  ["GET", "/api/me", "any", false, undefined, 200],
+  ["GET", "/api/users", "users:read", false, undefined, 200],
+  ["POST", "/api/users", "users:write", false, { username: "Bad Name" }, 400],
+  ["GET", "/api/users/nobody", "users:read", false, undefined, 404],
+  ["PATCH", "/api/users/nobody", "users:write", false, {}, 404],
+  ["DELETE", "/api/users/nobody", "users:write", false, undefined, 404],
+  ["GET", "/api/tokens", "tokens:write", false, undefined, 200],
+  ["POST", "/api/tokens", "tokens:write", false, { scope: "Root" }, 400],
+  ["GET", "/api/tokens/nope", "tokens:write", false, undefined, 404],
+  ["PATCH", "/api/tokens/nope", "tokens:write", false, {}, 404],
+  ["DELETE", "/api/tokens/nope", "tokens:write", false, undefined, 404],
+  ["GET", "/api/vault-token", "vault:read", false, undefined, 200],
+  ["POST", "/api/vault-token", "vault:write", false, undefined, 201],
+  ["DELETE", "/api/vault-token", "vault:write", false, undefined, 200],
+  ["POST", "/api/agent/ping", "agent:write", false, undefined, 200],
+  ["GET", "/api/keys", "keys:read", false, undefined, 200],
+  ["POST", "/api/keys/rotate", "keys:write", false, undefined, 201],
+  ["GET", "/api/licenses", "licenses:read", false, undefined, 200],
+  ["POST", "/api/licenses", "licenses:write", false, {}, 400],
+  ["GET", "/api/licenses/nope", "licenses:read", false, undefined, 404],
+  ["POST", "/api/licenses/nope/revoke", "licenses:write", false, undefined, 404],
+  ["GET", "/api/licensing/check", "licensing:read", true, undefined, 200],
+  ["GET", "/api/licensing/applied", "licensing:read", true, undefined, 200],
+  ["POST", "/api/licensing/token", "licensing:write", true, { token: "not-a-licence" }, 400],
+  ["POST", "/api/licensing/token/renew", "licensing:write", true, {}, 404],
+  ["DELETE", "/api/licensing/token", "licensing:delete", true, { instance: "https://elsewhere.example/" }, 422],
+];
+
+function expected([, , permission, basicOnly, , ok], role, kind) {
+  if (permission === null) return ok;
+  if (kind === "none" || kind === "disabled" || kind === "deleted") return 401;
+  if (kind !== "basic" && basicOnly) return 401;
+  if (permission === "any") return ok;
+  if (kind === "agent") return permission === "agent:write" && grants(role, permission) ? ok : 403;
+  return grants(role, permission) ? ok : 403;
+}
+
+let worker;
+const credentials = {}; // role → { basic, api, agent }
+let disabledToken;
+let deletedToken;
+before(async () => {
+  worker = await startWorker();
+  for (const role of Object.keys(ROLES)) {
+    // Agent tokens are made by administrators: make each as one, then set the role,
+    // which also proves a demoted creator's Agent token narrows with them.
+    const user = await createUser(worker, role === "server_admin" ? "server_admin" : "admin");
+    const api = await createToken(worker, user.auth);
+    const agent = await createToken(worker, user.auth, { scope: "Agent" });
+    if (role !== "server_admin" && role !== "admin") {
+      const res = await call(worker, "PATCH", `/api/users/${user.username}`, { auth: ADMIN_AUTH, body: { role } });
+      assert.equal(res.status, 200);
+    }
+    credentials[role] = { basic: user.auth, api: api.bearer, agent: agent.bearer };
+  }
+  const owner = await createUser(worker, "admin");
+  const d = await createToken(worker, owner.auth);
+  await call(worker, "PATCH", `/api/tokens/${d.token.id}`, { auth: owner.auth, body: { status: "Disabled" } });
+  disabledToken = d.bearer;
+  const x = await createToken(worker, owner.auth);
+  await call(worker, "DELETE", `/api/tokens/${x.token.id}`, { auth: owner.auth });
+  deletedToken = x.bearer;
+});
+after(async () => {
+  await worker?.stop();
+});
+
+for (const route of ROUTES) {
+  const [method, path, , , body] = route;
+  test(`${method} ${path}`, async () => {
+    const rows = [];
+    for (const role of Object.keys(ROLES)) {
+      for (const kind of ["basic", "api", "agent"]) {
+        rows.push([role, kind, credentials[role][kind]]);
+      }
+    }
+    rows.push(["-", "disabled", disabledToken], ["-", "deleted", deletedToken], ["-", "none", null]);
+    const mismatches = [];
+    for (const [role, kind, auth] of rows) {
+      const res = await call(worker, method, path, { auth, body });
+      const want = expected(route, role, kind);
+      if (res.status !== want) mismatches.push(`${role}/${kind}: got ${res.status}, want ${want} ${JSON.stringify(res.body).slice(0, 120)}`);
+      if (res.status >= 400) assert.equal(typeof res.body?.error?.code, "string", `${role}/${kind}: the error envelope`);
+    }
+    assert.deepEqual(mismatches, []);
+  });
+}
+
+test("the matrix covers every route in the OpenAPI document", async () => {
+  const doc = (await call(worker, "GET", "/api/openapi.json", { auth: null })).body;
+  const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
+  const normalise = (p) => p.replace("/nobody", "/{username}").replace("/nope/revoke", "/{lid}/revoke").replace(/\/api\/licenses\/nope$/, "/api/licenses/{lid}").replace("/api/tokens/nope", "/api/tokens/{id}");
+  const covered = ROUTES.map(([m, p]) => `${m} ${normalise(p)}`).sort();
+  assert.deepEqual(covered, documented);
+});
