@@ -8,7 +8,10 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tessera_engine::api::{ApplyToken, ErrorEnvelope, Health, Me, RemoveToken};
-use tessera_engine::{AppliedView, IssueRequest, LicenceRecord, LicenceStatus};
+use tessera_engine::{
+    ApiToken, AppliedView, CreateToken, CreateUser, CreatedToken, GeneratedVaultToken,
+    IssueRequest, LicenceRecord, LicenceStatus, UpdateToken, UpdateUser, UserView, VaultTokenInfo,
+};
 
 /// A failed API call, as a person should see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +121,7 @@ pub(crate) async fn issue(
 
 /// `POST /api/licenses/:lid/revoke`.
 pub(crate) async fn revoke(authorization: &str, lid: &str) -> Result<LicenceRecord, ApiError> {
-    let path = format!("/api/licenses/{}/revoke", js_sys::encode_uri_component(lid));
+    let path = format!("/api/licenses/{}/revoke", segment(lid));
     with_body(Request::post(&path), authorization, &serde_json::json!({})).await
 }
 
@@ -161,4 +164,117 @@ pub(crate) async fn remove(
         &body,
     )
     .await
+}
+
+fn segment(id: &str) -> String {
+    js_sys::encode_uri_component(id).into()
+}
+
+/// `GET /api/users`.
+pub(crate) async fn users(authorization: &str) -> Result<Vec<UserView>, ApiError> {
+    get("/api/users", authorization).await
+}
+
+/// `POST /api/users`.
+pub(crate) async fn create_user(
+    authorization: &str,
+    request: &CreateUser,
+) -> Result<UserView, ApiError> {
+    with_body(Request::post("/api/users"), authorization, request).await
+}
+
+/// `PATCH /api/users/:username`.
+pub(crate) async fn update_user(
+    authorization: &str,
+    username: &str,
+    change: &UpdateUser,
+) -> Result<UserView, ApiError> {
+    with_body(
+        Request::patch(&format!("/api/users/{}", segment(username))),
+        authorization,
+        change,
+    )
+    .await
+}
+
+/// `DELETE /api/users/:username`.
+pub(crate) async fn delete_user(
+    authorization: &str,
+    username: &str,
+) -> Result<serde_json::Value, ApiError> {
+    send(
+        authorized(
+            Request::delete(&format!("/api/users/{}", segment(username))),
+            authorization,
+        )
+        .build(),
+    )
+    .await
+}
+
+/// `GET /api/tokens` (`all`: everyone's).
+pub(crate) async fn tokens(authorization: &str, all: bool) -> Result<Vec<ApiToken>, ApiError> {
+    get(
+        if all {
+            "/api/tokens?all=true"
+        } else {
+            "/api/tokens"
+        },
+        authorization,
+    )
+    .await
+}
+
+/// `GET /api/tokens/:id`.
+pub(crate) async fn token(authorization: &str, id: &str) -> Result<ApiToken, ApiError> {
+    get(&format!("/api/tokens/{}", segment(id)), authorization).await
+}
+
+/// `POST /api/tokens`.
+pub(crate) async fn create_token(
+    authorization: &str,
+    request: &CreateToken,
+) -> Result<CreatedToken, ApiError> {
+    with_body(Request::post("/api/tokens"), authorization, request).await
+}
+
+/// `PATCH /api/tokens/:id`.
+pub(crate) async fn update_token(
+    authorization: &str,
+    id: &str,
+    change: &UpdateToken,
+) -> Result<ApiToken, ApiError> {
+    with_body(
+        Request::patch(&format!("/api/tokens/{}", segment(id))),
+        authorization,
+        change,
+    )
+    .await
+}
+
+/// `DELETE /api/tokens/:id`.
+pub(crate) async fn delete_token(authorization: &str, id: &str) -> Result<ApiToken, ApiError> {
+    send(
+        authorized(
+            Request::delete(&format!("/api/tokens/{}", segment(id))),
+            authorization,
+        )
+        .build(),
+    )
+    .await
+}
+
+/// `GET /api/vault-token`.
+pub(crate) async fn vault(authorization: &str) -> Result<VaultTokenInfo, ApiError> {
+    get("/api/vault-token", authorization).await
+}
+
+/// `POST /api/vault-token`.
+pub(crate) async fn generate_vault(authorization: &str) -> Result<GeneratedVaultToken, ApiError> {
+    send(authorized(Request::post("/api/vault-token"), authorization).build()).await
+}
+
+/// `DELETE /api/vault-token`.
+pub(crate) async fn delete_vault(authorization: &str) -> Result<VaultTokenInfo, ApiError> {
+    send(authorized(Request::delete("/api/vault-token"), authorization).build()).await
 }

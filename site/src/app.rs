@@ -7,7 +7,8 @@ use leptos_router::path;
 
 use crate::api;
 use crate::pages::{
-    home::Home, licences::Licences, licensing::Licensing, not_found::NotFound, sign_in::SignIn,
+    home::Home, licences::Licences, licensing::Licensing, not_found::NotFound, settings::Settings,
+    sign_in::SignIn, token_details::TokenDetails, tokens::Tokens, users::Users,
 };
 use crate::session::{self, Session, SessionSignal};
 
@@ -39,6 +40,9 @@ pub(crate) fn App() -> impl IntoView {
                 <nav>
                     <A href="/licences">"Licences"</A>
                     <A href="/licensing">"Applied licence"</A>
+                    <A href="/tokens">"API tokens"</A>
+                    <A href="/users">"Users"</A>
+                    <A href="/settings">"Settings"</A>
                 </nav>
                 <span class="spacer"></span>
                 {move || match session.get() {
@@ -56,6 +60,10 @@ pub(crate) fn App() -> impl IntoView {
                         <Route path=path!("/sign-in") view=SignIn />
                         <Route path=path!("/licences") view=Licences />
                         <Route path=path!("/licensing") view=Licensing />
+                        <Route path=path!("/tokens") view=Tokens />
+                        <Route path=path!("/tokens/:id") view=TokenDetails />
+                        <Route path=path!("/users") view=Users />
+                        <Route path=path!("/settings") view=Settings />
                     </Routes>
                 </Show>
             </main>

@@ -65,3 +65,10 @@ pub(crate) fn authorization() -> String {
         .map(|s| s.authorization)
         .unwrap_or_default()
 }
+
+/// Whether the signed-in caller has `permission` (`resource:action`).
+pub(crate) fn may(permission: &str) -> bool {
+    use_session()
+        .get_untracked()
+        .is_some_and(|s| s.me.permissions.iter().any(|p| p == permission))
+}

@@ -48,3 +48,12 @@ export function useWorkerAndBrowser() {
   });
   return env;
 }
+
+/** Sign in through the console's form and wait until it has. */
+export async function signIn(page, baseUrl, username, password) {
+  await page.goto(`${baseUrl}/sign-in`);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByTestId("signed-in-as").waitFor();
+}

@@ -4,4 +4,8 @@ pub(crate) mod home;
 pub(crate) mod licences;
 pub(crate) mod licensing;
 pub(crate) mod not_found;
+pub(crate) mod settings;
 pub(crate) mod sign_in;
+pub(crate) mod token_details;
+pub(crate) mod tokens;
+pub(crate) mod users;
