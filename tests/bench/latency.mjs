@@ -5,7 +5,7 @@
 //
 // Basic auth is verified once per isolate and then cached, so steady-state figures
 // exclude PBKDF2; "wrong password" shows the full derivation cost (never cached).
-import { call, issueRequest } from "../support/api.mjs";
+import { call, createToken, issueRequest } from "../support/api.mjs";
 import { basic } from "../support/secrets.mjs";
 import { startWorker } from "../support/wrangler.mjs";
 
@@ -30,6 +30,7 @@ try {
   const record = (await call(worker, "POST", "/api/licenses", { body: issueRequest(self) })).body;
   await call(worker, "POST", "/api/licensing/token", { body: { token: record.token } });
   const ok = (s) => s >= 200 && s < 300;
+  const { bearer } = await createToken(worker, undefined, { description: "bench" });
   const routes = [
     ["GET /api/health", () => call(worker, "GET", "/api/health", { auth: null }), ok],
     ["GET /.well-known/jwks.json", () => call(worker, "GET", "/.well-known/jwks.json", { auth: null }), ok],
@@ -39,6 +40,8 @@ try {
     ["POST /api/licensing/token", () => call(worker, "POST", "/api/licensing/token", { body: { token: record.token } }), ok],
     ["POST /api/licensing/token/renew", () => call(worker, "POST", "/api/licensing/token/renew", { body: {} }), ok],
     ["GET /api/licenses/:lid", () => call(worker, "GET", `/api/licenses/${record.lid}`), ok],
+    ["GET /api/licenses/:lid (Bearer token)", () => call(worker, "GET", `/api/licenses/${record.lid}`, { auth: bearer }), ok],
+    ["GET /api/tokens", () => call(worker, "GET", "/api/tokens"), ok],
     ["POST /api/licenses", () => call(worker, "POST", "/api/licenses", { body: issueRequest(self) }), ok],
     ["401 wrong password (PBKDF2)", () => call(worker, "GET", "/api/me", { auth: basic("admin", "wrong-password") }), (s) => s === 401],
   ];
@@ -49,10 +52,10 @@ try {
     results.push({ ...r, health: health.median });
   }
   console.log(`requests per route: ${N} (sequential, one client, loopback)`);
-  console.log("route".padEnd(34), "median ms", "  p95 ms", " health ms", " ratio");
+  console.log("route".padEnd(40), "median ms", "  p95 ms", " health ms", " ratio");
   for (const r of results) {
     console.log(
-      r.name.padEnd(34),
+      r.name.padEnd(40),
       r.median.toFixed(2).padStart(9),
       r.p95.toFixed(2).padStart(8),
       r.health.toFixed(2).padStart(10),
