@@ -65,8 +65,42 @@ fn root_key(env: &Env) -> Result<SigningKey, ApiError> {
     Ok(SigningKey::from_seed(&seed))
 }
 
-/// The keyring: root key plus every rotated key.
+/// How long an isolate reuses the keyring it loaded, in seconds.
+///
+/// Loading costs a KV `list` (billed, and limited on the free plan to 1 000 a day) plus a
+/// read and an unsealing per rotated key; every licensing request and the JWKS need the
+/// keyring. KV's `list` is itself eventually consistent for up to 60 s across locations,
+/// so a key rotated elsewhere may take that long to appear either way; the isolate that
+/// rotates sees its new key at once.
+const KEYRING_SECONDS: u64 = 30;
+
+thread_local! {
+    static KEYRING: std::cell::RefCell<Option<(u64, Keyring)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The keyring: root key plus every rotated key (cached per isolate, see
+/// [`KEYRING_SECONDS`]).
 pub(crate) async fn keyring(env: &Env, kv: &Kv) -> Result<Keyring, ApiError> {
+    let now = crate::platform::now();
+    let cached = KEYRING.with_borrow(|c| {
+        c.as_ref()
+            .filter(|(at, _)| now.saturating_sub(*at) < KEYRING_SECONDS)
+            .map(|(_, ring)| ring.clone())
+    });
+    if let Some(ring) = cached {
+        return Ok(ring);
+    }
+    let ring = load_keyring(env, kv).await?;
+    remember(&ring);
+    Ok(ring)
+}
+
+fn remember(ring: &Keyring) {
+    let now = crate::platform::now();
+    KEYRING.with_borrow_mut(|c| *c = Some((now, ring.clone())));
+}
+
+async fn load_keyring(env: &Env, kv: &Kv) -> Result<Keyring, ApiError> {
     let root = root_key(env)?;
     let mut rotated = Vec::new();
     for key in kv.list(ROTATED_PREFIX).await? {
@@ -79,12 +113,17 @@ pub(crate) async fn keyring(env: &Env, kv: &Kv) -> Result<Keyring, ApiError> {
     Ok(Keyring::open(root, rotated)?)
 }
 
-/// Store a rotated key.
-pub(crate) async fn store_rotated(kv: &Kv, entry: &RotatedKey) -> Result<(), ApiError> {
+/// Store a rotated key, and make `ring` (which holds it) this isolate's keyring.
+pub(crate) async fn store_rotated(
+    kv: &Kv,
+    entry: &RotatedKey,
+    ring: &Keyring,
+) -> Result<(), ApiError> {
     let json = serde_json::to_string(entry).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(kv
-        .put(&format!("{ROTATED_PREFIX}{}", entry.kid), &json)
-        .await?)
+    kv.put(&format!("{ROTATED_PREFIX}{}", entry.kid), &json)
+        .await?;
+    remember(ring);
+    Ok(())
 }
 
 /// What the licensing routes need: the store, the keys, and the issuer.

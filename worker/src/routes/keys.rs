@@ -21,7 +21,7 @@ pub(crate) async fn rotate(req: &Request, env: &Env) -> Result<Response, ApiErro
     let kv = Kv::from_env(env)?;
     let mut ring = deployment::keyring(env, &kv).await?;
     let entry = ring.rotate(&platform::random::<32>()?, platform::now())?;
-    deployment::store_rotated(&kv, &entry).await?;
+    deployment::store_rotated(&kv, &entry, &ring).await?;
     let info = ring
         .describe()
         .into_iter()
