@@ -7,8 +7,9 @@
 
 use alloc::string::String;
 
-/// The longest instance URL accepted, in bytes.
-const MAX_INSTANCE_BYTES: usize = 2048;
+/// The longest instance URL accepted, in bytes: it becomes part of a storage key, and
+/// Workers KV refuses keys over 512 bytes.
+pub const MAX_INSTANCE_BYTES: usize = 400;
 
 /// Canonicalise an instance root URL, or `None` if it is not one.
 ///

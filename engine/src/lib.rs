@@ -93,7 +93,7 @@ pub use decision::{
     Decision, DenyCode, Expectations, Licence, Warning, check_claims, judge_claims,
 };
 pub use error::Error;
-pub use instance::normalize_instance;
+pub use instance::{MAX_INSTANCE_BYTES, normalize_instance};
 pub use password::{PBKDF2_ITERATIONS, PasswordHash, constant_time_eq};
 pub use renewal::renew;
 pub use roles::{Credential, Module, Permission, Role, VAULT_TOKEN_PERMISSIONS, allows};
@@ -117,7 +117,7 @@ pub use licensing::Licensing;
 #[cfg(feature = "serde")]
 pub use records::{
     AppliedLicence, AppliedView, IssueRequest, LicenceRecord, LicenceState, LicenceStatus,
-    instance_field,
+    instance_field, plausible_id,
 };
 #[cfg(feature = "jwt")]
 pub use token::{MAX_TOKEN_BYTES, sign, validate, verify};

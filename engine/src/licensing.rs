@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::keys::{KeySet, SigningKey};
 use crate::records::{
     AppliedLicence, AppliedView, IssueRequest, LicenceRecord, LicenceState, LicenceStatus,
+    plausible_id,
 };
 use crate::renewal::renew;
 use crate::store::Store;
@@ -109,6 +110,9 @@ impl<S: Store> Licensing<'_, S> {
 
     /// One issued licence.
     pub async fn get(&self, lid: &str) -> Result<LicenceRecord, Error> {
+        if !plausible_id(lid) {
+            return Err(Error::NotFound("licence"));
+        }
         self.read(&licence_key(lid))
             .await?
             .ok_or(Error::NotFound("licence"))
@@ -128,6 +132,9 @@ impl<S: Store> Licensing<'_, S> {
     }
 
     async fn is_revoked(&self, lid: &str) -> Result<bool, Error> {
+        if !plausible_id(lid) {
+            return Ok(false); // no record can have this id, so none revoked it
+        }
         Ok(self
             .read::<LicenceRecord>(&licence_key(lid))
             .await?
@@ -244,6 +251,9 @@ impl<S: Store> Licensing<'_, S> {
             Decision::Deny(code) => return Err(Error::Refused(code)),
         };
         self.store_applied(instance, &token, actor, now).await?;
+        if !plausible_id(&claims.lid) {
+            return Ok(status);
+        }
         if let Some(mut record) = self
             .read::<LicenceRecord>(&licence_key(&claims.lid))
             .await?

@@ -196,6 +196,15 @@ fn invalid(field: &'static str, message: impl Into<String>) -> Error {
     }
 }
 
+/// Whether `id` could be a record id this service made: 1 to 64 of `A-Z a-z 0-9 - _`.
+/// Anything else is looked up as nothing, and never reaches storage.
+pub fn plausible_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// The canonical form of an instance URL, or an `Invalid` error naming `field`.
 pub fn instance_field(field: &'static str, url: &str) -> Result<String, Error> {
     normalize_instance(url).ok_or_else(|| {

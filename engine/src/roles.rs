@@ -4,8 +4,9 @@
 //! Every route names one permission. A caller passes when [`allows`] says so: the
 //! role's grant, cut down by the credential. An API token acts with its creator's role
 //! *at the time of use* (the worker loads the creator on every request), limited to its
-//! modules if it has any; an Agent token only reaches the agent endpoints; the vault
-//! access token reads licence data and nothing else. This table is the single source of
+//! modules if it has any, and never to make or change credentials; an Agent token only
+//! reaches the agent endpoints; the vault access token reads licence data and nothing
+//! else. This table is the single source of
 //! truth for who may do what; the README's table follows it.
 
 /// A user's role, from most to least powerful.
@@ -144,6 +145,20 @@ impl Permission {
         }
     }
 
+    /// Whether this permission makes or changes credentials (passwords, tokens, the
+    /// vault token). Those need a password sign-in: a token, however broad, cannot mint
+    /// a broader or longer-lived token, re-enable one, or reset its creator's password,
+    /// so a module restriction or an expiry cannot be escaped.
+    pub const fn manages_credentials(self) -> bool {
+        matches!(
+            self,
+            Permission::UsersWrite
+                | Permission::TokensWrite
+                | Permission::TokensAdmin
+                | Permission::VaultWrite
+        )
+    }
+
     /// The module this permission belongs to.
     pub const fn module(self) -> Module {
         match self {
@@ -224,7 +239,7 @@ pub fn allows(role: Option<Role>, credential: Credential<'_>, permission: Permis
         (_, None) => false,
         (Credential::Password, Some(role)) => role.allows(permission),
         (Credential::ApiToken { modules }, Some(role)) => {
-            role.allows(permission) && within(modules)
+            role.allows(permission) && within(modules) && !permission.manages_credentials()
         }
         (Credential::AgentToken { modules }, Some(role)) => {
             permission == Permission::AgentWrite && role.allows(permission) && within(modules)
@@ -279,8 +294,16 @@ mod tests {
         assert!(allows(
             admin,
             Credential::ApiToken { modules: &[] },
-            UsersWrite
+            UsersRead
         ));
+        // Tokens never make or change credentials, whatever the role.
+        for p in [UsersWrite, TokensWrite, TokensAdmin, VaultWrite] {
+            assert!(!allows(
+                Some(Role::ServerAdmin),
+                Credential::ApiToken { modules: &[] },
+                p
+            ));
+        }
         let licences_only = [Module::Licenses];
         assert!(allows(
             admin,

@@ -195,12 +195,27 @@ describe("bad input", () => {
     assertError(await call(worker, "DELETE", "/api/licensing/token"), 422, "INVALID_INSTANCE");
     assertError(await remove("not a url"), 422, "INVALID_INSTANCE");
     assertError(await remove("https://someone-else.example/"), 422, "INVALID_INSTANCE");
-    assertError(await call(worker, "DELETE", "/api/licensing/token", { body: { instance: 5 } }), 400, "INVALID_BODY");
+    assertError(await call(worker, "DELETE", "/api/licensing/token", { body: { instance: 5 } }), 422, "INVALID_INSTANCE");
+    assertError(await call(worker, "DELETE", "/api/licensing/token?instance=nope", { body: { instance: "nope" } }), 422, "INVALID_INSTANCE");
+    assertError(await call(worker, "DELETE", "/api/licensing/token", { raw: "{" }), 400, "MALFORMED_JSON");
   });
 
   test("an invalid ?instance= is 400 INVALID_FIELD", async () => {
     const res = await call(worker, "GET", "/api/licensing/check?instance=nope");
     assertError(res, 400, "INVALID_FIELD", { field: "instance" });
+    // Too long to be a storage key: refused before it reaches KV, never a 500.
+    const long = encodeURIComponent(`https://${"a".repeat(600)}.example/`);
+    assertError(await call(worker, "GET", `/api/licensing/check?instance=${long}`), 400, "INVALID_FIELD", { field: "instance" });
+    assertError(await call(worker, "POST", `/api/licensing/token?instance=${long}`, { body: { token: "x" } }), 400, "INVALID_FIELD");
+  });
+
+  test("ids that no record could have are 404, never a 500", async () => {
+    const long = "x".repeat(600);
+    assertError(await call(worker, "GET", `/api/licenses/${long}`), 404, "NOT_FOUND");
+    assertError(await call(worker, "POST", `/api/licenses/${long}/revoke`), 404, "NOT_FOUND");
+    assertError(await call(worker, "GET", "/api/licenses/a%20b"), 404, "NOT_FOUND");
+    assertError(await call(worker, "GET", `/api/tokens/${long}`), 404, "NOT_FOUND");
+    assertError(await call(worker, "GET", `/api/users/${long}`), 404, "NOT_FOUND");
   });
 });
 

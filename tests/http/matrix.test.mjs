@@ -18,6 +18,8 @@ const ROLES = {
   viewer: ["licenses:read", "keys:read", "tokens:write"],
 };
 const grants = (role, permission) => ROLES[role] === "*" || ROLES[role].includes(permission);
+// Making or changing credentials needs a password sign-in, whatever a token's role.
+const CREDENTIALS = ["users:write", "tokens:write", "tokens:admin", "vault:write"];
 
 // [method, path, permission (null: public; "any": any signed-in caller), Basic only?,
 //  body, status once allowed]
@@ -59,6 +61,7 @@ function expected([, , permission, basicOnly, , ok], role, kind) {
   if (kind !== "basic" && basicOnly) return 401;
   if (permission === "any") return ok;
   if (kind === "agent") return permission === "agent:write" && grants(role, permission) ? ok : 403;
+  if (kind === "api" && CREDENTIALS.includes(permission)) return 403;
   return grants(role, permission) ? ok : 403;
 }
 

@@ -86,6 +86,37 @@ describe("API tokens", () => {
     assert.equal((await call(worker, "PATCH", `/api/tokens/${token.id}`, { auth: admin.auth, body: { status: "Disabled" } })).status, 200);
   });
 
+  test("a token cannot make or change credentials, so its limits cannot be escaped", async () => {
+    const admin = await createUser(worker, "admin");
+    const { bearer } = await createToken(worker, admin.auth, { modules: ["tokens", "users", "licenses"] });
+    const disabled = await createToken(worker, admin.auth);
+    await call(worker, "PATCH", `/api/tokens/${disabled.token.id}`, { auth: admin.auth, body: { status: "Disabled" } });
+    const before = (await call(worker, "GET", "/api/tokens", { auth: admin.auth })).body;
+    assertError(await call(worker, "POST", "/api/tokens", { auth: bearer, body: {} }), 403, "FORBIDDEN");
+    assertError(await call(worker, "PATCH", `/api/tokens/${disabled.token.id}`, { auth: bearer, body: { status: "Active" } }), 403, "FORBIDDEN");
+    assertError(await call(worker, "PATCH", `/api/users/${admin.username}`, { auth: bearer, body: { password: "taken over by a token" } }), 403, "FORBIDDEN");
+    assertError(await call(worker, "POST", "/api/vault-token", { auth: bearer }), 403, "FORBIDDEN");
+    assert.equal((await call(worker, "GET", "/api/users", { auth: bearer })).status, 200, "reading is fine");
+    assert.deepEqual(
+      (await call(worker, "GET", "/api/tokens", { auth: admin.auth })).body.map((t) => [t.id, t.status]),
+      before.map((t) => [t.id, t.status]),
+    );
+  });
+
+  test("administrators cannot see or manage a server administrator's tokens", async () => {
+    const admin = await createUser(worker, "admin");
+    const editor = await createUser(worker, "editor");
+    const mine = await createToken(worker, ADMIN_AUTH, { description: "server admin's" });
+    const theirs = await createToken(worker, editor.auth, { description: "editor's" });
+    assertError(await call(worker, "GET", `/api/tokens/${mine.token.id}`, { auth: admin.auth }), 404, "NOT_FOUND");
+    assertError(await call(worker, "PATCH", `/api/tokens/${mine.token.id}`, { auth: admin.auth, body: { status: "Disabled" } }), 404, "NOT_FOUND");
+    const all = (await call(worker, "GET", "/api/tokens?all=true", { auth: admin.auth })).body.map((t) => t.id);
+    assert.ok(!all.includes(mine.token.id));
+    assert.ok(all.includes(theirs.token.id));
+    assert.equal((await call(worker, "GET", `/api/tokens/${theirs.token.id}`, { auth: admin.auth })).status, 200);
+    assert.ok((await call(worker, "GET", "/api/tokens?all=true")).body.some((t) => t.id === mine.token.id), "a server admin sees all");
+  });
+
   test("modules restrict a token within its creator's role", async () => {
     const admin = await createUser(worker, "admin");
     const { bearer } = await createToken(worker, admin.auth, { modules: ["licenses"] });

@@ -163,6 +163,9 @@ pub(crate) async fn authenticate(
     let (username, password) = parse_basic(header).ok_or(ApiError::Unauthorized(NO_CREDENTIALS))?;
     users::bootstrap(env, &kv).await?;
     let Some(user) = users::get(&kv, &username).await? else {
+        // Derive anyway, so an unknown name takes as long as a wrong password: timing
+        // does not tell which usernames exist.
+        platform::pbkdf2(&password, &[0; 16], tessera_engine::PBKDF2_ITERATIONS).await?;
         return Err(ApiError::Unauthorized(WRONG_CREDENTIALS));
     };
     if !verify_password(&user, &password).await? {
@@ -180,7 +183,7 @@ pub(crate) async fn authenticate(
 }
 
 async fn bearer_caller(kv: &Kv, secret: &str) -> Result<Caller, ApiError> {
-    let mut stored = match tokens::resolve(kv, secret).await? {
+    let stored = match tokens::resolve(kv, secret).await? {
         Resolved::Vault => {
             return Ok(Caller {
                 username: "vault".into(),
@@ -206,7 +209,7 @@ async fn bearer_caller(kv: &Kv, secret: &str) -> Result<Caller, ApiError> {
         .ok_or(ApiError::Unauthorized(
             "this token's creator is disabled or gone",
         ))?;
-    tokens::touch(kv, &mut stored, now).await?;
+    tokens::record_use(kv, &stored.token.id, now).await;
     Ok(Caller {
         username: creator.username,
         user_id: Some(creator.id),

@@ -6,9 +6,12 @@
 //! details. No secret is ever stored or logged: a secret exists only in the response
 //! that creates it.
 //!
-//! "Last used" is written at most once a minute per token ([`LAST_USED_RESOLUTION`]),
+//! "Last used" lives in its own key, `token-used:<id>`, so recording a use never
+//! rewrites the token record (and so can never undo a concurrent disable). It is written
+//! best-effort, at most once a minute per token per isolate ([`LAST_USED_RESOLUTION`]),
 //! since Workers KV takes about one write per second per key: a busy token costs one
-//! write a minute, not one a request.
+//! write a minute per isolate using it, not one a request, and a failed write never
+//! fails the request.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -79,6 +82,9 @@ async fn write<T: Serialize>(kv: &Kv, key: &str, value: &T) -> Result<(), ApiErr
 }
 
 pub(crate) async fn get(kv: &Kv, id: &str) -> Result<Option<StoredToken>, ApiError> {
+    if !tessera_engine::plausible_id(id) {
+        return Ok(None);
+    }
     read(kv, &token_key(id)).await
 }
 
@@ -139,17 +145,43 @@ pub(crate) async fn resolve(kv: &Kv, secret: &str) -> Result<Resolved, ApiError>
     }
 }
 
-/// Record a use, if the stored "last used" is older than the resolution.
-pub(crate) async fn touch(kv: &Kv, stored: &mut StoredToken, now: u64) -> Result<(), ApiError> {
-    if stored
-        .token
-        .last_used_at
-        .is_some_and(|t| now.saturating_sub(t) < LAST_USED_RESOLUTION)
-    {
-        return Ok(());
+thread_local! {
+    /// When this isolate last wrote each token's "last used".
+    static LAST_WRITTEN: std::cell::RefCell<std::collections::HashMap<String, u64>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn used_key(id: &str) -> String {
+    format!("token-used:{id}")
+}
+
+/// Record a use of token `id` at `now`: best-effort, at most once a minute per isolate.
+pub(crate) async fn record_use(kv: &Kv, id: &str, now: u64) {
+    let due = LAST_WRITTEN.with_borrow_mut(|m| {
+        if m.get(id)
+            .is_some_and(|t| now.saturating_sub(*t) < LAST_USED_RESOLUTION)
+        {
+            return false;
+        }
+        if m.len() > 4096 {
+            m.clear();
+        }
+        m.insert(id.to_string(), now);
+        true
+    });
+    if due && let Err(e) = kv.put(&used_key(id), &now.to_string()).await {
+        worker::console_warn!("could not record a token's last use: {e}");
     }
-    stored.token.last_used_at = Some(now);
-    put(kv, stored).await
+}
+
+/// The token as the API shows it, with its "last used".
+pub(crate) async fn view(kv: &Kv, stored: StoredToken) -> Result<ApiToken, ApiError> {
+    let mut token = stored.token;
+    token.last_used_at = kv
+        .get(&used_key(&token.id))
+        .await?
+        .and_then(|t| t.parse().ok());
+    Ok(token)
 }
 
 /// About the vault token, never its value.

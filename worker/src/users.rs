@@ -204,32 +204,36 @@ pub(crate) async fn bootstrap(env: &Env, kv: &Kv) -> Result<(), ApiError> {
             .var("ADMIN_USER")
             .map(|v| v.to_string())
             .unwrap_or_else(|_| "admin".to_string());
-        let password = env
-            .secret("ADMIN_PASSWORD")
-            .map(|s| s.to_string())
-            .map_err(|_| {
-                ApiError::Internal(
-                    "no users yet and no ADMIN_PASSWORD secret to create the first one".into(),
-                )
-            })?;
         if !valid_username(&username) {
             return Err(ApiError::Internal(
                 "ADMIN_USER is not a valid username".into(),
             ));
         }
-        let user = User {
-            id: platform::random_id()?,
-            username,
-            role: Role::ServerAdmin,
-            password: hash(&password).await?,
-            created_at: platform::now(),
-            disabled: false,
-        };
-        put(kv, &user).await?;
-        worker::console_log!(
-            "created the first server administrator, {:?}",
-            user.username
-        );
+        // KV's list is eventually consistent: another location may have created the
+        // first administrator a moment ago. Never overwrite one.
+        if get(kv, &username).await?.is_none() {
+            let password = env
+                .secret("ADMIN_PASSWORD")
+                .map(|s| s.to_string())
+                .map_err(|_| {
+                    ApiError::Internal(
+                        "no users yet and no ADMIN_PASSWORD secret to create the first one".into(),
+                    )
+                })?;
+            let user = User {
+                id: platform::random_id()?,
+                username,
+                role: Role::ServerAdmin,
+                password: hash(&password).await?,
+                created_at: platform::now(),
+                disabled: false,
+            };
+            put(kv, &user).await?;
+            worker::console_log!(
+                "created the first server administrator, {:?}",
+                user.username
+            );
+        }
     }
     BOOTSTRAPPED.set(true);
     Ok(())

@@ -87,8 +87,19 @@ pub(crate) async fn renew(req: &mut Request, env: &Env) -> Result<Response, ApiE
 
 pub(crate) async fn remove(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     auth::require_basic(req, env, Permission::LicensingDelete).await?;
-    let target = target_instance(req, env)?;
-    let body: RemoveToken = body::json(req).await?;
+    // Seed 004: a missing or wrong instance, however it is wrong, is 422.
+    let target = target_instance(req, env).map_err(|e| match e {
+        ApiError::InvalidField { message, .. } => {
+            ApiError::InvalidInstance(format!("instance {message}"))
+        }
+        other => other,
+    })?;
+    let body: RemoveToken = body::json(req).await.map_err(|e| match e {
+        ApiError::InvalidBody(why) => {
+            ApiError::InvalidInstance(format!("instance must be a string: {why}"))
+        }
+        other => other,
+    })?;
     let named = body
         .instance
         .ok_or_else(|| ApiError::InvalidInstance("instance is required".into()))?;

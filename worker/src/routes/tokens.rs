@@ -7,7 +7,7 @@
 
 use tessera_engine::{
     ApiToken, CreateToken, CreatedToken, Permission, TokenStatus, UpdateToken, check_create_token,
-    new_secret, secret_prefix, update_token,
+    may_manage, new_secret, secret_prefix, update_token,
 };
 use worker::{Env, Request, Response};
 
@@ -15,18 +15,35 @@ use crate::auth::{self, Caller};
 use crate::error::ApiError;
 use crate::kv::Kv;
 use crate::tokens::{self, StoredToken};
-use crate::{body, platform};
+use crate::{body, platform, users};
 
 fn owns(caller: &Caller, stored: &StoredToken) -> bool {
     caller.user_id.as_deref() == Some(stored.creator_id.as_str())
 }
 
-/// The token, if the caller may see and manage it.
+/// The token, if the caller may see and manage it: their own, or, with `tokens:admin`,
+/// one whose creator they may manage (an administrator cannot touch a server
+/// administrator's tokens).
 async fn visible(kv: &Kv, caller: &Caller, id: &str) -> Result<StoredToken, ApiError> {
-    tokens::get(kv, id)
+    let stored = tokens::get(kv, id)
         .await?
-        .filter(|t| owns(caller, t) || caller.may(Permission::TokensAdmin))
-        .ok_or(ApiError::NotFound("token"))
+        .ok_or(ApiError::NotFound("token"))?;
+    if owns(caller, &stored) {
+        return Ok(stored);
+    }
+    let (Some(role), true) = (caller.role, caller.may(Permission::TokensAdmin)) else {
+        return Err(ApiError::NotFound("token"));
+    };
+    let creator_role = users::get(kv, &stored.token.created_by)
+        .await?
+        .filter(|u| u.id == stored.creator_id)
+        .map(|u| u.role);
+    match creator_role {
+        Some(creator) if may_manage(role, creator, None).is_err() => {
+            Err(ApiError::NotFound("token"))
+        }
+        _ => Ok(stored),
+    }
 }
 
 pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
@@ -41,12 +58,17 @@ pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError>
         ));
     }
     let kv = Kv::from_env(env)?;
-    let views: Vec<ApiToken> = tokens::list(&kv)
-        .await?
-        .into_iter()
-        .filter(|t| all || owns(&caller, t))
-        .map(|t| t.token)
-        .collect();
+    let mut views: Vec<ApiToken> = Vec::new();
+    for stored in tokens::list(&kv).await? {
+        let shown = if all {
+            visible(&kv, &caller, &stored.token.id).await.is_ok()
+        } else {
+            owns(&caller, &stored)
+        };
+        if shown {
+            views.push(tokens::view(&kv, stored).await?);
+        }
+    }
     super::json(200, &views)
 }
 
@@ -93,7 +115,10 @@ pub(crate) async fn create(req: &mut Request, env: &Env) -> Result<Response, Api
 pub(crate) async fn get(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
     let caller = auth::require(req, env, Permission::TokensWrite).await?;
     let kv = Kv::from_env(env)?;
-    super::json(200, &visible(&kv, &caller, id).await?.token)
+    super::json(
+        200,
+        &tokens::view(&kv, visible(&kv, &caller, id).await?).await?,
+    )
 }
 
 pub(crate) async fn update(req: &mut Request, env: &Env, id: &str) -> Result<Response, ApiError> {
@@ -117,5 +142,5 @@ pub(crate) async fn delete(req: &Request, env: &Env, id: &str) -> Result<Respons
     if stored.token.status != TokenStatus::Deleted {
         tokens::delete(&kv, &mut stored).await?;
     }
-    super::json(200, &stored.token)
+    super::json(200, &tokens::view(&kv, stored).await?)
 }
