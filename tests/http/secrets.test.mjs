@@ -31,7 +31,12 @@ test("secrets appear once, in the response that makes them, and nowhere else", a
     const user = await createUser(worker, "admin");
     const api = await createToken(worker, user.auth, { description: "api" });
     const agent = await createToken(worker, user.auth, { scope: "Agent" });
-    const vault = (await call(worker, "POST", "/api/vault-token", { auth: user.auth })).body.secret;
+    const vaultRes = await call(worker, "POST", "/api/vault-token", { auth: user.auth });
+    const vault = vaultRes.body.secret;
+    // The one showing must not be kept by any cache on the way.
+    assert.equal(vaultRes.headers.get("cache-control"), "no-store");
+    const again = await call(worker, "POST", "/api/tokens", { auth: user.auth, body: {} });
+    assert.equal(again.headers.get("cache-control"), "no-store");
     const secrets = {
       "a user's password": user.password,
       "the bootstrap password": ADMIN.password,

@@ -46,8 +46,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         Ok(response) => response,
         Err(error) => error.into_response()?,
     };
+    let headers = response.headers_mut();
     if from_console {
-        response.headers_mut().delete("WWW-Authenticate")?;
+        headers.delete("WWW-Authenticate")?;
+    }
+    // API answers are per caller and some carry a secret once: no cache may keep them.
+    // (The JWKS and the OpenAPI document set their own caching.)
+    if !headers.has("Cache-Control")? {
+        headers.set("Cache-Control", "no-store")?;
     }
     Ok(response)
 }
