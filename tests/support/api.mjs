@@ -38,11 +38,7 @@ export function assertError(res, status, code, extra = {}) {
 
 /** Create a user with `role` (as the bootstrap admin) and return its Basic header. */
 export async function userWithRole(worker, role) {
-  const username = `${role.replace("_", "-")}-${Math.random().toString(36).slice(2, 8)}`;
-  const password = `${role}-password-123`;
-  const res = await call(worker, "POST", "/api/users", { body: { username, password, role } });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return basic(username, password);
+  return (await createUser(worker, role)).auth;
 }
 
 /** A day in seconds, and now in seconds. */

@@ -53,3 +53,8 @@ pub(crate) fn Confirm(
         </Modal>
     }
 }
+
+/// The browser's own yes/no question, for quick confirmations in tables.
+pub(crate) fn confirmed(message: &str) -> bool {
+    window().confirm_with_message(message).unwrap_or(false)
+}

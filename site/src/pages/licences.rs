@@ -5,6 +5,7 @@ use tessera_engine::{IssueRequest, LicenceRecord, LicenceState};
 
 use crate::api::{self, ApiError};
 use crate::components::error_box::ErrorBox;
+use crate::components::modal::confirmed;
 use crate::components::signed_in::SignedIn;
 use crate::components::time;
 use crate::session;
@@ -163,12 +164,9 @@ fn LicenceTable(
             let lid = r.lid.clone();
             let revoked = r.state == LicenceState::Revoked;
             let confirm_revoke = move |_| {
-                let ok = window()
-                    .confirm_with_message(&format!(
-                        "Revoke licence {lid}? Instances using it stop being licensed."
-                    ))
-                    .unwrap_or(false);
-                if ok {
+                if confirmed(&format!(
+                    "Revoke licence {lid}? Instances using it stop being licensed."
+                )) {
                     revoke.dispatch(lid.clone());
                 }
             };

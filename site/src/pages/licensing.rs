@@ -7,6 +7,7 @@ use tessera_engine::AppliedView;
 use crate::api;
 use crate::components::claims_table::{ClaimsTable, Warnings};
 use crate::components::error_box::ErrorBox;
+use crate::components::modal::confirmed;
 use crate::components::signed_in::SignedIn;
 use crate::components::time;
 use crate::session;
@@ -112,10 +113,7 @@ fn AppliedCard(
         )
     };
     let confirm_remove = move |_| {
-        let ok = window()
-            .confirm_with_message(&format!("Remove the licence applied to {instance}?"))
-            .unwrap_or(false);
-        if ok {
+        if confirmed(&format!("Remove the licence applied to {instance}?")) {
             remove.dispatch(instance.clone());
         }
     };

@@ -9,7 +9,7 @@ use tessera_engine::{
 
 use crate::api::{self, ApiError};
 use crate::components::error_box::ErrorBox;
-use crate::components::modal::{Modal, ShowOnce};
+use crate::components::modal::{Modal, ShowOnce, confirmed};
 use crate::components::signed_in::SignedIn;
 use crate::components::time;
 use crate::session;
@@ -133,10 +133,6 @@ pub(crate) fn modules_text(modules: &[Module]) -> String {
         [one] => one.as_str().to_string(),
         many => format!("{} modules", many.len()),
     }
-}
-
-fn confirmed(message: &str) -> bool {
-    window().confirm_with_message(message).unwrap_or(false)
 }
 
 #[component]

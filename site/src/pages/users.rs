@@ -5,6 +5,7 @@ use tessera_engine::{CreateUser, Role, UpdateUser, UserView};
 
 use crate::api::{self, ApiError};
 use crate::components::error_box::ErrorBox;
+use crate::components::modal::confirmed;
 use crate::components::signed_in::SignedIn;
 use crate::components::time;
 use crate::session;
@@ -133,10 +134,7 @@ fn UserTable(users: Vec<UserView>, change: Action<Change, Result<(), ApiError>>)
                 change.dispatch(Change::Update(toggle_name.clone(), update));
             };
             let delete = move |_| {
-                let ok = window()
-                    .confirm_with_message(&format!("Delete {delete_name}? Their API tokens stop working."))
-                    .unwrap_or(false);
-                if ok {
+                if confirmed(&format!("Delete {delete_name}? Their API tokens stop working.")) {
                     change.dispatch(Change::Delete(delete_name.clone()));
                 }
             };

@@ -21,28 +21,31 @@ fn owns(caller: &Caller, stored: &StoredToken) -> bool {
     caller.user_id.as_deref() == Some(stored.creator_id.as_str())
 }
 
-/// The token, if the caller may see and manage it: their own, or, with `tokens:admin`,
+/// Whether the caller may see and manage `stored`: their own, or, with `tokens:admin`,
 /// one whose creator they may manage (an administrator cannot touch a server
 /// administrator's tokens).
-async fn visible(kv: &Kv, caller: &Caller, id: &str) -> Result<StoredToken, ApiError> {
-    let stored = tokens::get(kv, id)
-        .await?
-        .ok_or(ApiError::NotFound("token"))?;
-    if owns(caller, &stored) {
-        return Ok(stored);
+async fn may_manage_token(
+    kv: &Kv,
+    caller: &Caller,
+    stored: &StoredToken,
+) -> Result<bool, ApiError> {
+    if owns(caller, stored) {
+        return Ok(true);
     }
     let (Some(role), true) = (caller.role, caller.may(Permission::TokensAdmin)) else {
-        return Err(ApiError::NotFound("token"));
+        return Ok(false);
     };
-    let creator_role = users::get(kv, &stored.token.created_by)
+    let creator = users::get(kv, &stored.token.created_by)
         .await?
-        .filter(|u| u.id == stored.creator_id)
-        .map(|u| u.role);
-    match creator_role {
-        Some(creator) if may_manage(role, creator, None).is_err() => {
-            Err(ApiError::NotFound("token"))
-        }
-        _ => Ok(stored),
+        .filter(|u| u.id == stored.creator_id);
+    Ok(creator.is_none_or(|u| may_manage(role, u.role, None).is_ok()))
+}
+
+/// The token with this id, if the caller may see and manage it; else `NOT_FOUND`.
+async fn visible(kv: &Kv, caller: &Caller, id: &str) -> Result<StoredToken, ApiError> {
+    match tokens::get(kv, id).await? {
+        Some(stored) if may_manage_token(kv, caller, &stored).await? => Ok(stored),
+        _ => Err(ApiError::NotFound("token")),
     }
 }
 
@@ -61,7 +64,7 @@ pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError>
     let mut views: Vec<ApiToken> = Vec::new();
     for stored in tokens::list(&kv).await? {
         let shown = if all {
-            visible(&kv, &caller, &stored.token.id).await.is_ok()
+            may_manage_token(&kv, &caller, &stored).await?
         } else {
             owns(&caller, &stored)
         };
