@@ -2,6 +2,7 @@
 //! can never disagree. Only types live here: no handlers, no I/O.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 /// `GET /api/health`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -53,7 +54,7 @@ pub struct Me {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_id: Option<String>,
     /// Every `resource:action` the caller may use, role and credential considered.
-    pub permissions: alloc::vec::Vec<String>,
+    pub permissions: Vec<String>,
 }
 
 /// The body of seed 004's `POST /api/licensing/token`.
@@ -83,4 +84,243 @@ pub struct KeyInfo {
     pub created_at: u64,
     /// Whether this key signs new tokens.
     pub active: bool,
+}
+
+// --- The app-facing seat endpoints ----------------------------------------------------
+
+/// `POST /api/licenses/validate`: online validation of a licence token.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateRequest {
+    /// The licence token.
+    pub token: String,
+    /// A product the licence must cover.
+    #[serde(default)]
+    pub product: Option<String>,
+    /// The instance (root URL) it must be for.
+    #[serde(default)]
+    pub instance: Option<String>,
+}
+
+/// The answer to `POST /api/licenses/validate`: the npm validator's shape, with
+/// revocation known.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ValidateAnswer {
+    /// Whether the licence is valid now.
+    pub valid: bool,
+    /// Why not, when not valid.
+    pub code: Option<crate::DenyCode>,
+    /// The claims, whenever the signature verified.
+    pub claims: Option<crate::LicenseClaims>,
+    /// What to act on soon (valid licences only).
+    pub warnings: Vec<crate::Warning>,
+}
+
+/// `POST /api/seats/checkout`: take (or refresh) a seat.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    /// The licence token the app holds.
+    pub license: String,
+    /// The product wanted.
+    pub product: String,
+    /// Who wants it: a username or e-mail address, compared exactly.
+    pub user: String,
+    /// A label for the machine asking (optional).
+    #[serde(default)]
+    pub host: String,
+}
+
+/// `POST /api/seats/heartbeat` and `/release`: the lease token.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseTokenRequest {
+    /// The lease token from checkout (or the last heartbeat).
+    pub token: String,
+}
+
+/// A lease as an app sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeaseView {
+    /// The lease id (the lease token's `jti`).
+    pub id: String,
+    /// The licence it is a seat of.
+    pub lid: String,
+    /// The product.
+    pub product: String,
+    /// The user.
+    pub user: String,
+    /// This host.
+    pub host: String,
+    /// When the lease began.
+    pub since: u64,
+    /// When it ends unless heartbeated.
+    pub expires_at: u64,
+    /// Heartbeat at least this often.
+    pub heartbeat_seconds: u32,
+    /// Granted beyond the licence's seats (billed).
+    pub overage: bool,
+}
+
+/// The answer to checkout and heartbeat: the lease and a lease token for it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeaseAnswer {
+    /// The lease.
+    pub lease: LeaseView,
+    /// An EdDSA JWT (`typ` `lease+jwt`) the npm validator checks offline until it expires.
+    pub token: String,
+}
+
+// --- The licence vault (seeds 001/002) -------------------------------------------------
+
+/// Free and allocated seats of one product, over every licence that covers it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProductSeats {
+    /// The product.
+    pub product: String,
+    /// Seats over every licence in force that covers it.
+    pub seats: u64,
+    /// Leases now, overage included.
+    pub allocated: u64,
+    /// Seats not allocated.
+    pub free: u64,
+    /// Leases granted beyond the seats (usage billing).
+    pub overage: u64,
+    /// Licences in force that cover it.
+    pub licenses: u64,
+    /// False once disconnected from the vault.
+    pub connected: bool,
+}
+
+/// One licence's seats of one product.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LicenceSeats {
+    /// The licence id.
+    pub lid: String,
+    /// The product.
+    pub product: String,
+    /// The customer.
+    pub company: String,
+    /// Its seats of the product.
+    pub seats: u64,
+    /// Leases now.
+    pub allocated: u64,
+    /// Seats not allocated.
+    pub free: u64,
+    /// Revoked licences lend nothing.
+    pub revoked: bool,
+    /// When it stops lending seats.
+    pub ends_at: u64,
+}
+
+/// A lease as the vault lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HeldLease {
+    /// The lease id.
+    pub lease: String,
+    /// The licence.
+    pub lid: String,
+    /// The customer.
+    pub company: String,
+    /// The product.
+    pub product: String,
+    /// The user.
+    pub user: String,
+    /// The most recent host ("" if none).
+    pub host: String,
+    /// Every host holding it.
+    pub hosts: Vec<String>,
+    /// When it was granted.
+    pub since: u64,
+    /// When it ends unless heartbeated.
+    pub expires_at: u64,
+    /// Granted beyond the seats.
+    pub overage: bool,
+}
+
+/// A user holding at least one seat, or blocked.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ActiveUser {
+    /// The user.
+    pub user: String,
+    /// Leases held now.
+    pub leases: u64,
+    /// The products held.
+    pub products: Vec<String>,
+    /// Whether blocked from new seats.
+    pub blocked: bool,
+}
+
+/// A blocked user.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BlockView {
+    /// The user.
+    pub user: String,
+    /// Since when.
+    pub at: u64,
+    /// Blocked by.
+    pub by: String,
+}
+
+/// A disconnected product.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DisconnectedView {
+    /// The product.
+    pub product: String,
+    /// Since when.
+    pub at: u64,
+    /// Disconnected by.
+    pub by: String,
+}
+
+/// What a vault change reached: licences told, leases it ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VaultChange {
+    /// Leases ended by this change.
+    pub ended: u64,
+    /// Licences that applied it now.
+    pub licenses: u64,
+    /// Licences that could not be reached now; each applies the change before it lends
+    /// another seat (within the deny state's refresh interval).
+    pub unreachable: u64,
+}
+
+/// One licence's live seat state.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LicencePool {
+    /// The licence id.
+    pub lid: String,
+    /// The customer.
+    pub company: String,
+    /// Whether revoked.
+    pub revoked: bool,
+    /// Seats per product.
+    pub seats: u32,
+    /// Session lifetime without a heartbeat, seconds.
+    pub lease_seconds: u32,
+    /// When it stops lending seats.
+    pub ends_at: u64,
+    /// Per product: seats in use.
+    pub products: Vec<LicenceSeats>,
+    /// Every lease now.
+    pub leases: Vec<HeldLease>,
+}
+
+/// A seat event as the API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SeatEventView {
+    /// Its position in the licence's log (increasing).
+    pub seq: u64,
+    /// The event.
+    #[serde(flatten)]
+    pub event: crate::SeatEvent,
+}
+
+/// A page of a list, and the cursor for the next one (none on the last page).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Page<T> {
+    /// This page's items.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
 }

@@ -25,6 +25,9 @@
 //!   constant-time check (the derivation itself runs in the shell's native crypto).
 //! - [`store`](Store): the key-value storage trait the shells implement, and
 //!   [`MemoryStore`] for tests.
+//! - [`seats`](Pool): floating seats — one licence's pool of leases, the vault's
+//!   [`DenyState`] (blocks, disconnected products), and the [`SeatEvent`]s every
+//!   grant, refresh, release, expiry, revocation and denial records.
 //! - `accounts` (feature `serde`): users and API tokens — wire shapes ([`UserView`],
 //!   [`ApiToken`], ...) and the rules for changing them (no escalation, the last server
 //!   administrator stays, Agent tokens are for administrators).
@@ -73,6 +76,7 @@ mod password;
 mod records;
 mod renewal;
 mod roles;
+mod seats;
 mod store;
 
 #[cfg(feature = "jwt")]
@@ -97,7 +101,13 @@ pub use instance::{MAX_INSTANCE_BYTES, normalize_instance};
 pub use password::{PBKDF2_ITERATIONS, PasswordHash, constant_time_eq};
 pub use renewal::renew;
 pub use roles::{Credential, Module, Permission, Role, VAULT_TOKEN_PERMISSIONS, allows};
-pub use store::{MemoryStore, Store};
+pub use seats::{
+    Changes, Checkout, DEFAULT_LEASE_SECONDS, DenyState, Holding, Lease, MAX_HOST_BYTES,
+    MAX_LEASE_SECONDS, MAX_USER_BYTES, MIN_LEASE_SECONDS, Pool, PoolSnapshot, Revocation,
+    SeatDenial, SeatEvent, SeatEventKind, SeatRequest, SeatTerms, Session, check_lease_seconds,
+    check_seat_request, lease_lid,
+};
+pub use store::{LiveState, MemoryLiveState, MemoryStore, Store};
 
 #[cfg(feature = "serde")]
 pub use accounts::{
@@ -120,7 +130,10 @@ pub use records::{
     instance_field, plausible_id,
 };
 #[cfg(feature = "jwt")]
-pub use token::{MAX_TOKEN_BYTES, sign, validate, verify};
+pub use token::{
+    LEASE_TYP, LeaseClaims, MAX_TOKEN_BYTES, judge_lease, sign, sign_lease, validate, verify,
+    verify_lease,
+};
 
 /// Seconds in a day: every `*_days` claim is counted in these.
 pub const DAY: u64 = 86_400;

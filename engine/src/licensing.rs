@@ -7,9 +7,16 @@
 //! - `applied:<instance>` — an [`AppliedLicence`]: the token applied to an instance
 //!   (seed 004's `POST /api/licensing/token`), keyed by the instance's canonical URL.
 //!
+//! Whether a licence is revoked is not a record's field to read back and write: it is
+//! the licence's *live state* ([`LiveState`], one Durable Object per licence in the
+//! worker), asked on every check and written only by [`Licensing::revoke`]. The
+//! record's `state` is a copy for lists; renewal, which rewrites the record with its
+//! fresh token, asks the live state again after writing and restores the copy if a
+//! revocation landed in between, so a revocation is never lost, not even in a list.
+//!
 //! Every operation takes `now` and any fresh ids as arguments, validates all its input
-//! before it writes, and writes at most once, so a refused request changes nothing.
-//! HTTP, authentication and randomness are the worker's.
+//! before it writes, and writes at most once per store, so a refused request changes
+//! nothing. HTTP, authentication and randomness are the worker's.
 
 use std::string::{String, ToString};
 use std::vec::Vec;
@@ -22,7 +29,8 @@ use crate::records::{
     plausible_id,
 };
 use crate::renewal::renew;
-use crate::store::Store;
+use crate::seats::{Revocation, SeatTerms};
+use crate::store::{LiveState, Store};
 use crate::token::{MAX_TOKEN_BYTES, sign, validate, verify};
 
 fn licence_key(lid: &str) -> String {
@@ -33,11 +41,14 @@ fn applied_key(instance: &str) -> String {
     std::format!("applied:{instance}")
 }
 
-/// The licensing service over a store, the trusted keys and the active signing key.
+/// The licensing service over a store, the licences' live state, the trusted keys and
+/// the active signing key.
 #[derive(Debug)]
-pub struct Licensing<'a, S: Store> {
+pub struct Licensing<'a, S: Store, L: LiveState> {
     /// Where records live.
     pub store: &'a S,
+    /// Where each licence's revocation (and seats) live.
+    pub live: &'a L,
     /// Every key tokens may be signed with.
     pub keys: &'a KeySet,
     /// The key new tokens are signed with.
@@ -46,7 +57,7 @@ pub struct Licensing<'a, S: Store> {
     pub issuer: &'a str,
 }
 
-impl<S: Store> Licensing<'_, S> {
+impl<S: Store, L: LiveState> Licensing<'_, S, L> {
     async fn read<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
         match self.store.get(key).await? {
             None => Ok(None),
@@ -76,8 +87,14 @@ impl<S: Store> Licensing<'_, S> {
         actor: &str,
         now: u64,
     ) -> Result<LicenceRecord, Error> {
+        let lease_seconds = request.lease_seconds;
         let claims = request.into_claims(self.issuer, lid, jti, now)?;
         let token = sign(&claims, self.signer)?;
+        // The live state first: a record never exists without it (an orphaned live
+        // state under a random id is harmless).
+        self.live
+            .open(&SeatTerms::from_claims(&claims, lease_seconds))
+            .await?;
         let record = LicenceRecord {
             lid: claims.lid.clone(),
             state: LicenceState::Active,
@@ -87,6 +104,7 @@ impl<S: Store> Licensing<'_, S> {
             created_by: actor.to_string(),
             revoked_at: None,
             revoked_by: None,
+            lease_seconds,
         };
         self.write(&licence_key(&record.lid), &record).await?;
         Ok(record)
@@ -108,8 +126,7 @@ impl<S: Store> Licensing<'_, S> {
         Ok(out)
     }
 
-    /// One issued licence.
-    pub async fn get(&self, lid: &str) -> Result<LicenceRecord, Error> {
+    async fn record(&self, lid: &str) -> Result<LicenceRecord, Error> {
         if !plausible_id(lid) {
             return Err(Error::NotFound("licence"));
         }
@@ -118,27 +135,43 @@ impl<S: Store> Licensing<'_, S> {
             .ok_or(Error::NotFound("licence"))
     }
 
-    /// Revoke a licence. Revoking a revoked licence changes nothing.
+    /// Whether this deployment issued licence `lid`.
+    pub async fn exists(&self, lid: &str) -> Result<bool, Error> {
+        Ok(plausible_id(lid) && self.store.get(&licence_key(lid)).await?.is_some())
+    }
+
+    /// One issued licence, its state as the live state has it.
+    pub async fn get(&self, lid: &str) -> Result<LicenceRecord, Error> {
+        let mut record = self.record(lid).await?;
+        if record.state == LicenceState::Active
+            && let Some(revocation) = self.live.revocation(lid).await?
+        {
+            mark_revoked(&mut record, revocation);
+        }
+        Ok(record)
+    }
+
+    /// Revoke a licence: its live state first (which ends its seats), then the
+    /// record's copy. Revoking a revoked licence changes nothing.
     pub async fn revoke(&self, lid: &str, actor: &str, now: u64) -> Result<LicenceRecord, Error> {
-        let mut record = self.get(lid).await?;
-        if record.state == LicenceState::Revoked {
+        let mut record = self.record(lid).await?;
+        let revocation = self.live.revoke(lid, actor, now).await?;
+        if record.state == LicenceState::Revoked
+            && record.revoked_at == Some(revocation.at)
+            && record.revoked_by.as_deref() == Some(revocation.by.as_str())
+        {
             return Ok(record);
         }
-        record.state = LicenceState::Revoked;
-        record.revoked_at = Some(now);
-        record.revoked_by = Some(actor.to_string());
+        mark_revoked(&mut record, revocation);
         self.write(&licence_key(lid), &record).await?;
         Ok(record)
     }
 
     async fn is_revoked(&self, lid: &str) -> Result<bool, Error> {
         if !plausible_id(lid) {
-            return Ok(false); // no record can have this id, so none revoked it
+            return Ok(false); // no licence can have this id, so none was revoked
         }
-        Ok(self
-            .read::<LicenceRecord>(&licence_key(lid))
-            .await?
-            .is_some_and(|r| r.state == LicenceState::Revoked))
+        Ok(self.live.revocation(lid).await?.is_some())
     }
 
     /// Judge a token for `instance` at `now`, revocation included.
@@ -261,6 +294,14 @@ impl<S: Store> Licensing<'_, S> {
             record.claims = claims;
             record.token = token;
             self.write(&licence_key(&record.lid), &record).await?;
+            // A revocation between the read above and this write would have had its
+            // copy overwritten: ask the live state again, and restore the copy.
+            if record.state == LicenceState::Active
+                && let Some(revocation) = self.live.revocation(&record.lid).await?
+            {
+                mark_revoked(&mut record, revocation);
+                self.write(&licence_key(&record.lid), &record).await?;
+            }
         }
         Ok(status)
     }
@@ -270,6 +311,12 @@ impl<S: Store> Licensing<'_, S> {
     pub async fn remove(&self, instance: &str) -> Result<(), Error> {
         self.store.delete(&applied_key(instance)).await
     }
+}
+
+fn mark_revoked(record: &mut LicenceRecord, revocation: Revocation) {
+    record.state = LicenceState::Revoked;
+    record.revoked_at = Some(revocation.at);
+    record.revoked_by = Some(revocation.by);
 }
 
 #[cfg(test)]

@@ -76,6 +76,14 @@ pub struct IssueRequest {
     /// Anonymous users per included user.
     #[serde(default, rename = "anonymousRatio")]
     pub anonymous_ratio: u32,
+    /// How long a seat's session lasts without a heartbeat, seconds (60 to 604 800;
+    /// default 1 200). Not a claim: the licence's live state keeps it.
+    #[serde(default = "default_lease_seconds")]
+    pub lease_seconds: u32,
+}
+
+pub(crate) fn default_lease_seconds() -> u32 {
+    crate::seats::DEFAULT_LEASE_SECONDS
 }
 
 fn default_token_days() -> u32 {
@@ -125,6 +133,9 @@ pub struct LicenceRecord {
     /// Who revoked it, if anyone.
     #[serde(default)]
     pub revoked_by: Option<String>,
+    /// A seat's session lifetime without a heartbeat, seconds.
+    #[serde(default = "default_lease_seconds")]
+    pub lease_seconds: u32,
 }
 
 /// The licence applied to an instance.
@@ -266,6 +277,7 @@ impl IssueRequest {
         if self.details_url.len() > 2048 {
             return Err(invalid("details_url", "is longer than 2048 bytes"));
         }
+        crate::seats::check_lease_seconds(self.lease_seconds)?;
         let trial_exp = match (self.trial, self.trial_exp) {
             (false, 0) => 0,
             (false, _) => return Err(invalid("trial_exp", "is only for trial licences")),

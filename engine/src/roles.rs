@@ -5,8 +5,8 @@
 //! role's grant, cut down by the credential. An API token acts with its creator's role
 //! *at the time of use* (the worker loads the creator on every request), limited to its
 //! modules if it has any, and never to make or change credentials; an Agent token only
-//! reaches the agent endpoints; the vault access token reads licence data and nothing
-//! else. This table is the single source of
+//! reaches the agent endpoints; the vault access token reads licence data and manages
+//! seats, and nothing else. This table is the single source of
 //! truth for who may do what; the README's table follows it.
 
 /// A user's role, from most to least powerful.
@@ -44,11 +44,13 @@ pub enum Module {
     Vault,
     /// Agent ingestion endpoints.
     Agent,
+    /// Floating seats: the licence vault's leases, blocks and products.
+    Seats,
 }
 
 impl Module {
     /// Every module.
-    pub const ALL: [Module; 7] = [
+    pub const ALL: [Module; 8] = [
         Module::Licensing,
         Module::Licenses,
         Module::Keys,
@@ -56,6 +58,7 @@ impl Module {
         Module::Tokens,
         Module::Vault,
         Module::Agent,
+        Module::Seats,
     ];
 
     /// The module's name, as in permissions.
@@ -68,6 +71,7 @@ impl Module {
             Module::Tokens => "tokens",
             Module::Vault => "vault",
             Module::Agent => "agent",
+            Module::Seats => "seats",
         }
     }
 }
@@ -104,11 +108,15 @@ pub enum Permission {
     VaultWrite,
     /// Push data through the agent endpoints.
     AgentWrite,
+    /// See who holds which seat, free and allocated seats, blocks.
+    SeatsRead,
+    /// Revoke seats, block and unblock users, disconnect and connect products.
+    SeatsWrite,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 16] = [
         Permission::LicensingRead,
         Permission::LicensingWrite,
         Permission::LicensingDelete,
@@ -123,6 +131,8 @@ impl Permission {
         Permission::VaultRead,
         Permission::VaultWrite,
         Permission::AgentWrite,
+        Permission::SeatsRead,
+        Permission::SeatsWrite,
     ];
 
     /// The `resource:action` string.
@@ -142,6 +152,8 @@ impl Permission {
             Permission::VaultRead => "vault:read",
             Permission::VaultWrite => "vault:write",
             Permission::AgentWrite => "agent:write",
+            Permission::SeatsRead => "seats:read",
+            Permission::SeatsWrite => "seats:write",
         }
     }
 
@@ -171,6 +183,7 @@ impl Permission {
             Permission::TokensWrite | Permission::TokensAdmin => Module::Tokens,
             Permission::VaultRead | Permission::VaultWrite => Module::Vault,
             Permission::AgentWrite => Module::Agent,
+            Permission::SeatsRead | Permission::SeatsWrite => Module::Seats,
         }
     }
 }
@@ -195,9 +208,18 @@ impl Role {
                 VaultRead,
                 VaultWrite,
                 AgentWrite,
+                SeatsRead,
+                SeatsWrite,
             ],
-            Role::Editor => &[LicensesRead, LicensesWrite, KeysRead, TokensWrite],
-            Role::Viewer => &[LicensesRead, KeysRead, TokensWrite],
+            Role::Editor => &[
+                LicensesRead,
+                LicensesWrite,
+                KeysRead,
+                TokensWrite,
+                SeatsRead,
+                SeatsWrite,
+            ],
+            Role::Viewer => &[LicensesRead, KeysRead, TokensWrite, SeatsRead],
         }
     }
 
@@ -223,12 +245,18 @@ pub enum Credential<'a> {
         /// The modules the token is restricted to; empty means all.
         modules: &'a [Module],
     },
-    /// The installation's vault access token (seeds 001/002): reads licence data.
+    /// The installation's vault access token (seeds 001/002): the key to the licence
+    /// vault — licence data and seats.
     VaultToken,
 }
 
-/// Permissions the vault access token grants, whoever generated it.
-pub const VAULT_TOKEN_PERMISSIONS: [Permission; 1] = [Permission::LicensesRead];
+/// Permissions the vault access token grants, whoever generated it: seeds 001/002's
+/// "full access via the API to the license usage data" and its management (seats).
+pub const VAULT_TOKEN_PERMISSIONS: [Permission; 3] = [
+    Permission::LicensesRead,
+    Permission::SeatsRead,
+    Permission::SeatsWrite,
+];
 
 /// Whether a caller with `role` (none for the vault token) signed in with `credential`
 /// may use `permission`.
@@ -336,7 +364,10 @@ mod tests {
             AgentWrite
         ));
         assert!(allows(None, Credential::VaultToken, LicensesRead));
+        assert!(allows(None, Credential::VaultToken, SeatsRead));
+        assert!(allows(None, Credential::VaultToken, SeatsWrite));
         assert!(!allows(None, Credential::VaultToken, LicensesWrite));
+        assert!(!allows(None, Credential::VaultToken, VaultWrite));
         assert!(!allows(None, Credential::Password, LicensesRead));
     }
 }

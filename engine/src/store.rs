@@ -1,9 +1,11 @@
-//! Storage as the engine sees it: string values under string keys.
+//! Storage as the engine sees it: string values under string keys, and each licence's
+//! live state.
 //!
 //! The engine's services (`licensing.rs`) read and write records through [`Store`];
 //! the worker implements it over Workers KV, tests use [`MemoryStore`]. Nothing counted
-//! goes through a `Store`: KV loses concurrent read-modify-writes, so seats and other
-//! counters belong to Durable Objects.
+//! goes through a `Store`: KV loses concurrent read-modify-writes, so seats and
+//! revocation live behind [`LiveState`] (one Durable Object per licence in the worker,
+//! [`MemoryLiveState`] in tests).
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
@@ -11,6 +13,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use crate::error::Error;
+use crate::seats::{Revocation, SeatTerms};
 
 /// A key-value store. Implementations map their failures to [`Error::Store`].
 ///
@@ -71,5 +74,65 @@ impl Store for MemoryStore {
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, _)| k.clone())
             .collect())
+    }
+}
+
+/// Each licence's authoritative live state: its seat terms and whether it is revoked.
+/// Revocation is written only here and never undone.
+#[allow(async_fn_in_trait)]
+pub trait LiveState {
+    /// Start (or restate) a licence's seat terms.
+    async fn open(&self, terms: &SeatTerms) -> Result<(), Error>;
+    /// The licence's revocation, if it was revoked.
+    async fn revocation(&self, lid: &str) -> Result<Option<Revocation>, Error>;
+    /// Revoke the licence; if it already was, the first revocation stands and is returned.
+    async fn revoke(&self, lid: &str, by: &str, now: u64) -> Result<Revocation, Error>;
+}
+
+/// A licence in a [`MemoryLiveState`]: its terms once opened, its revocation if any.
+type MemoryLicence = (Option<SeatTerms>, Option<Revocation>);
+
+/// An in-memory [`LiveState`] for tests.
+#[derive(Debug, Default)]
+pub struct MemoryLiveState {
+    licences: RefCell<BTreeMap<String, MemoryLicence>>,
+}
+
+impl MemoryLiveState {
+    /// No licence at all.
+    pub fn new() -> MemoryLiveState {
+        MemoryLiveState::default()
+    }
+
+    /// The terms a licence was opened with.
+    pub fn terms(&self, lid: &str) -> Option<SeatTerms> {
+        self.licences.borrow().get(lid).and_then(|(t, _)| t.clone())
+    }
+}
+
+impl LiveState for MemoryLiveState {
+    async fn open(&self, terms: &SeatTerms) -> Result<(), Error> {
+        self.licences
+            .borrow_mut()
+            .entry(terms.lid.clone())
+            .or_default()
+            .0 = Some(terms.clone());
+        Ok(())
+    }
+
+    async fn revocation(&self, lid: &str) -> Result<Option<Revocation>, Error> {
+        Ok(self.licences.borrow().get(lid).and_then(|(_, r)| r.clone()))
+    }
+
+    async fn revoke(&self, lid: &str, by: &str, now: u64) -> Result<Revocation, Error> {
+        let mut licences = self.licences.borrow_mut();
+        let entry = licences.entry(lid.to_string()).or_default();
+        Ok(entry
+            .1
+            .get_or_insert_with(|| Revocation {
+                at: now,
+                by: by.to_string(),
+            })
+            .clone())
     }
 }

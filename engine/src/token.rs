@@ -27,12 +27,74 @@ use crate::keys::{KeySet, SigningKey};
 /// larger is refused as `MALFORMED` before any decoding work is done.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
+/// The `typ` a lease token carries (RFC 8725 §3.11: explicit typing), so a lease token
+/// is never taken for a licence, nor a licence for a lease.
+pub const LEASE_TYP: &str = "lease+jwt";
+
 /// Sign `claims` as an EdDSA JWT whose header names `key`'s `kid`.
 pub fn sign(claims: &LicenseClaims, key: &SigningKey) -> Result<String, Error> {
+    sign_typed(claims, key, "JWT")
+}
+
+fn sign_typed<T: serde::Serialize>(
+    claims: &T,
+    key: &SigningKey,
+    typ: &str,
+) -> Result<String, Error> {
     crate::crypto::install_crypto_provider();
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(key.kid().to_string());
+    header.typ = Some(typ.to_string());
     jsonwebtoken::encode(&header, claims, key.encoding()).map_err(|e| Error::Signing(e.to_string()))
+}
+
+/// The claims of a lease token: one product of licence `lid` lent to `user` from
+/// `host`, until `exp`. Apps hold it to keep working offline until the lease ends.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeaseClaims {
+    /// The issuing deployment.
+    pub iss: String,
+    /// The lease id.
+    pub jti: String,
+    /// The licence it is a seat of.
+    pub lid: String,
+    /// The product lent.
+    pub prod: String,
+    /// The user holding it.
+    pub user: String,
+    /// The host it was taken from ("" if none).
+    #[serde(default)]
+    pub host: String,
+    /// When this token was signed.
+    pub iat: u64,
+    /// When the lease ends unless heartbeated.
+    pub exp: u64,
+}
+
+/// Sign a lease token (`typ` [`LEASE_TYP`]).
+pub fn sign_lease(claims: &LeaseClaims, key: &SigningKey) -> Result<String, Error> {
+    sign_typed(claims, key, LEASE_TYP)
+}
+
+/// Verify a lease token's signature and type and read its claims, with no time check:
+/// the API tells an expired lease from a revoked one by `exp`.
+pub fn verify_lease(token: &str, keys: &KeySet) -> Result<LeaseClaims, DenyCode> {
+    let payload = verify_jws(token, keys, Typ::Lease)?;
+    decode_json(payload)
+}
+
+/// Judge a verified lease's claims at `now`: the issuer and product `expect`ed (a lease
+/// has no instance), then `exp` (with `expect.leeway`).
+pub fn judge_lease(claims: &LeaseClaims, expect: &Expectations, now: u64) -> Result<(), DenyCode> {
+    if expect.issuer.as_deref().is_some_and(|i| i != claims.iss) {
+        Err(DenyCode::WrongIssuer)
+    } else if expect.product.as_deref().is_some_and(|p| p != claims.prod) {
+        Err(DenyCode::WrongProduct)
+    } else if now >= claims.exp.saturating_add(expect.leeway) {
+        Err(DenyCode::Expired)
+    } else {
+        Ok(())
+    }
 }
 
 /// Validate a licence token at time `now` (Unix seconds) against trusted `keys` and
@@ -59,6 +121,22 @@ pub fn validate(token: &str, keys: &KeySet, expect: &Expectations, now: u64) -> 
 /// Verify the signature and read the claims, with no time or identity checks: for
 /// renewal (which must work on an expired token) and for showing a refused licence.
 pub fn verify(token: &str, keys: &KeySet) -> Result<LicenseClaims, DenyCode> {
+    let payload = verify_jws(token, keys, Typ::Licence)?;
+    decode_json(payload)
+}
+
+/// Which kind of token a verification expects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Typ {
+    /// A licence: `typ` absent or `JWT`.
+    Licence,
+    /// A lease: `typ` exactly [`LEASE_TYP`].
+    Lease,
+}
+
+/// Check a compact JWS (size, header, algorithm, type, key, signature) and return its
+/// payload part, still encoded. Nothing of the payload is read before this succeeds.
+fn verify_jws<'t>(token: &'t str, keys: &KeySet, typ: Typ) -> Result<&'t str, DenyCode> {
     if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
         return Err(DenyCode::Malformed);
     }
@@ -74,6 +152,11 @@ pub fn verify(token: &str, keys: &KeySet) -> Result<LicenseClaims, DenyCode> {
     }
     if header.crit.is_some() {
         // RFC 7515 §4.1.11: we understand no extensions, so a critical one is fatal.
+        return Err(DenyCode::Malformed);
+    }
+    let is_lease = header.typ.as_deref() == Some(LEASE_TYP);
+    if is_lease != (typ == Typ::Lease) {
+        // A lease token is not a licence, and a licence is not a lease token.
         return Err(DenyCode::Malformed);
     }
     let message = &token[..header_and_payload_len(token)];
@@ -101,7 +184,7 @@ pub fn verify(token: &str, keys: &KeySet) -> Result<LicenseClaims, DenyCode> {
     if !verified {
         return Err(DenyCode::BadSignature);
     }
-    decode_json(payload)
+    Ok(payload)
 }
 
 /// The JOSE header members the engine reads; others are ignored.
@@ -112,6 +195,8 @@ struct JoseHeader {
     kid: Option<String>,
     #[serde(default)]
     crit: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    typ: Option<String>,
 }
 
 fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, DenyCode> {

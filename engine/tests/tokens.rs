@@ -497,3 +497,82 @@ fn no_kid_tries_each_trusted_key() {
         Some(DenyCode::UnknownKey)
     );
 }
+
+// --- Lease tokens -------------------------------------------------------------------
+
+fn lease() -> tessera_engine::LeaseClaims {
+    tessera_engine::LeaseClaims {
+        iss: ISSUER.into(),
+        jti: "lic-1.lease".into(),
+        lid: "lic-1".into(),
+        prod: PRODUCT.into(),
+        user: "ann@example.com".into(),
+        host: "laptop".into(),
+        iat: NOW,
+        exp: NOW + 1200,
+    }
+}
+
+#[test]
+fn lease_tokens_round_trip_and_carry_their_type() {
+    use tessera_engine::{LEASE_TYP, judge_lease, sign_lease, verify_lease};
+    let token = sign_lease(&lease(), &issuer_key()).expect("sign");
+    let [header, _, _] = parts(&token);
+    let header: serde_json::Value =
+        serde_json::from_slice(&B64.decode(header).expect("b64")).expect("json");
+    assert_eq!(header["typ"], LEASE_TYP);
+    assert_eq!(header["kid"], "issuer-2026");
+    assert_eq!(verify_lease(&token, &keys()), Ok(lease()));
+    let expect = Expectations::default().issuer(ISSUER).product(PRODUCT);
+    assert_eq!(judge_lease(&lease(), &expect, NOW + 1199), Ok(()));
+    let refused = |e: &Expectations, now| judge_lease(&lease(), e, now).err();
+    assert_eq!(refused(&expect, NOW + 1200), Some(DenyCode::Expired));
+    assert_eq!(
+        refused(&Expectations::default().product("other"), NOW),
+        Some(DenyCode::WrongProduct)
+    );
+    assert_eq!(
+        refused(&Expectations::default().issuer("https://else.example"), NOW),
+        Some(DenyCode::WrongIssuer)
+    );
+}
+
+#[test]
+fn a_lease_is_never_a_licence_nor_a_licence_a_lease() {
+    use tessera_engine::{sign_lease, verify_lease};
+    let lease_token = sign_lease(&lease(), &issuer_key()).expect("sign");
+    assert_eq!(code(&lease_token), Some(DenyCode::Malformed));
+    assert_eq!(
+        verify_lease(&signed(&claims()), &keys()),
+        Err(DenyCode::Malformed)
+    );
+}
+
+#[test]
+fn forged_lease_tokens_are_refused() {
+    use tessera_engine::{sign_lease, verify_lease};
+    let token = sign_lease(&lease(), &issuer_key()).expect("sign");
+    let [h, p, s] = parts(&token);
+    // A longer lease, same signature.
+    let mut longer: serde_json::Value =
+        serde_json::from_slice(&B64.decode(&p).expect("b64")).expect("json");
+    longer["exp"] = serde_json::json!(NOW + 86_400 * 365);
+    let tampered = format!("{h}.{}.{s}", b64_json(&longer));
+    assert_eq!(
+        verify_lease(&tampered, &keys()),
+        Err(DenyCode::BadSignature)
+    );
+    // Signed by another deployment's key (even under our kid).
+    let impostor = SigningKey::from_seed(&[9; 32]).with_kid("issuer-2026");
+    let foreign = sign_lease(&lease(), &impostor).expect("sign");
+    assert_eq!(verify_lease(&foreign, &keys()), Err(DenyCode::BadSignature));
+    let other = sign_lease(&lease(), &SigningKey::from_seed(&[9; 32])).expect("sign");
+    assert_eq!(verify_lease(&other, &keys()), Err(DenyCode::UnknownKey));
+    for junk in ["", "a.b", "a.b.c", &"x".repeat(MAX_TOKEN_BYTES + 1)] {
+        assert_eq!(
+            verify_lease(junk, &keys()),
+            Err(DenyCode::Malformed),
+            "{junk:.20}"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 // The authorisation matrix: every route × every role × {Basic, API token, Agent token}
-// plus {disabled token, deleted token, no auth}, each asserting the exact status.
+// plus {the vault access token, disabled token, deleted token, no auth}, each asserting
+// the exact status.
 //
 // The expected statuses come from the policy written out again below, independently
 // of the Rust table, so a drift in either shows up here. Each route is called with a
@@ -13,16 +14,18 @@ import { startWorker } from "../support/wrangler.mjs";
 
 const ROLES = {
   server_admin: "*",
-  admin: ["licenses:read", "licenses:write", "keys:read", "users:read", "users:write", "tokens:write", "tokens:admin", "vault:read", "vault:write", "agent:write"],
-  editor: ["licenses:read", "licenses:write", "keys:read", "tokens:write"],
-  viewer: ["licenses:read", "keys:read", "tokens:write"],
+  admin: ["licenses:read", "licenses:write", "keys:read", "users:read", "users:write", "tokens:write", "tokens:admin", "vault:read", "vault:write", "agent:write", "seats:read", "seats:write"],
+  editor: ["licenses:read", "licenses:write", "keys:read", "tokens:write", "seats:read", "seats:write"],
+  viewer: ["licenses:read", "keys:read", "tokens:write", "seats:read"],
 };
+// The vault access token (seeds 001/002): licence data and seats, nothing else.
+const VAULT = ["licenses:read", "seats:read", "seats:write"];
 const grants = (role, permission) => ROLES[role] === "*" || ROLES[role].includes(permission);
 // Making or changing credentials needs a password sign-in, whatever a token's role.
 const CREDENTIALS = ["users:write", "tokens:write", "tokens:admin", "vault:write"];
 
 // [method, path, permission (null: public; "any": any signed-in caller), Basic only?,
-//  body, status once allowed]
+//  body, status once allowed, the OpenAPI path if it differs]
 const ROUTES = [
   ["GET", "/api/health", null, false, undefined, 200],
   ["GET", "/api/openapi.json", null, false, undefined, 200],
@@ -30,14 +33,14 @@ const ROUTES = [
   ["GET", "/api/me", "any", false, undefined, 200],
   ["GET", "/api/users", "users:read", false, undefined, 200],
   ["POST", "/api/users", "users:write", false, { username: "Bad Name" }, 400],
-  ["GET", "/api/users/nobody", "users:read", false, undefined, 404],
-  ["PATCH", "/api/users/nobody", "users:write", false, {}, 404],
-  ["DELETE", "/api/users/nobody", "users:write", false, undefined, 404],
+  ["GET", "/api/users/nobody", "users:read", false, undefined, 404, "/api/users/{username}"],
+  ["PATCH", "/api/users/nobody", "users:write", false, {}, 404, "/api/users/{username}"],
+  ["DELETE", "/api/users/nobody", "users:write", false, undefined, 404, "/api/users/{username}"],
   ["GET", "/api/tokens", "tokens:write", false, undefined, 200],
   ["POST", "/api/tokens", "tokens:write", false, { scope: "Root" }, 400],
-  ["GET", "/api/tokens/nope", "tokens:write", false, undefined, 404],
-  ["PATCH", "/api/tokens/nope", "tokens:write", false, {}, 404],
-  ["DELETE", "/api/tokens/nope", "tokens:write", false, undefined, 404],
+  ["GET", "/api/tokens/nope", "tokens:write", false, undefined, 404, "/api/tokens/{id}"],
+  ["PATCH", "/api/tokens/nope", "tokens:write", false, {}, 404, "/api/tokens/{id}"],
+  ["DELETE", "/api/tokens/nope", "tokens:write", false, undefined, 404, "/api/tokens/{id}"],
   ["GET", "/api/vault-token", "vault:read", false, undefined, 200],
   ["POST", "/api/vault-token", "vault:write", false, undefined, 201],
   ["DELETE", "/api/vault-token", "vault:write", false, undefined, 200],
@@ -46,13 +49,31 @@ const ROUTES = [
   ["POST", "/api/keys/rotate", "keys:write", false, undefined, 201],
   ["GET", "/api/licenses", "licenses:read", false, undefined, 200],
   ["POST", "/api/licenses", "licenses:write", false, {}, 400],
-  ["GET", "/api/licenses/nope", "licenses:read", false, undefined, 404],
-  ["POST", "/api/licenses/nope/revoke", "licenses:write", false, undefined, 404],
+  ["GET", "/api/licenses/nope", "licenses:read", false, undefined, 404, "/api/licenses/{lid}"],
+  ["POST", "/api/licenses/nope/revoke", "licenses:write", false, undefined, 404, "/api/licenses/{lid}/revoke"],
   ["GET", "/api/licensing/check", "licensing:read", true, undefined, 200],
   ["GET", "/api/licensing/applied", "licensing:read", true, undefined, 200],
   ["POST", "/api/licensing/token", "licensing:write", true, { token: "not-a-licence" }, 400],
   ["POST", "/api/licensing/token/renew", "licensing:write", true, {}, 404],
   ["DELETE", "/api/licensing/token", "licensing:delete", true, { instance: "https://elsewhere.example/" }, 422],
+  // App-facing: the token in the body is the credential; Authorization is ignored.
+  ["POST", "/api/licenses/validate", null, false, { token: "not-a-licence" }, 200],
+  ["POST", "/api/seats/checkout", null, false, { license: "x", product: "p", user: "u" }, 400],
+  ["POST", "/api/seats/heartbeat", null, false, { token: "x" }, 400],
+  ["POST", "/api/seats/release", null, false, { token: "x" }, 400],
+  // The vault: reads that find nothing, and writes refused for their input.
+  ["GET", "/api/vault/products", "seats:read", false, undefined, 200],
+  ["GET", "/api/vault/products/nope/licenses", "seats:read", false, undefined, 200, "/api/vault/products/{product}/licenses"],
+  ["POST", "/api/vault/products/nope/disconnect", "seats:write", false, { x: 1 }, 400, "/api/vault/products/{product}/disconnect"],
+  ["POST", "/api/vault/products/nope/connect", "seats:write", false, { x: 1 }, 400, "/api/vault/products/{product}/connect"],
+  ["GET", "/api/vault/users", "seats:read", false, undefined, 200],
+  ["GET", "/api/vault/users/nobody/licenses", "seats:read", false, undefined, 200, "/api/vault/users/{user}/licenses"],
+  ["DELETE", "/api/vault/users/nobody/licenses?block=maybe", "seats:write", false, undefined, 400, "/api/vault/users/{user}/licenses"],
+  ["DELETE", "/api/vault/users/nobody/licenses/nope", "seats:write", false, undefined, 404, "/api/vault/users/{user}/licenses/{lease}"],
+  ["GET", "/api/vault/blocks", "seats:read", false, undefined, 200],
+  ["DELETE", "/api/vault/blocks/%0A", "seats:write", false, undefined, 400, "/api/vault/blocks/{user}"],
+  ["GET", "/api/vault/licenses/nope", "seats:read", false, undefined, 404, "/api/vault/licenses/{lid}"],
+  ["GET", "/api/vault/licenses/nope/events", "seats:read", false, undefined, 404, "/api/vault/licenses/{lid}/events"],
 ];
 
 function expected([, , permission, basicOnly, , ok], role, kind) {
@@ -60,6 +81,7 @@ function expected([, , permission, basicOnly, , ok], role, kind) {
   if (kind === "none" || kind === "disabled" || kind === "deleted") return 401;
   if (kind !== "basic" && basicOnly) return 401;
   if (permission === "any") return ok;
+  if (kind === "vault") return VAULT.includes(permission) ? ok : 403;
   if (kind === "agent") return permission === "agent:write" && grants(role, permission) ? ok : 403;
   if (kind === "api" && CREDENTIALS.includes(permission)) return 403;
   return grants(role, permission) ? ok : 403;
@@ -98,7 +120,11 @@ after(async () => {
 for (const route of ROUTES) {
   const [method, path, , , body] = route;
   test(`${method} ${path}`, async () => {
-    const rows = [];
+    // A fresh vault token for each route, first: the matrix itself regenerates and
+    // deletes it.
+    const vault = await call(worker, "POST", "/api/vault-token", { auth: ADMIN_AUTH });
+    assert.equal(vault.status, 201);
+    const rows = [["-", "vault", `Bearer ${vault.body.secret}`]];
     for (const role of Object.keys(ROLES)) {
       for (const kind of ["basic", "api", "agent"]) {
         rows.push([role, kind, credentials[role][kind]]);
@@ -119,7 +145,6 @@ for (const route of ROUTES) {
 test("the matrix covers every route in the OpenAPI document", async () => {
   const doc = (await call(worker, "GET", "/api/openapi.json", { auth: null })).body;
   const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
-  const normalise = (p) => p.replace("/nobody", "/{username}").replace("/nope/revoke", "/{lid}/revoke").replace(/\/api\/licenses\/nope$/, "/api/licenses/{lid}").replace("/api/tokens/nope", "/api/tokens/{id}");
-  const covered = ROUTES.map(([m, p]) => `${m} ${normalise(p)}`).sort();
+  const covered = ROUTES.map(([m, p, , , , , doc]) => `${m} ${doc ?? p}`).sort();
   assert.deepEqual(covered, documented);
 });

@@ -14,6 +14,7 @@ use worker::{Env, Request};
 
 use crate::error::ApiError;
 use crate::kv::Kv;
+use crate::objects::licence::Licences;
 
 const ROTATED_PREFIX: &str = "signing-key:";
 
@@ -126,33 +127,50 @@ pub(crate) async fn store_rotated(
     Ok(())
 }
 
-/// What the licensing routes need: the store, the keys, and the issuer.
-pub(crate) struct LicensingContext {
+/// What the licensing and seat routes need: the store, the licences' live state, the
+/// keys, and the issuer.
+pub(crate) struct LicensingContext<'a> {
     kv: Kv,
+    live: Licences<'a>,
     ring: Keyring,
-    keys: tessera_engine::KeySet,
-    issuer: String,
+    pub(crate) keys: tessera_engine::KeySet,
+    pub(crate) issuer: String,
 }
 
-impl LicensingContext {
-    pub(crate) async fn load(req: &Request, env: &Env) -> Result<LicensingContext, ApiError> {
+impl<'a> LicensingContext<'a> {
+    pub(crate) async fn load(
+        req: &Request,
+        env: &'a Env,
+    ) -> Result<LicensingContext<'a>, ApiError> {
         let kv = Kv::from_env(env)?;
         let ring = keyring(env, &kv).await?;
         let keys = ring.key_set()?;
         Ok(LicensingContext {
             kv,
+            live: Licences::new(env),
             ring,
             keys,
             issuer: issuer(req, env)?,
         })
     }
 
-    pub(crate) fn service(&self) -> tessera_engine::Licensing<'_, Kv> {
+    pub(crate) fn service(&self) -> tessera_engine::Licensing<'_, Kv, Licences<'a>> {
         tessera_engine::Licensing {
             store: &self.kv,
+            live: &self.live,
             keys: &self.keys,
             signer: self.ring.active(),
             issuer: &self.issuer,
         }
+    }
+
+    /// The licence objects.
+    pub(crate) fn live(&self) -> &Licences<'a> {
+        &self.live
+    }
+
+    /// The key new tokens (licences and leases) are signed with.
+    pub(crate) fn signer(&self) -> &SigningKey {
+        self.ring.active()
     }
 }

@@ -7,7 +7,7 @@
 //! Engine errors become API errors only here, in `From<tessera_engine::Error>`.
 
 use tessera_engine::api::{ErrorBody, ErrorEnvelope};
-use tessera_engine::{DenyCode, Error as EngineError};
+use tessera_engine::{DenyCode, Error as EngineError, SeatDenial};
 use worker::Response;
 
 /// Everything the API can answer with instead of success.
@@ -24,6 +24,14 @@ pub(crate) enum ApiError {
     },
     /// A licence token was refused (seed 004: 400), with the engine's reason.
     InvalidLicense(DenyCode),
+    /// A seat was refused; the code is the denial's own (`NO_SEAT_AVAILABLE`,
+    /// `USER_BLOCKED`, `REVOKED`, ...).
+    Seat(SeatDenial),
+    /// A lease token that does not verify (400), with the engine's reason.
+    InvalidLease(DenyCode),
+    /// The lease is gone (410): `LEASE_EXPIRED`, or `LEASE_REVOKED` when it ended
+    /// before its time (released, revoked, blocked, disconnected).
+    LeaseGone { expired: bool },
     /// No credentials, or wrong ones, or a scheme this route does not take.
     Unauthorized(&'static str),
     /// Authenticated, but the role lacks the route's permission.
@@ -53,6 +61,10 @@ impl ApiError {
             ApiError::InvalidBody(_) => "INVALID_BODY",
             ApiError::InvalidField { .. } => "INVALID_FIELD",
             ApiError::InvalidLicense(_) => "INVALID_LICENSE",
+            ApiError::Seat(denial) => denial.as_str(),
+            ApiError::InvalidLease(_) => "INVALID_LEASE",
+            ApiError::LeaseGone { expired: true } => "LEASE_EXPIRED",
+            ApiError::LeaseGone { expired: false } => "LEASE_REVOKED",
             ApiError::Unauthorized(_) => "UNAUTHORIZED",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::NotFound(_) => "NOT_FOUND",
@@ -70,7 +82,12 @@ impl ApiError {
             ApiError::MalformedJson(_)
             | ApiError::InvalidBody(_)
             | ApiError::InvalidField { .. }
-            | ApiError::InvalidLicense(_) => 400,
+            | ApiError::InvalidLicense(_)
+            | ApiError::InvalidLease(_)
+            | ApiError::Seat(SeatDenial::Licence(DenyCode::Malformed)) => 400,
+            ApiError::Seat(SeatDenial::NoSeatAvailable | SeatDenial::SessionLimitReached) => 409,
+            ApiError::Seat(_) => 403,
+            ApiError::LeaseGone { .. } => 410,
             ApiError::Unauthorized(_) => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
@@ -89,6 +106,14 @@ impl ApiError {
             ApiError::InvalidBody(why) => format!("the body does not fit this route: {why}"),
             ApiError::InvalidField { field, message } => format!("{field} {message}"),
             ApiError::InvalidLicense(code) => format!("the licence was refused: {code}"),
+            ApiError::Seat(denial) => seat_message(*denial),
+            ApiError::InvalidLease(code) => format!("the lease token was refused: {code}"),
+            ApiError::LeaseGone { expired: true } => {
+                "the lease expired: check out a seat again".to_string()
+            }
+            ApiError::LeaseGone { expired: false } => {
+                "the lease ended (released, revoked, or its product or user kept out): check out a seat again".to_string()
+            }
             ApiError::Unauthorized(why) | ApiError::Forbidden(why) | ApiError::Conflict(why) => {
                 (*why).to_string()
             }
@@ -116,7 +141,9 @@ impl ApiError {
                     _ => None,
                 },
                 reason: match &self {
-                    ApiError::InvalidLicense(code) => Some(code.as_str().into()),
+                    ApiError::InvalidLicense(code) | ApiError::InvalidLease(code) => {
+                        Some(code.as_str().into())
+                    }
                     _ => None,
                 },
             },
@@ -131,6 +158,19 @@ impl ApiError {
             _ => {}
         }
         Ok(response)
+    }
+}
+
+fn seat_message(denial: SeatDenial) -> String {
+    match denial {
+        SeatDenial::NoSeatAvailable => "every seat of this product is taken".into(),
+        SeatDenial::SessionLimitReached => {
+            "this user already holds the product from as many hosts as the licence allows".into()
+        }
+        SeatDenial::ProductDisconnected => "this product is disconnected from the vault".into(),
+        SeatDenial::UserBlocked => "this user is blocked from taking seats".into(),
+        SeatDenial::Licence(code) => format!("the licence refuses seats: {code}"),
+        _ => denial.as_str().into(),
     }
 }
 

@@ -18,6 +18,9 @@
 //! - `deployment`: this deployment's instance and issuer URLs and its signing keyring.
 //! - `body`: JSON request bodies with a size limit and precise 400s.
 //! - `kv`: the engine's `Store` over Workers KV.
+//! - `objects/`: the Durable Objects — `licence` (one per licence: revocation, seats,
+//!   seat events) and `directory` (the vault's deny state and roll-up) — and the one
+//!   JSON protocol the worker speaks to them.
 //! - `platform`: clock, randomness and Web Crypto PBKDF2 — what the engine leaves out.
 //!
 //! Licensing rules live in `tessera-engine`; this crate only does I/O around them.
@@ -27,6 +30,7 @@ mod body;
 mod deployment;
 mod error;
 mod kv;
+mod objects;
 mod platform;
 mod router;
 mod routes;

@@ -26,9 +26,9 @@ pub(crate) enum Route {
     TokensGet,
     TokensUpdate,
     TokensDelete,
-    VaultGet,
-    VaultGenerate,
-    VaultDelete,
+    VaultTokenGet,
+    VaultTokenGenerate,
+    VaultTokenDelete,
     AgentPing,
     KeysList,
     KeysRotate,
@@ -41,6 +41,22 @@ pub(crate) enum Route {
     LicensingRenew,
     LicensingRemove,
     LicensingApplied,
+    LicensesValidate,
+    SeatsCheckout,
+    SeatsHeartbeat,
+    SeatsRelease,
+    VaultProducts,
+    VaultProductLicences,
+    VaultProductDisconnect,
+    VaultProductConnect,
+    VaultUsers,
+    VaultUserLicences,
+    VaultUserRevokeAll,
+    VaultUserRevokeOne,
+    VaultBlocks,
+    VaultUnblock,
+    VaultLicence,
+    VaultLicenceEvents,
 }
 
 use Method::{Delete, Get, Patch, Post};
@@ -61,9 +77,9 @@ pub(crate) const ROUTES: &[(Method, &str, Route)] = &[
     (Get, "/api/tokens/:id", Route::TokensGet),
     (Patch, "/api/tokens/:id", Route::TokensUpdate),
     (Delete, "/api/tokens/:id", Route::TokensDelete),
-    (Get, "/api/vault-token", Route::VaultGet),
-    (Post, "/api/vault-token", Route::VaultGenerate),
-    (Delete, "/api/vault-token", Route::VaultDelete),
+    (Get, "/api/vault-token", Route::VaultTokenGet),
+    (Post, "/api/vault-token", Route::VaultTokenGenerate),
+    (Delete, "/api/vault-token", Route::VaultTokenDelete),
     (Post, "/api/agent/ping", Route::AgentPing),
     (Get, "/api/keys", Route::KeysList),
     (Post, "/api/keys/rotate", Route::KeysRotate),
@@ -76,9 +92,53 @@ pub(crate) const ROUTES: &[(Method, &str, Route)] = &[
     (Post, "/api/licensing/token/renew", Route::LicensingRenew),
     (Delete, "/api/licensing/token", Route::LicensingRemove),
     (Get, "/api/licensing/applied", Route::LicensingApplied),
+    (Post, "/api/licenses/validate", Route::LicensesValidate),
+    (Post, "/api/seats/checkout", Route::SeatsCheckout),
+    (Post, "/api/seats/heartbeat", Route::SeatsHeartbeat),
+    (Post, "/api/seats/release", Route::SeatsRelease),
+    (Get, "/api/vault/products", Route::VaultProducts),
+    (
+        Get,
+        "/api/vault/products/:product/licenses",
+        Route::VaultProductLicences,
+    ),
+    (
+        Post,
+        "/api/vault/products/:product/disconnect",
+        Route::VaultProductDisconnect,
+    ),
+    (
+        Post,
+        "/api/vault/products/:product/connect",
+        Route::VaultProductConnect,
+    ),
+    (Get, "/api/vault/users", Route::VaultUsers),
+    (
+        Get,
+        "/api/vault/users/:user/licenses",
+        Route::VaultUserLicences,
+    ),
+    (
+        Delete,
+        "/api/vault/users/:user/licenses",
+        Route::VaultUserRevokeAll,
+    ),
+    (
+        Delete,
+        "/api/vault/users/:user/licenses/:lease",
+        Route::VaultUserRevokeOne,
+    ),
+    (Get, "/api/vault/blocks", Route::VaultBlocks),
+    (Delete, "/api/vault/blocks/:user", Route::VaultUnblock),
+    (Get, "/api/vault/licenses/:lid", Route::VaultLicence),
+    (
+        Get,
+        "/api/vault/licenses/:lid/events",
+        Route::VaultLicenceEvents,
+    ),
 ];
 
-/// The path parameters of a matched route.
+/// The path parameters of a matched route, percent-decoded.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Params(Vec<(&'static str, String)>);
 
@@ -100,7 +160,10 @@ fn matches(pattern: &'static str, path: &str) -> Option<Params> {
         match (want.next(), have.next()) {
             (None, None) => return Some(Params(params)),
             (Some(w), Some(h)) if w.starts_with(':') && !h.is_empty() => {
-                params.push((&w[1..], h.to_string()))
+                // `ann%40example.com` is `ann@example.com`; a segment that does not
+                // decode to UTF-8 matches nothing.
+                let value = percent_encoding::percent_decode_str(h).decode_utf8().ok()?;
+                params.push((&w[1..], value.into_owned()))
             }
             (Some(w), Some(h)) if w == h => {}
             _ => return None,
@@ -147,9 +210,9 @@ pub(crate) async fn dispatch(mut req: Request, env: Env) -> Result<Response, Api
         Route::TokensGet => routes::tokens::get(&req, &env, params.get("id")).await,
         Route::TokensUpdate => routes::tokens::update(&mut req, &env, params.get("id")).await,
         Route::TokensDelete => routes::tokens::delete(&req, &env, params.get("id")).await,
-        Route::VaultGet => routes::vault::get(&req, &env).await,
-        Route::VaultGenerate => routes::vault::generate(&req, &env).await,
-        Route::VaultDelete => routes::vault::delete(&req, &env).await,
+        Route::VaultTokenGet => routes::vault_token::get(&req, &env).await,
+        Route::VaultTokenGenerate => routes::vault_token::generate(&req, &env).await,
+        Route::VaultTokenDelete => routes::vault_token::delete(&req, &env).await,
         Route::AgentPing => routes::agent::ping(&req, &env).await,
         Route::KeysList => routes::keys::list(&req, &env).await,
         Route::KeysRotate => routes::keys::rotate(&req, &env).await,
@@ -162,6 +225,37 @@ pub(crate) async fn dispatch(mut req: Request, env: Env) -> Result<Response, Api
         Route::LicensingRenew => routes::licensing::renew(&mut req, &env).await,
         Route::LicensingRemove => routes::licensing::remove(&mut req, &env).await,
         Route::LicensingApplied => routes::licensing::applied(&req, &env).await,
+        Route::LicensesValidate => routes::validate::post(&mut req, &env).await,
+        Route::SeatsCheckout => routes::seats::checkout(&mut req, &env).await,
+        Route::SeatsHeartbeat => routes::seats::heartbeat(&mut req, &env).await,
+        Route::SeatsRelease => routes::seats::release(&mut req, &env).await,
+        Route::VaultProducts => routes::vault::products(&req, &env).await,
+        Route::VaultProductLicences => {
+            routes::vault::product_licences(&req, &env, params.get("product")).await
+        }
+        Route::VaultProductDisconnect => {
+            routes::vault::disconnect(&mut req, &env, params.get("product")).await
+        }
+        Route::VaultProductConnect => {
+            routes::vault::connect(&mut req, &env, params.get("product")).await
+        }
+        Route::VaultUsers => routes::vault::users(&req, &env).await,
+        Route::VaultUserLicences => {
+            routes::vault::user_licences(&req, &env, params.get("user")).await
+        }
+        Route::VaultUserRevokeAll => {
+            routes::vault::revoke_user_licences(&req, &env, params.get("user")).await
+        }
+        Route::VaultUserRevokeOne => {
+            let (user, lease) = (params.get("user"), params.get("lease"));
+            routes::vault::revoke_user_licence(&req, &env, user, lease).await
+        }
+        Route::VaultBlocks => routes::vault::blocks(&req, &env).await,
+        Route::VaultUnblock => routes::vault::unblock(&req, &env, params.get("user")).await,
+        Route::VaultLicence => routes::vault::licence(&req, &env, params.get("lid")).await,
+        Route::VaultLicenceEvents => {
+            routes::vault::licence_events(&req, &env, params.get("lid")).await
+        }
     }
 }
 
@@ -202,6 +296,22 @@ mod tests {
         let (route, params) = resolve(&Post, "/api/licenses/abc-123/revoke").expect("route");
         assert_eq!(route, Route::LicensesRevoke);
         assert_eq!(params.get("lid"), "abc-123");
+        let (route, params) =
+            resolve(&Delete, "/api/vault/users/ann%40example.com/licenses/l.1").expect("route");
+        assert_eq!(route, Route::VaultUserRevokeOne);
+        assert_eq!(
+            (params.get("user"), params.get("lease")),
+            ("ann@example.com", "l.1")
+        );
+        assert!(matches!(
+            resolve(&Get, "/api/vault/users/%FF/licenses"),
+            Err(ApiError::NotFound(_))
+        ));
+        // A fixed path beside a parameter: validate is not a licence id for POST.
+        assert_eq!(
+            resolve(&Post, "/api/licenses/validate").ok().map(|r| r.0),
+            Some(Route::LicensesValidate)
+        );
     }
 
     /// Every route is in the OpenAPI document, and the document lists no other.

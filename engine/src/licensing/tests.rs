@@ -11,7 +11,7 @@ use super::*;
 use crate::DAY;
 use crate::decision::Warning;
 use crate::records::MAX_TEXT;
-use crate::store::MemoryStore;
+use crate::store::{LiveState, MemoryLiveState, MemoryStore};
 
 const NOW: u64 = 1_800_000_000;
 const ISSUER: &str = "https://licences.example";
@@ -28,6 +28,7 @@ fn run<F: Future>(f: F) -> F::Output {
 
 struct Fixture {
     store: MemoryStore,
+    live: MemoryLiveState,
     keys: KeySet,
     signer: SigningKey,
 }
@@ -39,14 +40,16 @@ impl Fixture {
         keys.insert_signing_key(&signer).expect("key");
         Fixture {
             store: MemoryStore::new(),
+            live: MemoryLiveState::new(),
             keys,
             signer,
         }
     }
 
-    fn svc(&self) -> Licensing<'_, MemoryStore> {
+    fn svc(&self) -> Licensing<'_, MemoryStore, MemoryLiveState> {
         Licensing {
             store: &self.store,
+            live: &self.live,
             keys: &self.keys,
             signer: &self.signer,
             issuer: ISSUER,
@@ -103,7 +106,9 @@ fn issue_builds_signed_claims_with_defaults() {
 #[test]
 fn issue_refuses_bad_fields_and_stores_nothing() {
     let f = Fixture::new();
-    let cases: [(&str, serde_json::Value); 9] = [
+    let cases: [(&str, serde_json::Value); 11] = [
+        ("lease_seconds", serde_json::json!(59)),
+        ("lease_seconds", serde_json::json!(7 * DAY + 1)),
         ("company", serde_json::json!("")),
         ("instance", serde_json::json!("app.example")),
         ("products", serde_json::json!([])),
@@ -124,6 +129,94 @@ fn issue_refuses_bad_fields_and_stores_nothing() {
         }
     }
     assert_eq!(f.store.snapshot(), BTreeMap::new());
+    assert_eq!(f.live.terms("lic"), None, "no live state either");
+}
+
+#[test]
+fn issue_opens_the_live_state_with_the_seat_terms() {
+    let f = Fixture::new();
+    let record = f.issue("lic-1");
+    assert_eq!(record.lease_seconds, 1200);
+    let terms = f.live.terms("lic-1").expect("opened");
+    assert_eq!(terms.seats, 15);
+    assert_eq!(terms.products, ["tessera-pro"]);
+    assert_eq!((terms.lease_seconds, terms.lexp), (1200, NOW + 365 * DAY));
+    let mut json = serde_json::to_value(request()).expect("json");
+    json["lease_seconds"] = serde_json::json!(60);
+    let req: IssueRequest = serde_json::from_value(json).expect("well-typed");
+    let short = run(f.svc().issue(req, "lic-2".into(), "t".into(), "admin", NOW)).expect("issue");
+    assert_eq!(short.lease_seconds, 60);
+    assert_eq!(f.live.terms("lic-2").map(|t| t.lease_seconds), Some(60));
+}
+
+#[test]
+fn the_live_state_decides_revocation_even_when_the_record_says_otherwise() {
+    let f = Fixture::new();
+    let svc = f.svc();
+    let record = f.issue("lic-1");
+    run(svc.apply(INSTANCE, &record.token, "admin", NOW)).expect("apply");
+    // A revocation that reached the live state but whose record copy was overwritten
+    // (as by a renewal racing it): every check still sees it.
+    run(f.live.revoke("lic-1", "boss", NOW + 1)).expect("revoke");
+    assert!(!run(svc.check(INSTANCE, NOW + 2)).expect("check"));
+    assert_eq!(
+        run(svc.get("lic-1")).expect("get").state,
+        LicenceState::Revoked
+    );
+    assert_eq!(
+        run(svc.renew(INSTANCE, "t2".into(), "admin", NOW + 2)).err(),
+        Some(Error::Refused(DenyCode::Revoked))
+    );
+}
+
+#[test]
+fn a_renewal_that_overwrote_a_revocations_copy_restores_it() {
+    let f = Fixture::new();
+    let svc = f.svc();
+    let record = f.issue("lic-1");
+    run(svc.apply(INSTANCE, &record.token, "admin", NOW)).expect("apply");
+    // Renewal reads the record, then (in the race) the revocation lands in the live
+    // state before renewal writes the record back. Simulate the interleaving with a
+    // live state that reports the revocation only from its second question on.
+    struct Late<'a>(&'a MemoryLiveState, core::cell::Cell<u32>);
+    impl LiveState for Late<'_> {
+        async fn open(&self, terms: &SeatTerms) -> Result<(), Error> {
+            self.0.open(terms).await
+        }
+        async fn revocation(&self, lid: &str) -> Result<Option<Revocation>, Error> {
+            let asked = self.1.get();
+            self.1.set(asked + 1);
+            if asked == 0 {
+                return Ok(None);
+            }
+            self.0.revoke(lid, "boss", NOW + 1).await.map(Some)
+        }
+        async fn revoke(&self, lid: &str, by: &str, now: u64) -> Result<Revocation, Error> {
+            self.0.revoke(lid, by, now).await
+        }
+    }
+    let late = Late(&f.live, core::cell::Cell::new(0));
+    let racing = Licensing {
+        store: &f.store,
+        live: &late,
+        keys: svc.keys,
+        signer: svc.signer,
+        issuer: ISSUER,
+    };
+    run(racing.renew(INSTANCE, "t2".into(), "admin", NOW + 2))
+        .expect("renewed before the revocation");
+    let stored: LicenceRecord = run(svc.read(&licence_key("lic-1")))
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored.state, LicenceState::Revoked, "the copy is restored");
+    assert_eq!(stored.revoked_by.as_deref(), Some("boss"));
+    assert_eq!(
+        stored.token,
+        run(svc.read::<AppliedLicence>(&applied_key(INSTANCE)))
+            .expect("r")
+            .expect("a")
+            .token
+    );
 }
 
 #[test]

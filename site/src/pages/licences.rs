@@ -69,6 +69,7 @@ fn IssueForm(issue: Action<IssueRequest, Result<LicenceRecord, ApiError>>) -> im
     let expires = RwSignal::new(String::new());
     let users = RwSignal::new(String::from("10"));
     let token_days = RwSignal::new(String::from("30"));
+    let lease_minutes = RwSignal::new(String::from("20"));
     let trial = RwSignal::new(false);
     let local_error = RwSignal::new(None::<ApiError>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -89,6 +90,10 @@ fn IssueForm(issue: Action<IssueRequest, Result<LicenceRecord, ApiError>>) -> im
         };
         let Ok(days) = token_days.get_untracked().trim().parse() else {
             local_error.set(field("Token days", "must be a whole number"));
+            return;
+        };
+        let Ok(lease_minutes) = lease_minutes.get_untracked().trim().parse::<u32>() else {
+            local_error.set(field("Seat lease (minutes)", "must be a whole number"));
             return;
         };
         local_error.set(None);
@@ -116,6 +121,7 @@ fn IssueForm(issue: Action<IssueRequest, Result<LicenceRecord, ApiError>>) -> im
             trial: trial.get_untracked(),
             trial_exp: 0,
             anonymous_ratio: 0,
+            lease_seconds: lease_minutes.saturating_mul(60),
         };
         issue.dispatch(request);
     };
@@ -130,6 +136,7 @@ fn IssueForm(issue: Action<IssueRequest, Result<LicenceRecord, ApiError>>) -> im
                 <label>"Expires" <input name="expires" type="date" bind:value=expires required /></label>
                 <label>"Included users" <input name="included_users" inputmode="numeric" bind:value=users /></label>
                 <label>"Token days" <input name="token_days" inputmode="numeric" bind:value=token_days /></label>
+                <label>"Seat lease (minutes)" <input name="lease_minutes" inputmode="numeric" bind:value=lease_minutes /></label>
                 <label class="check"><input name="trial" type="checkbox" bind:checked=trial /> "Trial"</label>
                 <button type="submit" disabled=move || issue.pending().get()>"Issue licence"</button>
             </form>

@@ -9,9 +9,12 @@ pub(crate) mod licenses;
 pub(crate) mod licensing;
 pub(crate) mod me;
 pub(crate) mod openapi;
+pub(crate) mod seats;
 pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod validate;
 pub(crate) mod vault;
+pub(crate) mod vault_token;
 
 use serde::Serialize;
 use worker::Response;

@@ -1,33 +1,302 @@
-//! The vault access token (seeds 001/002): `GET/POST/DELETE /api/vault-token`.
+//! The licence vault (seeds 001/002): who holds which seat, free and allocated seats,
+//! revoking, blocking, disconnecting. Reachable with the vault access token and by
+//! roles with `seats:read` / `seats:write`.
 //!
-//! One per installation. `POST` generates it, or regenerates it (the old one stops at
-//! once); the secret is in that response only. `GET` says whether one exists, never
-//! its value. It reads licence data (`licenses:read`) and nothing else.
+//! Reads come from the [`VaultDirectory`](crate::objects::directory::VaultDirectory)'s
+//! roll-up (never one request per licence); a licence's own state and log come from its
+//! object. Changes to the deny state (block, revoke all, disconnect, and their undoing)
+//! are the directory's, which pushes them to the licences in use before answering.
+//!
+//! - `GET /api/vault/products` — per product: seats, allocated, free, licences
+//! - `GET /api/vault/products/:product/licenses` — per licence (paginated)
+//! - `POST /api/vault/products/:product/disconnect`, `.../connect`
+//! - `GET /api/vault/users` (`?search&cursor&limit`) — users holding seats
+//! - `GET /api/vault/users/:user/licenses` — a user's leases
+//! - `DELETE /api/vault/users/:user/licenses` (`?block=true`) — revoke all (and block)
+//! - `DELETE /api/vault/users/:user/licenses/:lease` — revoke one
+//! - `GET /api/vault/blocks`, `DELETE /api/vault/blocks/:user`
+//! - `GET /api/vault/licenses/:lid`, `GET /api/vault/licenses/:lid/events`
 
-use tessera_engine::{GeneratedVaultToken, Permission, new_secret};
+use serde::Deserialize;
+use tessera_engine::api::{
+    ActiveUser, BlockView, HeldLease, LicencePool, LicenceSeats, Page, ProductSeats, SeatEventView,
+    VaultChange,
+};
+use tessera_engine::{MAX_USER_BYTES, Permission, SeatEventKind, check_seat_request, lease_lid};
 use worker::{Env, Request, Response};
 
+use crate::deployment::LicensingContext;
 use crate::error::ApiError;
-use crate::kv::Kv;
-use crate::{auth, platform, tokens};
+use crate::objects::directory::{self, DirectoryCall};
+use crate::objects::licence::{LicenceCall, Licences};
+use crate::{auth, body};
 
-pub(crate) async fn get(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::VaultRead).await?;
-    let kv = Kv::from_env(env)?;
-    super::json(200, &tokens::vault_info(&kv).await?)
+/// The body of the product actions: nothing (or `{}`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoBody {}
+
+/// Query parameters, decoded.
+fn query(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
+    Ok(req
+        .url()?
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect())
 }
 
-pub(crate) async fn generate(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::VaultWrite).await?;
-    let kv = Kv::from_env(env)?;
-    let secret = new_secret(true, &platform::random::<32>()?);
-    let info = tokens::set_vault(&kv, &secret, &caller.username, platform::now()).await?;
-    super::json(201, &GeneratedVaultToken { info, secret })
+fn param<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
-pub(crate) async fn delete(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::VaultWrite).await?;
-    let kv = Kv::from_env(env)?;
-    tokens::delete_vault(&kv).await?;
-    super::json(200, &tokens::vault_info(&kv).await?)
+/// `?limit=` (1 to 1000, default 100).
+fn limit(query: &[(String, String)]) -> Result<u32, ApiError> {
+    match param(query, "limit") {
+        None => Ok(100),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or(ApiError::InvalidField {
+                field: "limit",
+                message: "must be a whole number from 1 to 1000".into(),
+            }),
+    }
+}
+
+/// A user named in a path, checked as a seat request's user is.
+fn user_param(user: &str) -> Result<(), ApiError> {
+    check_seat_request("-", user, "")?;
+    Ok(())
+}
+
+fn product_param(product: &str) -> Result<(), ApiError> {
+    check_seat_request(product, "-", "")?;
+    Ok(())
+}
+
+pub(crate) async fn products(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::SeatsRead).await?;
+    let products: Vec<ProductSeats> = directory::ask(env, DirectoryCall::Products).await?;
+    super::json(200, &products)
+}
+
+pub(crate) async fn product_licences(
+    req: &Request,
+    env: &Env,
+    product: &str,
+) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::SeatsRead).await?;
+    product_param(product)?;
+    let q = query(req)?;
+    let call = DirectoryCall::ProductLicences {
+        product: product.to_string(),
+        cursor: param(&q, "cursor").map(String::from),
+        limit: limit(&q)?,
+    };
+    let page: Page<LicenceSeats> = directory::ask(env, call).await?;
+    super::json(200, &page)
+}
+
+async fn product_action(
+    req: &mut Request,
+    env: &Env,
+    product: &str,
+    connect: bool,
+) -> Result<Response, ApiError> {
+    let caller = auth::require(req, env, Permission::SeatsWrite).await?;
+    product_param(product)?;
+    let _: NoBody = body::json(req).await?;
+    let call = if connect {
+        DirectoryCall::Connect {
+            product: product.to_string(),
+        }
+    } else {
+        DirectoryCall::Disconnect {
+            product: product.to_string(),
+            by: caller.username,
+        }
+    };
+    let change: VaultChange = directory::ask(env, call).await?;
+    super::json(200, &change)
+}
+
+pub(crate) async fn disconnect(
+    req: &mut Request,
+    env: &Env,
+    product: &str,
+) -> Result<Response, ApiError> {
+    product_action(req, env, product, false).await
+}
+
+pub(crate) async fn connect(
+    req: &mut Request,
+    env: &Env,
+    product: &str,
+) -> Result<Response, ApiError> {
+    product_action(req, env, product, true).await
+}
+
+pub(crate) async fn users(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::SeatsRead).await?;
+    let q = query(req)?;
+    let search = param(&q, "search").filter(|s| !s.is_empty());
+    if search.is_some_and(|s| s.len() > MAX_USER_BYTES) {
+        return Err(ApiError::InvalidField {
+            field: "search",
+            message: format!("is longer than {MAX_USER_BYTES} bytes"),
+        });
+    }
+    let call = DirectoryCall::Users {
+        search: search.map(String::from),
+        cursor: param(&q, "cursor").map(String::from),
+        limit: limit(&q)?,
+    };
+    let page: Page<ActiveUser> = directory::ask(env, call).await?;
+    super::json(200, &page)
+}
+
+pub(crate) async fn user_licences(
+    req: &Request,
+    env: &Env,
+    user: &str,
+) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::SeatsRead).await?;
+    user_param(user)?;
+    let leases: Vec<HeldLease> = directory::ask(
+        env,
+        DirectoryCall::UserLeases {
+            user: user.to_string(),
+        },
+    )
+    .await?;
+    super::json(200, &leases)
+}
+
+pub(crate) async fn revoke_user_licences(
+    req: &Request,
+    env: &Env,
+    user: &str,
+) -> Result<Response, ApiError> {
+    let caller = auth::require(req, env, Permission::SeatsWrite).await?;
+    user_param(user)?;
+    let block = match param(&query(req)?, "block") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(ApiError::InvalidField {
+                field: "block",
+                message: "must be true or false".into(),
+            });
+        }
+    };
+    let call = DirectoryCall::RevokeUser {
+        user: user.to_string(),
+        block,
+        by: caller.username,
+    };
+    let change: VaultChange = directory::ask(env, call).await?;
+    super::json(200, &change)
+}
+
+pub(crate) async fn revoke_user_licence(
+    req: &Request,
+    env: &Env,
+    user: &str,
+    lease: &str,
+) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::SeatsWrite).await?;
+    user_param(user)?;
+    let lid = lease_lid(lease).ok_or(ApiError::NotFound("lease"))?;
+    let call = LicenceCall::RevokeLease {
+        lease: lease.to_string(),
+        user: user.to_string(),
+    };
+    let ended: bool = Licences::new(env).ask(lid, call).await?;
+    if !ended {
+        return Err(ApiError::NotFound("lease"));
+    }
+    super::json(
+        200,
+        &VaultChange {
+            ended: 1,
+            licenses: 1,
+            unreachable: 0,
+        },
+    )
+}
+
+pub(crate) async fn blocks(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::SeatsRead).await?;
+    let blocks: Vec<BlockView> = directory::ask(env, DirectoryCall::Blocks).await?;
+    super::json(200, &blocks)
+}
+
+pub(crate) async fn unblock(req: &Request, env: &Env, user: &str) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::SeatsWrite).await?;
+    user_param(user)?;
+    let change: VaultChange = directory::ask(
+        env,
+        DirectoryCall::Unblock {
+            user: user.to_string(),
+        },
+    )
+    .await?;
+    super::json(200, &change)
+}
+
+/// A licence the deployment issued, or `NOT_FOUND`: an unknown id never brings a
+/// licence object into being.
+async fn known_licence(req: &Request, env: &Env, lid: &str) -> Result<(), ApiError> {
+    let ctx = LicensingContext::load(req, env).await?;
+    if !ctx.service().exists(lid).await? {
+        return Err(ApiError::NotFound("licence"));
+    }
+    Ok(())
+}
+
+pub(crate) async fn licence(req: &Request, env: &Env, lid: &str) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::SeatsRead).await?;
+    known_licence(req, env, lid).await?;
+    let pool: LicencePool = Licences::new(env).ask(lid, LicenceCall::State).await?;
+    super::json(200, &pool)
+}
+
+pub(crate) async fn licence_events(
+    req: &Request,
+    env: &Env,
+    lid: &str,
+) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::SeatsRead).await?;
+    let q = query(req)?;
+    let kind = match param(&q, "kind") {
+        None => None,
+        Some(k) => Some(SeatEventKind::parse(k).ok_or(ApiError::InvalidField {
+            field: "kind",
+            message: "must be granted, refreshed, released, expired, revoked or denied".into(),
+        })?),
+    };
+    let before = match param(&q, "cursor") {
+        None => None,
+        Some(c) => Some(c.parse::<u64>().map_err(|_| ApiError::InvalidField {
+            field: "cursor",
+            message: "is not a cursor this list gave".into(),
+        })?),
+    };
+    let limit = limit(&q)?;
+    known_licence(req, env, lid).await?;
+    let page: Page<SeatEventView> = Licences::new(env)
+        .ask(
+            lid,
+            LicenceCall::Events {
+                kind,
+                before,
+                limit,
+            },
+        )
+        .await?;
+    super::json(200, &page)
 }

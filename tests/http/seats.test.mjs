@@ -1,0 +1,251 @@
+// The app-facing endpoints against the real Workers runtime: online validation,
+// checkout / heartbeat / release, the seat count under concurrency, expiry by the
+// licence object's alarm, and bad input that changes nothing.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { assertError, call, now } from "../support/api.mjs";
+import { signWithRootKey } from "../support/secrets.mjs";
+import {
+  checkout,
+  eventually,
+  events,
+  foreignSigner,
+  heartbeat,
+  heldBy,
+  issueLicence,
+  pool,
+  release,
+} from "../support/seats.mjs";
+import { startWorker } from "../support/wrangler.mjs";
+
+let worker;
+// A 60-second lease taken first and left alone until the last test: its seat must be
+// freed by the licence object's alarm, with no request to that licence meanwhile.
+let expiring;
+before(async () => {
+  worker = await startWorker();
+  const licence = await issueLicence(worker, { included_users: 1, lease_seconds: 60 });
+  const res = await checkout(worker, licence.token, "expiry-user@example.com");
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  expiring = { licence, lease: res.body };
+});
+after(async () => {
+  await worker?.stop();
+});
+
+const claimsOf = (token) => JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());
+const headerOf = (token) => JSON.parse(Buffer.from(token.split(".")[0], "base64url").toString());
+
+describe("ok", () => {
+  test("validate online: the npm validator's shape, with revocation", async () => {
+    const licence = await issueLicence(worker);
+    const ok = await call(worker, "POST", "/api/licenses/validate", { auth: null, body: { token: licence.token, product: "ide" } });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(Object.keys(ok.body).sort(), ["claims", "code", "valid", "warnings"]);
+    assert.equal(ok.body.valid, true);
+    assert.equal(ok.body.code, null);
+    assert.equal(ok.body.claims.lid, licence.lid);
+
+    const wrong = await call(worker, "POST", "/api/licenses/validate", { auth: null, body: { token: licence.token, product: "other" } });
+    assert.deepEqual([wrong.status, wrong.body.valid, wrong.body.code], [200, false, "WRONG_PRODUCT"]);
+    assert.equal(wrong.body.claims.lid, licence.lid, "claims whenever the signature verified");
+    const elsewhere = await call(worker, "POST", "/api/licenses/validate", {
+      auth: null,
+      body: { token: licence.token, instance: "https://elsewhere.example/" },
+    });
+    assert.equal(elsewhere.body.code, "WRONG_INSTANCE");
+
+    await call(worker, "POST", `/api/licenses/${licence.lid}/revoke`);
+    const revoked = await call(worker, "POST", "/api/licenses/validate", { auth: null, body: { token: licence.token } });
+    assert.deepEqual([revoked.status, revoked.body.valid, revoked.body.code], [200, false, "REVOKED"]);
+    assert.deepEqual(revoked.body.warnings, []);
+
+    const junk = await call(worker, "POST", "/api/licenses/validate", { auth: null, body: { token: "not-a-licence" } });
+    assert.deepEqual([junk.status, junk.body.valid, junk.body.code, junk.body.claims], [200, false, "MALFORMED", null]);
+  });
+
+  test("checkout → heartbeat → release, with lease tokens the deployment signed", async () => {
+    const licence = await issueLicence(worker, { included_users: 2 });
+    const first = await checkout(worker, licence.token, "ann@example.com", { host: "laptop" });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const { lease, token } = first.body;
+    assert.equal(lease.lid, licence.lid);
+    assert.deepEqual([lease.product, lease.user, lease.host, lease.overage], ["ide", "ann@example.com", "laptop", false]);
+    assert.equal(lease.heartbeat_seconds, 600, "a 20-minute lease by default, heartbeat every 10");
+    assert.ok(lease.expires_at - now() > 1190 && lease.expires_at - now() <= 1200);
+    assert.equal(headerOf(token).typ, "lease+jwt");
+    assert.equal(headerOf(token).alg, "EdDSA");
+    const claims = claimsOf(token);
+    assert.deepEqual(
+      [claims.jti, claims.lid, claims.prod, claims.user, claims.host, claims.exp, claims.iss],
+      [lease.id, licence.lid, "ide", "ann@example.com", "laptop", lease.expires_at, `${worker.url}/`],
+    );
+
+    // Asking again (same user, another host) refreshes the same lease: 200, one seat.
+    const again = await checkout(worker, licence.token, "ann@example.com", { host: "desktop" });
+    assert.equal(again.status, 200);
+    assert.equal(again.body.lease.id, lease.id);
+    assert.equal((await pool(worker, licence.lid)).products.find((p) => p.product === "ide").allocated, 1);
+
+    const beat = await heartbeat(worker, token);
+    assert.equal(beat.status, 200, JSON.stringify(beat.body));
+    assert.equal(beat.body.lease.id, lease.id);
+    assert.ok(beat.body.lease.expires_at >= lease.expires_at);
+    assert.equal(claimsOf(beat.body.token).exp, beat.body.lease.expires_at, "a fresh token for the extended lease");
+
+    // The roll-up sees the lease, with both hosts.
+    const held = await eventually(async () => (await heldBy(worker, "ann@example.com")).find((h) => h.lease === lease.id), { what: "the lease in the roll-up" });
+    assert.deepEqual(held.hosts.sort(), ["desktop", "laptop"]);
+    assert.equal(held.company, "Example Labs");
+
+    // Release from both hosts: the seat is free; releasing twice is still 204.
+    assert.equal((await release(worker, token)).status, 204);
+    assert.equal((await release(worker, again.body.token)).status, 204);
+    assert.equal((await release(worker, token)).status, 204);
+    assert.equal((await pool(worker, licence.lid)).leases.length, 0);
+    assertError(await heartbeat(worker, token), 410, "LEASE_REVOKED");
+    const kinds = (await events(worker, licence.lid)).map((e) => e.kind).reverse();
+    assert.deepEqual(kinds, ["granted", "refreshed", "refreshed", "refreshed", "released"]);
+  });
+
+  test("max_concurrent_user_sessions caps the hosts of one user", async () => {
+    const licence = await issueLicence(worker, { max_concurrent_user_sessions: 2 });
+    assert.equal((await checkout(worker, licence.token, "ann", { host: "a" })).status, 201);
+    assert.equal((await checkout(worker, licence.token, "ann", { host: "b" })).status, 200);
+    assertError(await checkout(worker, licence.token, "ann", { host: "c" }), 409, "SESSION_LIMIT_REACHED");
+    assert.equal((await checkout(worker, licence.token, "ann", { host: "a" })).status, 200, "a host it holds refreshes");
+  });
+
+  test("usage billing grants beyond the seats, marked as overage", async () => {
+    const licence = await issueLicence(worker, { included_users: 1, usage_billing: true });
+    assert.equal((await checkout(worker, licence.token, "ann")).body.lease.overage, false);
+    const over = await checkout(worker, licence.token, "bob");
+    assert.equal(over.status, 201);
+    assert.equal(over.body.lease.overage, true);
+  });
+});
+
+describe("seats under concurrency", () => {
+  test("200 users at once on 50 seats: exactly 50 granted, 150 denied and logged; release 10, then 10 more", async () => {
+    const licence = await issueLicence(worker, { included_users: 50, products: ["ide"] });
+    const users = Array.from({ length: 200 }, (_, i) => `user-${String(i).padStart(3, "0")}`);
+    const answers = await Promise.all(users.map((u) => checkout(worker, licence.token, u)));
+    const granted = answers.filter((r) => r.status === 201);
+    const denied = answers.filter((r) => r.status === 409);
+    assert.equal(granted.length, 50);
+    assert.equal(denied.length, 150);
+    assert.ok(denied.every((r) => r.body.error.code === "NO_SEAT_AVAILABLE"));
+    assert.equal(new Set(granted.map((r) => r.body.lease.id)).size, 50);
+    const state = await pool(worker, licence.lid);
+    assert.equal(state.leases.length, 50);
+    assert.equal(state.products[0].free, 0);
+    const denials = await events(worker, licence.lid, "denied");
+    assert.equal(denials.length, 150);
+    assert.ok(denials.every((e) => e.reason === "NO_SEAT_AVAILABLE" && e.product === "ide"));
+    const deniedUsers = users.filter((_, i) => answers[i].status === 409);
+    assert.deepEqual(denials.map((e) => e.user).sort(), deniedUsers);
+
+    // Release 10: exactly 10 of those refused get a seat now, and no more.
+    await Promise.all(granted.slice(0, 10).map((r) => release(worker, r.body.token).then((x) => assert.equal(x.status, 204))));
+    const retry = await Promise.all(deniedUsers.slice(0, 11).map((u) => checkout(worker, licence.token, u)));
+    assert.equal(retry.filter((r) => r.status === 201).length, 10);
+    assert.equal(retry.filter((r) => r.status === 409).length, 1);
+    assert.equal((await pool(worker, licence.lid)).leases.length, 50);
+  });
+
+  test("20 checkouts at once by one user: one lease", async () => {
+    const licence = await issueLicence(worker, { included_users: 5 });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => checkout(worker, licence.token, "solo")));
+    assert.deepEqual(answers.map((r) => r.status).sort(), [...Array(19).fill(200), 201]);
+    assert.equal(new Set(answers.map((r) => r.body.lease.id)).size, 1);
+    assert.equal((await pool(worker, licence.lid)).leases.length, 1);
+    assert.equal((await events(worker, licence.lid, "granted")).length, 1);
+  });
+});
+
+describe("bad input changes nothing", () => {
+  let licence;
+  let lease;
+  let snapshot;
+  before(async () => {
+    licence = await issueLicence(worker);
+    lease = (await checkout(worker, licence.token, "ann")).body;
+    snapshot = async () => ({ pool: await pool(worker, licence.lid), events: (await events(worker, licence.lid)).length });
+  });
+
+  const foreign = foreignSigner();
+  const longUser = "u".repeat(10 * 1024);
+  const cases = () => [
+    ["checkout: malformed JSON", "/api/seats/checkout", { raw: '{"license":' }, 400, "MALFORMED_JSON"],
+    ["checkout: a missing field", "/api/seats/checkout", { body: { license: licence.token, product: "ide" } }, 400, "INVALID_BODY"],
+    ["checkout: a wrong type", "/api/seats/checkout", { body: { license: licence.token, product: "ide", user: 42 } }, 400, "INVALID_BODY"],
+    ["checkout: an unknown field", "/api/seats/checkout", { body: { license: licence.token, product: "ide", user: "x", seats: 9 } }, 400, "INVALID_BODY"],
+    ["checkout: a 10 KB user", "/api/seats/checkout", { body: { license: licence.token, product: "ide", user: longUser } }, 400, "INVALID_FIELD", { field: "user" }],
+    ["checkout: a 10 KB host", "/api/seats/checkout", { body: { license: licence.token, product: "ide", user: "x", host: longUser } }, 400, "INVALID_FIELD", { field: "host" }],
+    ["checkout: a control character", "/api/seats/checkout", { body: { license: licence.token, product: "ide", user: "a\u0000b" } }, 400, "INVALID_FIELD", { field: "user" }],
+    ["checkout: not a licence", "/api/seats/checkout", { body: { license: "not.a.token", product: "ide", user: "x" } }, 400, "MALFORMED"],
+    ["checkout: a lease token for a licence", "/api/seats/checkout", { body: { license: lease.token, product: "ide", user: "x" } }, 400, "MALFORMED"],
+    ["checkout: another deployment's licence", "/api/seats/checkout", { body: { license: foreign.sign({ ...claimsOf(licence.token) }), product: "ide", user: "x" } }, 403, "UNKNOWN_KEY"],
+    ["checkout: forged under our kid", "/api/seats/checkout", { body: { license: foreign.sign(claimsOf(licence.token), { kid: headerOf(licence.token).kid }), product: "ide", user: "x" } }, 403, "BAD_SIGNATURE"],
+    ["checkout: a product the licence lacks", "/api/seats/checkout", { body: { license: licence.token, product: "other", user: "x" } }, 403, "WRONG_PRODUCT"],
+    ["checkout: an oversized body", "/api/seats/checkout", { raw: JSON.stringify({ license: licence.token, product: "ide", user: "x".repeat(70_000) }) }, 413, "PAYLOAD_TOO_LARGE"],
+    ["checkout: a form body", "/api/seats/checkout", { raw: "license=x", contentType: "application/x-www-form-urlencoded" }, 415, "UNSUPPORTED_MEDIA_TYPE"],
+    ["heartbeat: a malformed lease token", "/api/seats/heartbeat", { body: { token: "abc" } }, 400, "INVALID_LEASE", { reason: "MALFORMED" }],
+    ["heartbeat: a licence for a lease", "/api/seats/heartbeat", { body: { token: licence.token } }, 400, "INVALID_LEASE", { reason: "MALFORMED" }],
+    ["heartbeat: a foreign-key lease token", "/api/seats/heartbeat", { body: { token: foreign.sign(claimsOf(lease.token), { typ: "lease+jwt" }) } }, 400, "INVALID_LEASE", { reason: "UNKNOWN_KEY" }],
+    ["heartbeat: a lease token forged under our kid", "/api/seats/heartbeat", { body: { token: foreign.sign({ ...claimsOf(lease.token), exp: now() + 86_400 * 365 }, { typ: "lease+jwt", kid: headerOf(lease.token).kid }) } }, 400, "INVALID_LEASE", { reason: "BAD_SIGNATURE" }],
+    ["heartbeat: a missing token", "/api/seats/heartbeat", { body: {} }, 400, "INVALID_BODY"],
+    ["release: a foreign-key lease token", "/api/seats/release", { body: { token: foreign.sign(claimsOf(lease.token), { typ: "lease+jwt" }) } }, 400, "INVALID_LEASE"],
+    ["release: a wrong type", "/api/seats/release", { body: { token: 5 } }, 400, "INVALID_BODY"],
+    ["validate: a missing token", "/api/licenses/validate", { body: {} }, 400, "INVALID_BODY"],
+    ["validate: a bad instance", "/api/licenses/validate", { body: { token: licence.token, instance: "not a url" } }, 400, "INVALID_FIELD", { field: "instance" }],
+  ];
+  test("each bad request is the 4xx it names, and the licence's state and log stay as they were", async () => {
+    const before = await snapshot();
+    for (const [name, path, options, status, code, extra] of cases()) {
+      const res = await call(worker, "POST", path, { auth: null, ...options });
+      assertError(res, status, code, extra);
+      assert.ok(!/\.rs\b|panicked|RuntimeError/.test(JSON.stringify(res.body)), `${name}: no internals`);
+    }
+    const after = await snapshot();
+    assert.deepEqual(after.pool, before.pool);
+    // Refusals of a licence that verifies are seat events (WRONG_PRODUCT here); nothing else is.
+    const denials = (await events(worker, licence.lid, "denied")).map((e) => e.reason);
+    assert.deepEqual(denials, ["WRONG_PRODUCT"]);
+    assert.equal(after.events, before.events + 1);
+    assert.equal((await heartbeat(worker, lease.token)).status, 200, "the real lease still works");
+  });
+
+  test("a lease of a licence revoked since is 410; an expired licence is refused with its code", async () => {
+    const l = await issueLicence(worker);
+    const taken = (await checkout(worker, l.token, "ann")).body;
+    await call(worker, "POST", `/api/licenses/${l.lid}/revoke`);
+    assertError(await heartbeat(worker, taken.token), 410, "LEASE_REVOKED");
+    assertError(await checkout(worker, l.token, "ann"), 403, "REVOKED");
+    // A token signed by this deployment whose licence has expired.
+    const expired = signWithRootKey({ ...claimsOf(l.token), lid: "expired-lic", exp: now() - 10, lexp: now() - 5 });
+    assertError(await checkout(worker, expired, "ann"), 403, "EXPIRED");
+  });
+});
+
+describe("expiry", () => {
+  test("a lease nobody heartbeats frees its seat by the licence's alarm; its heartbeat is then 410", async () => {
+    const { licence, lease } = expiring;
+    const user = "expiry-user@example.com";
+    assert.equal((await heldBy(worker, user)).length, 1, "held before it expires");
+    const expiresAt = lease.lease.expires_at;
+    // Only the vault's roll-up is read: the licence object itself gets no request until
+    // its seat is gone, so only its alarm can have freed it.
+    await eventually(async () => (await heldBy(worker, user)).length === 0, {
+      timeoutMs: Math.max(0, expiresAt * 1000 - Date.now()) + 20_000,
+      what: "the expired lease leaving the roll-up",
+    });
+    assert.ok(now() >= expiresAt, "not freed before its time");
+    const products = (await call(worker, "GET", `/api/vault/products/ide/licenses?limit=1000`)).body.items;
+    assert.equal(products.find((p) => p.lid === licence.lid).allocated, 0);
+    assertError(await heartbeat(worker, lease.token), 410, "LEASE_EXPIRED");
+    const expired = await events(worker, licence.lid, "expired");
+    assert.equal(expired.length, 1);
+    assert.ok(expired[0].at >= expiresAt);
+  });
+});

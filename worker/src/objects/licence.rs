@@ -1,0 +1,821 @@
+//! `LicenceObject`: one licence's live state, in one SQLite-backed Durable Object per
+//! `lid` — its seat terms, its revocation, its leases and its seat events.
+//!
+//! The object is a thin shell around [`tessera_engine::Pool`]: it loads the pool once
+//! (then keeps it in memory), asks the engine, writes exactly the engine's
+//! [`Changes`] with synchronous SQL (no `.await` between deciding and writing, so one
+//! request's check-and-write commits as one), and sets its alarm. Two requests can never
+//! both take the last seat: the decision and the write happen in one synchronous run.
+//!
+//! Tables: `meta` (`lid`, `terms`, `revoked`, `deny`, `seq` as JSON text), `leases`
+//! (one JSON row per lease) and `events` (the seat event log, newest last).
+//!
+//! The alarm does two things: it expires sessions when their time comes (the seat frees
+//! itself with no request to the licence), and it reports who holds what to the
+//! [`VaultDirectory`](super::directory::VaultDirectory) after a change, retrying with
+//! backoff until the directory has it. Each report carries `seq`, which grows with
+//! every change of holdings, so a late report never overwrites a newer one. Every
+//! request also expires what is due first (alarms are at least once, and local workerd
+//! drops some).
+//!
+//! Before a checkout or heartbeat, the object makes sure its copy of the vault's deny
+//! state (blocks, disconnected products) is at most
+//! [`DENY_REFRESH_SECONDS`](super::directory::DENY_REFRESH_SECONDS) old, asking the
+//! directory when it is not; the directory in turn pushes every change to the objects
+//! that asked recently, so a block or disconnection applies at once where seats are in
+//! use and before any other licence lends a seat.
+
+use std::cell::RefCell;
+
+use serde::{Deserialize, Serialize};
+use tessera_engine::api::{HeldLease, LicencePool, LicenceSeats, Page, SeatEventView};
+use tessera_engine::{
+    Changes, DenyCode, DenyState, Lease, Pool, PoolSnapshot, Revocation, SeatDenial, SeatEvent,
+    SeatEventKind, SeatRequest, SeatTerms, Session,
+};
+use worker::{DurableObject, Env, Request, Response, SqlStorage, State, durable_object};
+
+use super::directory;
+use super::sql::{int, rows, run, text};
+use crate::error::ApiError;
+use crate::platform;
+
+/// The binding of the licence objects (see `wrangler.toml`).
+pub(crate) const BINDING: &str = "LICENCES";
+
+/// How soon after a change of holdings the directory hears of it, in milliseconds.
+const REPORT_DELAY_MS: u64 = 250;
+/// The longest wait between two reports that failed, in seconds.
+const MAX_REPORT_BACKOFF: u64 = 60;
+/// Seat events kept per licence (older ones are dropped by the alarm).
+const EVENTS_KEPT: u64 = 50_000;
+
+/// A request to a licence object: which licence, and what to do.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Envelope {
+    pub(crate) lid: String,
+    pub(crate) call: LicenceCall,
+}
+
+/// What a licence object can be asked.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub(crate) enum LicenceCall {
+    /// Set the seat terms (when the licence is issued).
+    Open { terms: SeatTerms },
+    /// Whether (and when, by whom) the licence was revoked.
+    Revocation,
+    /// Revoke the licence; answers the revocation that stands.
+    Revoke { by: String },
+    /// Take or refresh a seat. `terms` open a licence issued before seats existed;
+    /// `refused` records a request whose licence token was refused.
+    Checkout {
+        terms: SeatTerms,
+        product: String,
+        user: String,
+        host: String,
+        lease_id: String,
+        refused: Option<DenyCode>,
+    },
+    /// Extend a session.
+    Heartbeat {
+        lease: String,
+        product: String,
+        user: String,
+        host: String,
+    },
+    /// Give a session back.
+    Release {
+        lease: String,
+        product: String,
+        user: String,
+        host: String,
+    },
+    /// End one lease of `user` (an administrator's revocation).
+    RevokeLease { lease: String, user: String },
+    /// Apply the vault's deny state (from the directory).
+    Apply { deny: DenyState },
+    /// The live state, for the vault.
+    State,
+    /// The seat event log, newest first.
+    Events {
+        kind: Option<SeatEventKind>,
+        before: Option<u64>,
+        limit: u32,
+    },
+}
+
+/// The answer to a checkout.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub(crate) enum CheckoutAnswer {
+    Granted {
+        lease: Lease,
+        session: Session,
+        created: bool,
+        heartbeat_seconds: u32,
+    },
+    Denied {
+        code: String,
+    },
+}
+
+/// A lease and one host's session of it, after a heartbeat.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Beat {
+    pub(crate) lease: Lease,
+    pub(crate) session: Session,
+    pub(crate) heartbeat_seconds: u32,
+}
+
+/// What applying a deny state did, and the holdings after it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Applied {
+    pub(crate) ended: u64,
+    pub(crate) seq: u64,
+    pub(crate) snapshot: PoolSnapshot,
+}
+
+/// The loaded state of the object.
+struct Live {
+    pool: Pool,
+    /// Whether the terms are the licence's (false: stand-ins until it is opened).
+    known: bool,
+    /// Grows with every change of holdings; reports carry it.
+    seq: u64,
+    /// The last `seq` the directory acknowledged.
+    reported: u64,
+    /// Failed reports in a row (for backoff).
+    failures: u32,
+    /// The deny state is fresh until then (Unix seconds).
+    deny_fresh_until: u64,
+    /// The alarm this object last set (epoch ms), if any is pending.
+    alarm_at: Option<u64>,
+}
+
+/// One licence's live state.
+#[durable_object(alarm)]
+pub struct LicenceObject {
+    state: State,
+    env: Env,
+    sql: SqlStorage,
+    live: RefCell<Option<Live>>,
+}
+
+impl core::fmt::Debug for LicenceObject {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LicenceObject").finish_non_exhaustive()
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL,
+  lease TEXT, product TEXT NOT NULL, user TEXT NOT NULL, host TEXT NOT NULL, reason TEXT
+);
+CREATE INDEX IF NOT EXISTS events_by_kind ON events (kind, seq);
+";
+
+impl DurableObject for LicenceObject {
+    fn new(state: State, env: Env) -> Self {
+        let sql = state.storage().sql();
+        if let Err(e) = sql.exec(SCHEMA, None) {
+            worker::console_error!("licence object schema: {e}");
+        }
+        LicenceObject {
+            state,
+            env,
+            sql,
+            live: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        super::serve(req, |envelope: Envelope| self.handle(envelope)).await
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        if let Err(e) = self.wake().await {
+            worker::console_error!("licence alarm: {e:?}");
+        }
+        Response::ok("")
+    }
+}
+
+#[derive(Deserialize)]
+struct MetaRow {
+    key: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+struct BodyRow {
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct EventRow {
+    seq: u64,
+    at: u64,
+    kind: String,
+    lease: Option<String>,
+    product: String,
+    user: String,
+    host: String,
+    reason: Option<String>,
+}
+
+fn corrupt(what: &str, e: impl core::fmt::Display) -> ApiError {
+    ApiError::Internal(format!("corrupt licence {what}: {e}"))
+}
+
+fn json<T: Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+impl LicenceObject {
+    async fn handle(&self, envelope: Envelope) -> Result<serde_json::Value, ApiError> {
+        let now = platform::now();
+        self.load(&envelope.lid)?;
+        match envelope.call {
+            LicenceCall::Open { terms } => {
+                self.set_terms(terms)?;
+                to_value(&())
+            }
+            LicenceCall::Revocation => to_value(&self.with(|l| l.pool.revocation().cloned())),
+            LicenceCall::Revoke { by } => {
+                self.change(now, |pool, ch| pool.revoke(&by, now, ch))?;
+                self.report().await;
+                to_value(&self.with(|l| l.pool.revocation().cloned()))
+            }
+            LicenceCall::Checkout {
+                terms,
+                product,
+                user,
+                host,
+                lease_id,
+                refused,
+            } => {
+                if !self.with(|l| l.known) {
+                    self.set_terms(terms)?;
+                }
+                let request = SeatRequest {
+                    product: &product,
+                    user: &user,
+                    host: &host,
+                };
+                if let Some(code) = refused {
+                    let denial = SeatDenial::Licence(code);
+                    self.change(now, |pool, ch| pool.refuse(request, denial, now, ch))?;
+                    return to_value(&CheckoutAnswer::Denied {
+                        code: code.as_str().into(),
+                    });
+                }
+                self.fresh_deny(now).await?;
+                let out =
+                    self.change(now, |pool, ch| pool.checkout(request, &lease_id, now, ch))?;
+                let heartbeat_seconds = self.with(|l| l.pool.terms().heartbeat_seconds());
+                to_value(&match out {
+                    Ok(c) => CheckoutAnswer::Granted {
+                        lease: c.lease,
+                        session: c.session,
+                        created: c.created,
+                        heartbeat_seconds,
+                    },
+                    Err(denial) => CheckoutAnswer::Denied {
+                        code: denial.as_str().into(),
+                    },
+                })
+            }
+            LicenceCall::Heartbeat {
+                lease,
+                product,
+                user,
+                host,
+            } => {
+                self.fresh_deny(now).await?;
+                let request = SeatRequest {
+                    product: &product,
+                    user: &user,
+                    host: &host,
+                };
+                let beat = self.change(now, |pool, ch| pool.heartbeat(&lease, request, now, ch))?;
+                let heartbeat_seconds = self.with(|l| l.pool.terms().heartbeat_seconds());
+                to_value(&beat.map(|c| Beat {
+                    lease: c.lease,
+                    session: c.session,
+                    heartbeat_seconds,
+                }))
+            }
+            LicenceCall::Release {
+                lease,
+                product,
+                user,
+                host,
+            } => {
+                let request = SeatRequest {
+                    product: &product,
+                    user: &user,
+                    host: &host,
+                };
+                self.change(now, |pool, ch| pool.release(&lease, request, now, ch))?;
+                to_value(&())
+            }
+            LicenceCall::RevokeLease { lease, user } => {
+                let ended =
+                    self.change(now, |pool, ch| pool.revoke_lease(&lease, &user, now, ch))?;
+                if ended.is_some() {
+                    self.report().await;
+                }
+                to_value(&ended.is_some())
+            }
+            LicenceCall::Apply { deny } => {
+                let mut ended = 0;
+                self.change(now, |pool, ch| {
+                    pool.apply_deny(deny, now, ch);
+                    ended = ch
+                        .events
+                        .iter()
+                        .filter(|e| e.kind == SeatEventKind::Revoked)
+                        .count();
+                })?;
+                // The directory that pushed this knows this licence is in use: treat the
+                // state as fresh, as after a pull.
+                self.with_mut(|l| l.deny_fresh_until = now + directory::DENY_REFRESH_SECONDS);
+                let (seq, snapshot) = self.with(|l| (l.seq, l.pool.snapshot()));
+                to_value(&Applied {
+                    ended: ended as u64,
+                    seq,
+                    snapshot,
+                })
+            }
+            LicenceCall::State => {
+                self.change(now, |pool, ch| pool.sweep(now, ch))?;
+                to_value(&self.with(|l| pool_view(&l.pool)))
+            }
+            LicenceCall::Events {
+                kind,
+                before,
+                limit,
+            } => to_value(&self.events(kind, before, limit)?),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Live) -> T) -> T {
+        let live = self.live.borrow();
+        match live.as_ref() {
+            Some(l) => f(l),
+            None => unreachable!("load() runs before every request"),
+        }
+    }
+
+    fn with_mut<T>(&self, f: impl FnOnce(&mut Live) -> T) -> T {
+        let mut live = self.live.borrow_mut();
+        match live.as_mut() {
+            Some(l) => f(l),
+            None => unreachable!("load() runs before every request"),
+        }
+    }
+
+    /// Load the pool from SQL, once per object lifetime (or after a failed write).
+    fn load(&self, lid: &str) -> Result<(), ApiError> {
+        if self.live.borrow().is_some() {
+            return Ok(());
+        }
+        let mut terms = None;
+        let mut revoked = None;
+        let mut deny = DenyState::default();
+        let mut seq = 0;
+        let mut stored_lid = None;
+        for row in rows::<MetaRow>(&self.sql, "SELECT key, value FROM meta", vec![])? {
+            match row.key.as_str() {
+                "lid" => stored_lid = Some(row.value),
+                "terms" => {
+                    terms = Some(
+                        serde_json::from_str::<SeatTerms>(&row.value)
+                            .map_err(|e| corrupt("terms", e))?,
+                    )
+                }
+                "revoked" => {
+                    revoked = serde_json::from_str::<Option<Revocation>>(&row.value)
+                        .map_err(|e| corrupt("revocation", e))?
+                }
+                "deny" => {
+                    deny = serde_json::from_str(&row.value).map_err(|e| corrupt("deny state", e))?
+                }
+                "seq" => seq = row.value.parse().map_err(|e| corrupt("seq", e))?,
+                _ => {}
+            }
+        }
+        match stored_lid {
+            Some(stored) if stored != lid => {
+                return Err(ApiError::Internal(format!(
+                    "licence object {stored} asked as {lid}"
+                )));
+            }
+            Some(_) => {}
+            None => run(
+                &self.sql,
+                "INSERT INTO meta (key, value) VALUES ('lid', ?)",
+                vec![text(lid)],
+            )?,
+        }
+        let mut leases = Vec::new();
+        for row in rows::<BodyRow>(&self.sql, "SELECT body FROM leases", vec![])? {
+            leases.push(serde_json::from_str::<Lease>(&row.body).map_err(|e| corrupt("lease", e))?);
+        }
+        let known = terms.is_some();
+        let terms = terms.unwrap_or_else(|| SeatTerms::unknown(lid));
+        *self.live.borrow_mut() = Some(Live {
+            pool: Pool::restore(terms, revoked, leases, deny),
+            known,
+            seq,
+            reported: 0,
+            failures: 0,
+            deny_fresh_until: 0,
+            alarm_at: None,
+        });
+        Ok(())
+    }
+
+    fn set_terms(&self, terms: SeatTerms) -> Result<(), ApiError> {
+        run(
+            &self.sql,
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('terms', ?)",
+            vec![text(&json(&terms)?)],
+        )?;
+        self.with_mut(|l| {
+            l.pool.set_terms(terms);
+            l.known = true;
+        });
+        Ok(())
+    }
+
+    /// Run one engine operation and write what it changed, synchronously: no other
+    /// request runs between the decision and the write. A failed write drops the
+    /// in-memory pool, so the next request reloads what was stored.
+    fn change<T>(
+        &self,
+        now: u64,
+        op: impl FnOnce(&mut Pool, &mut Changes) -> T,
+    ) -> Result<T, ApiError> {
+        let mut ch = Changes::default();
+        let out = self.with_mut(|l| op(&mut l.pool, &mut ch));
+        if ch.is_empty() {
+            return Ok(out);
+        }
+        if let Err(e) = self.persist(&ch) {
+            *self.live.borrow_mut() = None;
+            return Err(e);
+        }
+        self.schedule(now);
+        Ok(out)
+    }
+
+    fn persist(&self, ch: &Changes) -> Result<(), ApiError> {
+        let guard = self.live.borrow();
+        let Some(live) = guard.as_ref() else {
+            return Ok(());
+        };
+        for id in &ch.saved {
+            if let Some(lease) = live.pool.lease(id) {
+                run(
+                    &self.sql,
+                    "INSERT OR REPLACE INTO leases (id, body) VALUES (?, ?)",
+                    vec![text(id), text(&json(lease)?)],
+                )?;
+            }
+        }
+        for id in &ch.removed {
+            run(&self.sql, "DELETE FROM leases WHERE id = ?", vec![text(id)])?;
+        }
+        for e in &ch.events {
+            run(
+                &self.sql,
+                "INSERT INTO events (at, kind, lease, product, user, host, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                vec![
+                    int(e.at),
+                    text(e.kind.as_str()),
+                    e.lease.as_deref().map(text).into(),
+                    text(&e.product),
+                    text(&e.user),
+                    text(&e.host),
+                    e.reason.as_deref().map(text).into(),
+                ],
+            )?;
+        }
+        if ch.revoked {
+            let revoked = json(&live.pool.revocation())?;
+            run(
+                &self.sql,
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('revoked', ?)",
+                vec![text(&revoked)],
+            )?;
+        }
+        if ch.deny {
+            let deny = json(live.pool.deny())?;
+            run(
+                &self.sql,
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('deny', ?)",
+                vec![text(&deny)],
+            )?;
+        }
+        drop(guard);
+        if ch.holdings_changed() {
+            let seq = self.with_mut(|l| {
+                l.seq += 1;
+                l.seq
+            });
+            run(
+                &self.sql,
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('seq', ?)",
+                vec![text(&seq.to_string())],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// When the alarm should next run: the earliest session expiry, or soon after an
+    /// unreported change.
+    fn wake_at(&self, now_ms: u64, report_delay_ms: u64) -> Option<u64> {
+        self.with(|l| {
+            let expiry = l.pool.next_expiry().map(|t| t.saturating_mul(1000));
+            let report = (l.seq > l.reported).then_some(now_ms + report_delay_ms);
+            match (expiry, report) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        })
+    }
+
+    /// Make sure the alarm runs by [`wake_at`](Self::wake_at). Setting it is a storage
+    /// operation; it is only done when the wanted time is earlier than the one set.
+    fn schedule(&self, _now: u64) {
+        let now_ms = worker::Date::now().as_millis();
+        let Some(want) = self.wake_at(now_ms, REPORT_DELAY_MS) else {
+            return;
+        };
+        let set = self.with(|l| l.alarm_at);
+        if set.is_some_and(|at| at <= want) {
+            return;
+        }
+        self.with_mut(|l| l.alarm_at = Some(want));
+        let storage = self.state.storage();
+        // The alarm is set in the background: the answer does not wait for it, and a
+        // request that fails to set it still has its seat (the next request, or the
+        // directory's pull, will set it again).
+        self.state.wait_until(async move {
+            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(want as f64));
+            if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(date)).await {
+                worker::console_error!("licence alarm not set: {e}");
+            }
+        });
+    }
+
+    /// The alarm: expire what is due, report to the directory, prune the log, and set
+    /// the next alarm (never sooner than a second: local workerd drops an alarm set for
+    /// "now" inside an alarm).
+    async fn wake(&self) -> Result<(), ApiError> {
+        let now = platform::now();
+        let lid = self.stored_lid()?;
+        self.load(&lid)?;
+        self.with_mut(|l| l.alarm_at = None);
+        self.change(now, |pool, ch| pool.sweep(now, ch))?;
+        if self.with(|l| l.seq > l.reported) {
+            self.report().await;
+        }
+        run(
+            &self.sql,
+            "DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?",
+            vec![int(EVENTS_KEPT)],
+        )?;
+        let failures = self.with(|l| l.failures);
+        let backoff = (1u64 << failures.min(6)).min(MAX_REPORT_BACKOFF) * 1000;
+        let now_ms = worker::Date::now().as_millis();
+        if let Some(want) = self.wake_at(now_ms, backoff) {
+            let want = want.max(now_ms + 1000);
+            self.with_mut(|l| l.alarm_at = Some(want));
+            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(want as f64));
+            self.state
+                .storage()
+                .set_alarm(worker::ScheduledTime::new(date))
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn stored_lid(&self) -> Result<String, ApiError> {
+        rows::<MetaRow>(
+            &self.sql,
+            "SELECT key, value FROM meta WHERE key = 'lid'",
+            vec![],
+        )?
+        .pop()
+        .map(|r| r.value)
+        .ok_or_else(|| ApiError::Internal("an alarm for a licence object with no lid".into()))
+    }
+
+    /// Report who holds what to the directory; on failure, the alarm retries.
+    async fn report(&self) {
+        let (seq, snapshot) = self.with(|l| (l.seq, l.pool.snapshot()));
+        match directory::report(&self.env, seq, snapshot).await {
+            Ok(()) => self.with_mut(|l| {
+                l.reported = l.reported.max(seq);
+                l.failures = 0;
+            }),
+            Err(e) => {
+                worker::console_warn!("licence report to the directory failed: {e:?}");
+                self.with_mut(|l| l.failures = l.failures.saturating_add(1));
+            }
+        }
+    }
+
+    /// Make sure the deny state is fresh: ask the directory when it is older than the
+    /// refresh interval. The ask carries this licence's holdings, so it is a report too.
+    async fn fresh_deny(&self, now: u64) -> Result<(), ApiError> {
+        if now < self.with(|l| l.deny_fresh_until) {
+            return Ok(());
+        }
+        let (seq, snapshot) = self.with(|l| (l.seq, l.pool.snapshot()));
+        let answer = directory::pull(&self.env, seq, snapshot).await?;
+        self.change(now, |pool, ch| {
+            pool.apply_deny(answer.deny, now, ch);
+        })?;
+        self.with_mut(|l| {
+            l.deny_fresh_until = now + answer.fresh_for;
+            l.reported = l.reported.max(seq);
+        });
+        Ok(())
+    }
+
+    fn events(
+        &self,
+        kind: Option<SeatEventKind>,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Page<SeatEventView>, ApiError> {
+        let limit = u64::from(limit.clamp(1, 1000));
+        let before = before.unwrap_or(i64::MAX as u64);
+        let found: Vec<EventRow> = match kind {
+            Some(kind) => rows(
+                &self.sql,
+                "SELECT * FROM events WHERE kind = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                vec![text(kind.as_str()), int(before), int(limit + 1)],
+            )?,
+            None => rows(
+                &self.sql,
+                "SELECT * FROM events WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+                vec![int(before), int(limit + 1)],
+            )?,
+        };
+        let more = found.len() as u64 > limit;
+        let items: Vec<SeatEventView> = found
+            .into_iter()
+            .take(limit as usize)
+            .map(|r| SeatEventView {
+                seq: r.seq,
+                event: SeatEvent {
+                    at: r.at,
+                    kind: SeatEventKind::parse(&r.kind).unwrap_or(SeatEventKind::Denied),
+                    lease: r.lease,
+                    product: r.product,
+                    user: r.user,
+                    host: r.host,
+                    reason: r.reason,
+                },
+            })
+            .collect();
+        let next_cursor = if more {
+            items.last().map(|e| e.seq.to_string())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+}
+
+fn to_value<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(value).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// The vault's view of a pool.
+pub(crate) fn pool_view(pool: &Pool) -> LicencePool {
+    let terms = pool.terms();
+    let snapshot = pool.snapshot();
+    let leases = snapshot
+        .holdings
+        .into_iter()
+        .map(|h| held(&terms.lid, &terms.company, h))
+        .collect();
+    LicencePool {
+        lid: terms.lid.clone(),
+        company: terms.company.clone(),
+        revoked: pool.revocation().is_some(),
+        seats: terms.seats,
+        lease_seconds: terms.lease_seconds,
+        ends_at: terms.ends_at(),
+        products: terms
+            .products
+            .iter()
+            .map(|p| {
+                let allocated = u64::from(pool.allocated(p));
+                LicenceSeats {
+                    lid: terms.lid.clone(),
+                    product: p.clone(),
+                    company: terms.company.clone(),
+                    seats: u64::from(terms.seats),
+                    allocated,
+                    free: u64::from(terms.seats).saturating_sub(allocated),
+                    revoked: pool.revocation().is_some(),
+                    ends_at: terms.ends_at(),
+                }
+            })
+            .collect(),
+        leases,
+    }
+}
+
+/// A holding as the vault lists it.
+pub(crate) fn held(lid: &str, company: &str, h: tessera_engine::Holding) -> HeldLease {
+    HeldLease {
+        host: h.hosts.last().cloned().unwrap_or_default(),
+        lease: h.lease,
+        lid: lid.to_string(),
+        company: company.to_string(),
+        product: h.product,
+        user: h.user,
+        hosts: h.hosts,
+        since: h.since,
+        expires_at: h.expires_at,
+        overage: h.overage,
+    }
+}
+
+/// The worker's handle on the licence objects.
+pub(crate) struct Licences<'a> {
+    env: &'a Env,
+}
+
+impl<'a> Licences<'a> {
+    pub(crate) fn new(env: &'a Env) -> Licences<'a> {
+        Licences { env }
+    }
+
+    /// Ask licence `lid`'s object.
+    pub(crate) async fn ask<T: for<'de> Deserialize<'de>>(
+        &self,
+        lid: &str,
+        call: LicenceCall,
+    ) -> Result<T, ApiError> {
+        let stub = self
+            .env
+            .durable_object(BINDING)?
+            .id_from_name(lid)?
+            .get_stub()?;
+        super::call(
+            &stub,
+            &Envelope {
+                lid: lid.to_string(),
+                call,
+            },
+        )
+        .await
+    }
+}
+
+fn store_error(e: ApiError) -> tessera_engine::Error {
+    tessera_engine::Error::Store(format!("licence object: {e:?}"))
+}
+
+impl tessera_engine::LiveState for Licences<'_> {
+    async fn open(&self, terms: &SeatTerms) -> Result<(), tessera_engine::Error> {
+        self.ask::<()>(
+            &terms.lid,
+            LicenceCall::Open {
+                terms: terms.clone(),
+            },
+        )
+        .await
+        .map_err(store_error)
+    }
+
+    async fn revocation(&self, lid: &str) -> Result<Option<Revocation>, tessera_engine::Error> {
+        self.ask(lid, LicenceCall::Revocation)
+            .await
+            .map_err(store_error)
+    }
+
+    async fn revoke(
+        &self,
+        lid: &str,
+        by: &str,
+        _now: u64,
+    ) -> Result<Revocation, tessera_engine::Error> {
+        self.ask::<Option<Revocation>>(lid, LicenceCall::Revoke { by: by.to_string() })
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| tessera_engine::Error::Store("revocation not recorded".into()))
+    }
+}

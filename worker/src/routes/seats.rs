@@ -1,0 +1,180 @@
+//! The app-facing seat endpoints: `POST /api/seats/checkout`, `/heartbeat`, `/release`.
+//!
+//! An app authenticates with what it already holds — its licence token to check out,
+//! then the lease token — so no administrator's credential ever ships inside an app.
+//! The worker verifies the token, the licence's object decides
+//! ([`LicenceObject`](crate::objects::licence::LicenceObject)), and the worker signs a
+//! lease token (`typ` `lease+jwt`) that the npm validator verifies offline until the
+//! lease ends.
+//!
+//! - checkout `{license, product, user, host?}` → 201 a new lease, 200 a refreshed one;
+//!   409 `NO_SEAT_AVAILABLE` / `SESSION_LIMIT_REACHED`, 403 `PRODUCT_DISCONNECTED` /
+//!   `USER_BLOCKED` / the licence's own code (`REVOKED`, `LICENSE_EXPIRED`, ...).
+//! - heartbeat `{token}` → 200 the extended lease and a fresh token; 410
+//!   `LEASE_EXPIRED` / `LEASE_REVOKED` once it is gone.
+//! - release `{token}` → 204, also when it was already gone.
+
+use tessera_engine::api::{CheckoutRequest, LeaseAnswer, LeaseTokenRequest, LeaseView};
+use tessera_engine::{
+    Decision, DenyCode, Expectations, LeaseClaims, SeatDenial, SeatTerms, check_seat_request,
+    plausible_id, sign_lease, validate, verify, verify_lease,
+};
+use worker::{Env, Request, Response};
+
+use crate::deployment::LicensingContext;
+use crate::error::ApiError;
+use crate::objects::licence::{Beat, CheckoutAnswer, LicenceCall};
+use crate::{body, platform};
+
+pub(crate) async fn checkout(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+    let request: CheckoutRequest = body::json(req).await?;
+    check_seat_request(&request.product, &request.user, &request.host)?;
+    let ctx = LicensingContext::load(req, env).await?;
+    let now = platform::now();
+    let expect = Expectations::default()
+        .issuer(ctx.issuer.as_str())
+        .product(request.product.as_str());
+    let token = request.license.trim();
+    // A licence that verifies but is refused (expired, another product) is recorded as
+    // a denial in its licence's log; one that does not verify has no licence to tell.
+    let (claims, refused) = match validate(token, &ctx.keys, &expect, now) {
+        Decision::Allow(licence) => (licence.claims, None),
+        Decision::Deny(code) => match verify(token, &ctx.keys) {
+            Ok(claims) if claims.iss == ctx.issuer && plausible_id(&claims.lid) => {
+                (claims, Some(code))
+            }
+            _ => return Err(ApiError::Seat(SeatDenial::Licence(code))),
+        },
+    };
+    if !plausible_id(&claims.lid) {
+        return Err(ApiError::Seat(SeatDenial::Licence(DenyCode::Malformed)));
+    }
+    let lease_id = format!("{}.{}", claims.lid, platform::random_id()?);
+    let call = LicenceCall::Checkout {
+        terms: SeatTerms::from_claims(&claims, tessera_engine::DEFAULT_LEASE_SECONDS),
+        product: request.product,
+        user: request.user,
+        host: request.host,
+        lease_id,
+        refused,
+    };
+    let answer: CheckoutAnswer = ctx.live().ask(&claims.lid, call).await?;
+    match answer {
+        CheckoutAnswer::Denied { code } => Err(ApiError::Seat(denial(&code))),
+        CheckoutAnswer::Granted {
+            lease,
+            session,
+            created,
+            heartbeat_seconds,
+        } => {
+            let beat = Beat {
+                lease,
+                session,
+                heartbeat_seconds,
+            };
+            super::json(
+                if created { 201 } else { 200 },
+                &lease_answer(&ctx, &claims.lid, beat, now)?,
+            )
+        }
+    }
+}
+
+/// The denial an object reported, by its code.
+fn denial(code: &str) -> SeatDenial {
+    [
+        SeatDenial::NoSeatAvailable,
+        SeatDenial::SessionLimitReached,
+        SeatDenial::ProductDisconnected,
+        SeatDenial::UserBlocked,
+    ]
+    .into_iter()
+    .chain(DenyCode::ALL.into_iter().map(SeatDenial::Licence))
+    .find(|d| d.as_str() == code)
+    .unwrap_or(SeatDenial::NoSeatAvailable)
+}
+
+/// The lease and a freshly signed lease token for it.
+fn lease_answer(
+    ctx: &LicensingContext<'_>,
+    lid: &str,
+    beat: Beat,
+    now: u64,
+) -> Result<LeaseAnswer, ApiError> {
+    let Beat {
+        lease,
+        session,
+        heartbeat_seconds,
+    } = beat;
+    let claims = LeaseClaims {
+        iss: ctx.issuer.clone(),
+        jti: lease.id.clone(),
+        lid: lid.to_string(),
+        prod: lease.product.clone(),
+        user: lease.user.clone(),
+        host: session.host.clone(),
+        iat: now,
+        exp: session.expires_at,
+    };
+    let token = sign_lease(&claims, ctx.signer())?;
+    Ok(LeaseAnswer {
+        lease: LeaseView {
+            id: lease.id,
+            lid: lid.to_string(),
+            product: lease.product,
+            user: lease.user,
+            host: session.host,
+            since: lease.since,
+            expires_at: session.expires_at,
+            heartbeat_seconds,
+            overage: lease.overage,
+        },
+        token,
+    })
+}
+
+/// Read and verify a lease token from the body: our signature, our issuer.
+async fn lease_token(
+    req: &mut Request,
+    ctx: &LicensingContext<'_>,
+) -> Result<LeaseClaims, ApiError> {
+    let request: LeaseTokenRequest = body::json(req).await?;
+    let claims = verify_lease(request.token.trim(), &ctx.keys).map_err(ApiError::InvalidLease)?;
+    if claims.iss != ctx.issuer {
+        return Err(ApiError::InvalidLease(DenyCode::WrongIssuer));
+    }
+    Ok(claims)
+}
+
+pub(crate) async fn heartbeat(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+    let ctx = LicensingContext::load(req, env).await?;
+    let claims = lease_token(req, &ctx).await?;
+    let now = platform::now();
+    // A session never outlives its token, so a token past its time means the lease
+    // expired; a live token whose session is gone means it ended early.
+    if now >= claims.exp {
+        return Err(ApiError::LeaseGone { expired: true });
+    }
+    let call = LicenceCall::Heartbeat {
+        lease: claims.jti.clone(),
+        product: claims.prod.clone(),
+        user: claims.user.clone(),
+        host: claims.host.clone(),
+    };
+    let beat: Option<Beat> = ctx.live().ask(&claims.lid, call).await?;
+    let beat = beat.ok_or(ApiError::LeaseGone { expired: false })?;
+    super::json(200, &lease_answer(&ctx, &claims.lid, beat, now)?)
+}
+
+pub(crate) async fn release(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+    let ctx = LicensingContext::load(req, env).await?;
+    let claims = lease_token(req, &ctx).await?;
+    let call = LicenceCall::Release {
+        lease: claims.jti,
+        product: claims.prod,
+        user: claims.user,
+        host: claims.host,
+    };
+    ctx.live().ask::<()>(&claims.lid, call).await?;
+    Ok(Response::empty()?.with_status(204))
+}

@@ -1,0 +1,53 @@
+//! `POST /api/licenses/validate` `{token, product?, instance?}`: online validation.
+//!
+//! The engine's decision (as the npm validator makes it offline) plus what only the
+//! API can know: whether the licence was revoked, from its licence object. Always 200
+//! with `{valid, code, claims, warnings}` for a well-formed request, so an app can
+//! switch between the online and the offline check; `claims` whenever the signature
+//! verified.
+
+use tessera_engine::api::{ValidateAnswer, ValidateRequest};
+use tessera_engine::{
+    Decision, DenyCode, Expectations, LiveState as _, instance_field, validate, verify,
+};
+use worker::{Env, Request, Response};
+
+use crate::deployment::LicensingContext;
+use crate::error::ApiError;
+use crate::{body, platform};
+
+pub(crate) async fn post(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+    let request: ValidateRequest = body::json(req).await?;
+    let mut expect = Expectations::default();
+    if let Some(product) = request.product {
+        expect = expect.product(product);
+    }
+    if let Some(instance) = request.instance {
+        expect = expect.instance(instance_field("instance", &instance)?);
+    }
+    let ctx = LicensingContext::load(req, env).await?;
+    let expect = expect.issuer(ctx.issuer.as_str());
+    let token = request.token.trim();
+    let answer = match validate(token, &ctx.keys, &expect, platform::now()) {
+        Decision::Allow(licence) => {
+            let revoked = ctx.live().revocation(&licence.claims.lid).await?.is_some();
+            ValidateAnswer {
+                valid: !revoked,
+                code: revoked.then_some(DenyCode::Revoked),
+                warnings: if revoked {
+                    Vec::new()
+                } else {
+                    licence.warnings
+                },
+                claims: Some(licence.claims),
+            }
+        }
+        Decision::Deny(code) => ValidateAnswer {
+            valid: false,
+            code: Some(code),
+            claims: verify(token, &ctx.keys).ok(),
+            warnings: Vec::new(),
+        },
+    };
+    super::json(200, &answer)
+}

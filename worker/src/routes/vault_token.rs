@@ -1,0 +1,33 @@
+//! The vault access token (seeds 001/002): `GET/POST/DELETE /api/vault-token`.
+//!
+//! One per installation. `POST` generates it, or regenerates it (the old one stops at
+//! once); the secret is in that response only. `GET` says whether one exists, never
+//! its value. It reads licence data (`licenses:read`) and nothing else.
+
+use tessera_engine::{GeneratedVaultToken, Permission, new_secret};
+use worker::{Env, Request, Response};
+
+use crate::error::ApiError;
+use crate::kv::Kv;
+use crate::{auth, platform, tokens};
+
+pub(crate) async fn get(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::VaultRead).await?;
+    let kv = Kv::from_env(env)?;
+    super::json(200, &tokens::vault_info(&kv).await?)
+}
+
+pub(crate) async fn generate(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let caller = auth::require(req, env, Permission::VaultWrite).await?;
+    let kv = Kv::from_env(env)?;
+    let secret = new_secret(true, &platform::random::<32>()?);
+    let info = tokens::set_vault(&kv, &secret, &caller.username, platform::now()).await?;
+    super::json(201, &GeneratedVaultToken { info, secret })
+}
+
+pub(crate) async fn delete(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::VaultWrite).await?;
+    let kv = Kv::from_env(env)?;
+    tokens::delete_vault(&kv).await?;
+    super::json(200, &tokens::vault_info(&kv).await?)
+}
