@@ -856,6 +856,15 @@ impl Pool {
         if deny.version <= self.deny.version {
             return false;
         }
+        // A "revoke all" mark acts once, when it first arrives (or moves): a lease the
+        // user took after it was applied here must survive later deliveries, even one
+        // in the same second.
+        let fresh_marks: BTreeMap<String, u64> = deny
+            .revoked_before
+            .iter()
+            .filter(|(user, at)| self.deny.revoked_before.get(*user) != Some(*at))
+            .map(|(user, at)| (user.clone(), *at))
+            .collect();
         self.deny = deny;
         ch.deny = true;
         let ended: Vec<(String, &'static str)> = self
@@ -866,12 +875,7 @@ impl Pool {
                     "PRODUCT_DISCONNECTED"
                 } else if self.deny.blocked.contains(&l.user) {
                     "USER_BLOCKED"
-                } else if self
-                    .deny
-                    .revoked_before
-                    .get(&l.user)
-                    .is_some_and(|t| l.since <= *t)
-                {
+                } else if fresh_marks.get(&l.user).is_some_and(|t| l.since <= *t) {
                     "REVOKED"
                 } else {
                     return None;

@@ -416,12 +416,27 @@ fn revoke_all_ends_leases_up_to_its_time_and_lets_new_ones_through() {
         .0
         .expect("again");
     assert!(out.created);
-    // The same marker delivered again (a newer version) leaves the new lease alone.
+    // The same mark delivered again (with a later change) leaves the new lease alone,
+    // though it began in the same second as the mark.
+    let taken_at_mark = checkout(&mut pool, ask("profiler", "ann", "h"), "lic.3", NOW + 10).0;
+    assert!(taken_at_mark.expect("granted").created);
     let mut again = pool.deny().clone();
     again.version = 2;
+    again.blocked.insert("someone-else".into());
     let mut ch = Changes::default();
     pool.apply_deny(again, NOW + 12, &mut ch);
-    assert!(ch.removed.is_empty());
+    assert!(ch.removed.is_empty(), "{ch:?}");
+    // A licence that meets the mark for the first time ends what began up to it.
+    let mut late = Pool::new(terms(3));
+    checkout(&mut late, ask("ide", "ann", "h"), "lic.9", NOW + 5)
+        .0
+        .expect("ann");
+    checkout(&mut late, ask("profiler", "ann", "h"), "lic.10", NOW + 11)
+        .0
+        .expect("ann");
+    let mut ch = Changes::default();
+    late.apply_deny(pool.deny().clone(), NOW + 20, &mut ch);
+    assert_eq!(ch.removed.iter().collect::<Vec<_>>(), ["lic.9"]);
 }
 
 #[test]
