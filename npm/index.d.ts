@@ -33,6 +33,35 @@ export interface Result {
   warnings: Warning[];
 }
 
+/** A lease token's claims (times in Unix seconds). */
+export interface LeaseClaims {
+  /** The issuing deployment. */
+  iss: string;
+  /** The lease id. */
+  jti: string;
+  /** The licence it is a seat of. */
+  lid: string;
+  /** The product lent. */
+  prod: string;
+  /** The user holding it. */
+  user: string;
+  /** The host it was taken from ("" if none). */
+  host: string;
+  iat: number;
+  /** When the lease ends unless heartbeated. */
+  exp: number;
+}
+
+/** The outcome of a lease validation. */
+export interface LeaseResult {
+  valid: boolean;
+  /** `MALFORMED` (also for a licence given as a lease), `UNKNOWN_KEY`, `BAD_SIGNATURE`,
+   *  `WRONG_ISSUER`, `WRONG_PRODUCT` or `EXPIRED`; `null` when valid. */
+  code: DenyCode | null;
+  claims: LeaseClaims | null;
+  warnings: [];
+}
+
 export interface Expectations {
   /** Required `iss`. */
   issuer?: string;
@@ -56,6 +85,8 @@ export class Validator {
   constructor(jwks: JsonWebKeySet | string, expectations?: Expectations);
   /** Validate a token at `now` (a Date or epoch milliseconds; default now). */
   validate(token: string, now?: Date | number): Result;
+  /** Validate a lease token from checkout or heartbeat, offline. */
+  validateLease(token: string, now?: Date | number): LeaseResult;
   /** Free the wasm memory now. */
   free(): void;
 }

@@ -41,6 +41,21 @@ function optionalString(value, name) {
   return value;
 }
 
+function checkToken(token) {
+  if (typeof token !== "string") {
+    throw new TypeError("tessera-license: token must be a string");
+  }
+  return token;
+}
+
+function seconds(now) {
+  const ms = now instanceof Date ? now.getTime() : now;
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
+    throw new TypeError("tessera-license: now must be a Date or milliseconds since the epoch");
+  }
+  return Math.floor(ms / 1000);
+}
+
 /** Validates licences against one key set and one set of expectations. */
 export class Validator {
   #inner;
@@ -88,14 +103,20 @@ export class Validator {
    * @returns `{ valid, code, claims, warnings }`
    */
   validate(token, now = Date.now()) {
-    if (typeof token !== "string") {
-      throw new TypeError("tessera-license: token must be a string");
-    }
-    const ms = now instanceof Date ? now.getTime() : now;
-    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
-      throw new TypeError("tessera-license: now must be a Date or milliseconds since the epoch");
-    }
-    return JSON.parse(this.#inner.validate(token, Math.floor(ms / 1000)));
+    return JSON.parse(this.#inner.validate(checkToken(token), seconds(now)));
+  }
+
+  /**
+   * Validate a lease token (from `POST /api/seats/checkout` or `/heartbeat`) offline:
+   * the deployment's signature, its type, the expected issuer and product, and its
+   * expiry. An app keeps its seat through a network blip until this says `EXPIRED`.
+   * @param token the lease token
+   * @param now a Date or milliseconds since the epoch (default: now)
+   * @returns `{ valid, code, claims, warnings }`; `claims` are the lease's
+   *   (`jti` lease id, `lid`, `prod`, `user`, `host`, `iat`, `exp`)
+   */
+  validateLease(token, now = Date.now()) {
+    return JSON.parse(this.#inner.validateLease(checkToken(token), seconds(now)));
   }
 
   /** Free the wasm memory now rather than at garbage collection. */

@@ -21,7 +21,7 @@ use wasm_bindgen::prelude::*;
 use crate::claims::LicenseClaims;
 use crate::decision::{DenyCode, Expectations, Warning, judge_claims};
 use crate::keys::KeySet;
-use crate::token::verify;
+use crate::token::{LeaseClaims, judge_lease, verify, verify_lease};
 
 /// A validator for one key set and one set of expectations.
 #[wasm_bindgen]
@@ -73,11 +73,7 @@ impl Validator {
 
     /// Validate `token` at `now` (Unix seconds): the outcome as a JSON string.
     pub fn validate(&self, token: &str, now: f64) -> String {
-        let now = if now.is_finite() && now > 0.0 {
-            now as u64
-        } else {
-            0
-        };
+        let now = seconds(now);
         let mut verified = self.verified.borrow_mut();
         let index = match verified.iter().position(|(t, _)| t == token) {
             Some(i) => Ok(i),
@@ -96,6 +92,46 @@ impl Validator {
                 outcome(Some(claims), judge_claims(claims, &self.expect, now))
             }
         }
+    }
+}
+
+#[wasm_bindgen]
+impl Validator {
+    /// Validate a lease token from `POST /api/seats/checkout` at `now`: the
+    /// deployment's signature, `typ` `lease+jwt`, the issuer and product expected, and
+    /// its expiry. The outcome as a JSON string, in the shape `validate` answers.
+    #[wasm_bindgen(js_name = validateLease)]
+    pub fn validate_lease(&self, token: &str, now: f64) -> String {
+        let now = seconds(now);
+        let (claims, judged) = match verify_lease(token, &self.keys) {
+            Ok(claims) => {
+                let judged = judge_lease(&claims, &self.expect, now);
+                (Some(claims), judged)
+            }
+            Err(code) => (None, Err(code)),
+        };
+        #[derive(serde::Serialize)]
+        struct LeaseOutcome<'a> {
+            valid: bool,
+            code: Option<DenyCode>,
+            claims: Option<&'a LeaseClaims>,
+            warnings: [(); 0],
+        }
+        let outcome = LeaseOutcome {
+            valid: judged.is_ok(),
+            code: judged.err(),
+            claims: claims.as_ref(),
+            warnings: [],
+        };
+        serde_json::to_string(&outcome).unwrap_or_default()
+    }
+}
+
+fn seconds(now: f64) -> u64 {
+    if now.is_finite() && now > 0.0 {
+        now as u64
+    } else {
+        0
     }
 }
 

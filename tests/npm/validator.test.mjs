@@ -199,4 +199,50 @@ describe("against the running API", () => {
     assert.equal(res.status, 400);
     assert.equal(res.body.error.reason, "EXPIRED");
   });
+
+  test("a lease token from checkout verifies offline; expired, tampered or mistyped ones are refused", async () => {
+    const instance = `${worker.url}/`;
+    const record = (await call(worker, "POST", "/api/licenses", { body: issueRequest(instance, { products: ["my-app"] }) })).body;
+    const seat = await call(worker, "POST", "/api/seats/checkout", {
+      auth: null,
+      body: { license: record.token, product: "my-app", user: "ann@example.com", host: "laptop" },
+    });
+    assert.equal(seat.status, 201, JSON.stringify(seat.body));
+    const { lease, token } = seat.body;
+    const jwks = await (await fetch(`${worker.url}/.well-known/jwks.json`)).json();
+    const v = new Validator(jwks, { issuer: instance, product: "my-app" });
+
+    const ok = v.validateLease(token);
+    assert.equal(ok.valid, true, JSON.stringify(ok));
+    assert.equal(ok.code, null);
+    assert.deepEqual(
+      [ok.claims.jti, ok.claims.lid, ok.claims.prod, ok.claims.user, ok.claims.host, ok.claims.exp],
+      [lease.id, record.lid, "my-app", "ann@example.com", "laptop", lease.expires_at],
+    );
+    // Offline until the lease ends, and not a second longer.
+    assert.equal(v.validateLease(token, at(lease.expires_at - 1)).valid, true);
+    const expired = v.validateLease(token, at(lease.expires_at));
+    assert.deepEqual([expired.valid, expired.code], [false, "EXPIRED"]);
+    assert.equal(expired.claims.jti, lease.id, "claims whenever the signature verified");
+
+    const [h, p, sig] = token.split(".");
+    const longer = b64({ ...JSON.parse(Buffer.from(p, "base64url")), exp: lease.expires_at + 365 * DAY });
+    assert.equal(v.validateLease(`${h}.${longer}.${sig}`).code, "BAD_SIGNATURE");
+    const flipped = `${sig.slice(0, 10)}${sig[10] === "A" ? "B" : "A"}${sig.slice(11)}`;
+    assert.equal(v.validateLease(`${h}.${p}.${flipped}`).code, "BAD_SIGNATURE");
+    assert.equal(v.validateLease(record.token).code, "MALFORMED", "a licence is not a lease");
+    assert.equal(v.validate(token).code, "MALFORMED", "a lease is not a licence");
+    const other = new Validator(jwks, { issuer: instance, product: "another-app" });
+    assert.equal(other.validateLease(token).code, "WRONG_PRODUCT");
+    const elsewhere = new Validator(JWKS);
+    assert.equal(elsewhere.validateLease(token).code, "UNKNOWN_KEY");
+    assert.throws(() => v.validateLease(42), TypeError);
+
+    // The heartbeat's fresh token verifies too; after release the API says 410.
+    const beat = await call(worker, "POST", "/api/seats/heartbeat", { auth: null, body: { token } });
+    assert.equal(beat.status, 200);
+    assert.equal(v.validateLease(beat.body.token).valid, true);
+    assert.equal((await call(worker, "POST", "/api/seats/release", { auth: null, body: { token } })).status, 204);
+    assert.equal((await call(worker, "POST", "/api/seats/heartbeat", { auth: null, body: { token } })).status, 410);
+  });
 });
