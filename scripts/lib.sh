@@ -92,11 +92,11 @@ build_site() {
   # erase_components: Leptos type-erases every component's view, which keeps the
   # console's wasm within its 300 KB gzip budget (measured: 312 KB → 286 KB gzip).
   RUSTFLAGS="--cfg erase_components" \
-    cargo build --release --target wasm32-unknown-unknown -p tessera-site >&2
+    cargo build --profile site --target wasm32-unknown-unknown -p tessera-site >&2
   local out="$TESSERA_ROOT/site/dist"
   rm -rf "$out" && mkdir -p "$out"
   wasm-bindgen --target web --no-typescript --out-name tessera_site --out-dir "$out" \
-    "$TESSERA_ROOT/target/wasm32-unknown-unknown/release/tessera-site.wasm" >&2
+    "$TESSERA_ROOT/target/wasm32-unknown-unknown/site/tessera-site.wasm" >&2
   wasm_opt "$out/tessera_site_bg.wasm"
   cp "$TESSERA_ROOT/site/index.html" "$TESSERA_ROOT/site/style.css" "$out/"
 }

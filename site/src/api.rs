@@ -7,7 +7,10 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tessera_engine::api::{ApplyToken, ErrorEnvelope, Health, Me, RemoveToken};
+use tessera_engine::api::{
+    ActiveUser, ApplyToken, BlockView, ErrorEnvelope, Health, HeldLease, Me, Page, ProductSeats,
+    RemoveToken, VaultChange,
+};
 use tessera_engine::{
     ApiToken, AppliedView, CreateToken, CreateUser, CreatedToken, GeneratedVaultToken,
     IssueRequest, LicenceRecord, LicenceStatus, UpdateToken, UpdateUser, UserView, VaultTokenInfo,
@@ -38,14 +41,18 @@ impl ApiError {
     }
 }
 
-async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+/// The body of a 2xx answer, or the API's error. Not generic: every call shares this
+/// one future (a generic one per answer type cost ~9 KB of wasm each).
+async fn read(response: Response) -> Result<String, ApiError> {
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| ApiError::new("NETWORK", e.to_string()))?;
     if response.ok() {
-        return response
-            .json()
-            .await
-            .map_err(|e| ApiError::new("BAD_RESPONSE", e.to_string()));
+        return Ok(text);
     }
-    match response.json::<ErrorEnvelope>().await {
+    match serde_json::from_str::<ErrorEnvelope>(&text) {
         Ok(envelope) => {
             let mut message = envelope.error.message;
             if let Some(reason) = envelope.error.reason {
@@ -55,9 +62,13 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
         }
         Err(_) => Err(ApiError::new(
             "BAD_RESPONSE",
-            format!("HTTP {} without an error body", response.status()),
+            format!("HTTP {status} without an error body"),
         )),
     }
+}
+
+fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(|e| ApiError::new("BAD_RESPONSE", e.to_string()))
 }
 
 fn authorized(builder: RequestBuilder, authorization: &str) -> RequestBuilder {
@@ -73,15 +84,19 @@ fn authorized(builder: RequestBuilder, authorization: &str) -> RequestBuilder {
     }
 }
 
-async fn send<T: DeserializeOwned>(
-    request: Result<Request, gloo_net::Error>,
-) -> Result<T, ApiError> {
+async fn send_text(request: Result<Request, gloo_net::Error>) -> Result<String, ApiError> {
     let request = request.map_err(|e| ApiError::new("NETWORK", e.to_string()))?;
     let response = request
         .send()
         .await
         .map_err(|e| ApiError::new("NETWORK", e.to_string()))?;
     read(response).await
+}
+
+async fn send<T: DeserializeOwned>(
+    request: Result<Request, gloo_net::Error>,
+) -> Result<T, ApiError> {
+    decode(&send_text(request).await?)
 }
 
 async fn get<T: DeserializeOwned>(path: &str, authorization: &str) -> Result<T, ApiError> {
@@ -277,4 +292,78 @@ pub(crate) async fn generate_vault(authorization: &str) -> Result<GeneratedVault
 /// `DELETE /api/vault-token`.
 pub(crate) async fn delete_vault(authorization: &str) -> Result<VaultTokenInfo, ApiError> {
     send(authorized(Request::delete("/api/vault-token"), authorization).build()).await
+}
+
+/// `GET /api/vault/products`.
+pub(crate) async fn vault_products(authorization: &str) -> Result<Vec<ProductSeats>, ApiError> {
+    get("/api/vault/products", authorization).await
+}
+
+/// `GET /api/vault/users?search=` (the first 100).
+pub(crate) async fn vault_users(
+    authorization: &str,
+    search: &str,
+) -> Result<Page<ActiveUser>, ApiError> {
+    get(
+        &format!("/api/vault/users?search={}", segment(search)),
+        authorization,
+    )
+    .await
+}
+
+/// `GET /api/vault/users/:user/licenses`.
+pub(crate) async fn vault_user_leases(
+    authorization: &str,
+    user: &str,
+) -> Result<Vec<HeldLease>, ApiError> {
+    get(
+        &format!("/api/vault/users/{}/licenses", segment(user)),
+        authorization,
+    )
+    .await
+}
+
+/// `GET /api/vault/blocks`.
+pub(crate) async fn vault_blocks(authorization: &str) -> Result<Vec<BlockView>, ApiError> {
+    get("/api/vault/blocks", authorization).await
+}
+
+/// A change to the vault: revoke one lease, revoke all (and block), unblock,
+/// disconnect or connect a product.
+#[derive(Debug, Clone)]
+pub(crate) enum VaultAction {
+    RevokeLease { user: String, lease: String },
+    RevokeAll { user: String, block: bool },
+    Unblock(String),
+    Disconnect(String),
+    Connect(String),
+}
+
+/// Send a [`VaultAction`].
+pub(crate) async fn vault_action(
+    authorization: &str,
+    action: &VaultAction,
+) -> Result<VaultChange, ApiError> {
+    let builder = match action {
+        VaultAction::RevokeLease { user, lease } => Request::delete(&format!(
+            "/api/vault/users/{}/licenses/{}",
+            segment(user),
+            segment(lease)
+        )),
+        VaultAction::RevokeAll { user, block } => Request::delete(&format!(
+            "/api/vault/users/{}/licenses?block={block}",
+            segment(user)
+        )),
+        VaultAction::Unblock(user) => {
+            Request::delete(&format!("/api/vault/blocks/{}", segment(user)))
+        }
+        VaultAction::Disconnect(product) => Request::post(&format!(
+            "/api/vault/products/{}/disconnect",
+            segment(product)
+        )),
+        VaultAction::Connect(product) => {
+            Request::post(&format!("/api/vault/products/{}/connect", segment(product)))
+        }
+    };
+    send(authorized(builder, authorization).build()).await
 }

@@ -8,7 +8,7 @@ use leptos_router::path;
 use crate::api;
 use crate::pages::{
     home::Home, licences::Licences, licensing::Licensing, not_found::NotFound, settings::Settings,
-    sign_in::SignIn, token_details::TokenDetails, tokens::Tokens, users::Users,
+    sign_in::SignIn, token_details::TokenDetails, tokens::Tokens, users::Users, vault::Vault,
 };
 use crate::session::{self, Session, SessionSignal};
 
@@ -40,6 +40,7 @@ pub(crate) fn App() -> impl IntoView {
                 <nav>
                     <A href="/licences">"Licences"</A>
                     <A href="/licensing">"Applied licence"</A>
+                    <A href="/vault">"Vault"</A>
                     <A href="/tokens">"API tokens"</A>
                     <A href="/users">"Users"</A>
                     <A href="/settings">"Settings"</A>
@@ -64,6 +65,7 @@ pub(crate) fn App() -> impl IntoView {
                         <Route path=path!("/tokens/:id") view=TokenDetails />
                         <Route path=path!("/users") view=Users />
                         <Route path=path!("/settings") view=Settings />
+                        <Route path=path!("/vault") view=Vault />
                     </Routes>
                 </Show>
             </main>

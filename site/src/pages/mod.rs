@@ -9,3 +9,4 @@ pub(crate) mod sign_in;
 pub(crate) mod token_details;
 pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod vault;
