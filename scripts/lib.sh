@@ -79,6 +79,17 @@ setup_chromium() {
   export CHROMIUM_BIN=/usr/bin/chromium
 }
 
+# wrk, the HTTP load generator the benchmarks use (Debian's).
+setup_wrk() {
+  if ! command -v wrk >/dev/null 2>&1; then
+    log "installing Debian wrk (benchmarks)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >&2
+  fi
+}
+
 # wasm-opt -Oz in place, with the features rustc enables by default for
 # wasm32-unknown-unknown (binaryen's defaults reject its bulk-memory output).
 wasm_opt() {

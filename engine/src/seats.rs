@@ -339,6 +339,9 @@ pub struct SeatEvent {
 pub struct Changes {
     /// Leases whose stored row must be (re)written from [`Pool::lease`].
     pub saved: BTreeSet<String>,
+    /// Of those, leases whose only change is a later expiry (a heartbeat, a checkout
+    /// again from a host that holds it): who holds what is unchanged.
+    pub extended: BTreeSet<String>,
     /// Leases whose stored row must be deleted.
     pub removed: BTreeSet<String>,
     /// Events to append to the log, in order.
@@ -359,17 +362,35 @@ impl Changes {
             && !self.deny
     }
 
-    /// Whether who holds what changed (the vault's roll-up must hear of it).
+    /// Whether the stored holdings changed at all, expiries included.
     pub fn holdings_changed(&self) -> bool {
         !self.saved.is_empty() || !self.removed.is_empty() || self.revoked
     }
 
+    /// Whether who holds what changed, beyond later expiries: a lease began or ended, a
+    /// host joined or left, the licence was revoked. The vault's roll-up should hear of
+    /// this soon; of a later expiry, whenever convenient.
+    pub fn membership_changed(&self) -> bool {
+        self.saved.iter().any(|id| !self.extended.contains(id))
+            || !self.removed.is_empty()
+            || self.revoked
+    }
+
     fn save(&mut self, id: &str) {
+        self.saved.insert(id.to_string());
+        self.extended.remove(id);
+    }
+
+    fn extend(&mut self, id: &str) {
+        if !self.saved.contains(id) {
+            self.extended.insert(id.to_string());
+        }
         self.saved.insert(id.to_string());
     }
 
     fn remove(&mut self, id: &str) {
         self.saved.remove(id);
+        self.extended.remove(id);
         self.removed.insert(id.to_string());
     }
 }
@@ -665,7 +686,11 @@ impl Pool {
                 }
             };
             let lease = lease.clone();
-            ch.save(&id);
+            if reason.is_some() {
+                ch.save(&id);
+            } else {
+                ch.extend(&id);
+            }
             ch.events.push(event(
                 now,
                 SeatEventKind::Refreshed,
@@ -762,7 +787,7 @@ impl Pool {
         session.expires_at = until;
         let session = session.clone();
         let lease = lease.clone();
-        ch.save(id);
+        ch.extend(id);
         ch.events.push(event(
             now,
             SeatEventKind::Refreshed,

@@ -32,8 +32,9 @@ export function freePort() {
  * `stateDir`: reuse a state directory (to test persistence across restarts); by
  * default a fresh temporary one, removed by `stop()` unless `keepState`.
  * `envFile`: the secrets (default: this run's admin password and signing key).
+ * `logLevel`: wrangler's `--log-level` (default: wrangler's, which logs every request).
  */
-export async function startWorker({ stateDir, keepState = false, envFile, timeoutMs = 60_000 } = {}) {
+export async function startWorker({ stateDir, keepState = false, envFile, timeoutMs = 60_000, logLevel } = {}) {
   const ownState = !stateDir && !keepState;
   const state = stateDir ?? mkdtempSync(join(tmpdir(), "tessera-state-"));
   const port = await freePort();
@@ -50,6 +51,8 @@ export async function startWorker({ stateDir, keepState = false, envFile, timeou
       "--show-interactive-dev-session=false",
       "--persist-to", state,
       "--env-file", envFile ?? defaultEnvFile(),
+      // Benchmarks pass "warn": wrangler's line per request costs its own CPU.
+      ...(logLevel ? ["--log-level", logLevel] : []),
     ],
     {
       cwd: ROOT,

@@ -9,7 +9,14 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use tessera_engine::{Keyring, RotatedKey, SigningKey, Store, normalize_instance};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use tessera_engine::{
+    Decision, DenyCode, Expectations, KeySet, Keyring, LicenseClaims, RotatedKey, SigningKey,
+    Store, check_claims, normalize_instance,
+};
 use worker::{Env, Request};
 
 use crate::error::ApiError;
@@ -75,30 +82,83 @@ fn root_key(env: &Env) -> Result<SigningKey, ApiError> {
 /// rotates sees its new key at once.
 const KEYRING_SECONDS: u64 = 30;
 
-thread_local! {
-    static KEYRING: std::cell::RefCell<Option<(u64, Keyring)>> = const { std::cell::RefCell::new(None) };
+/// The keyring, its public key set, and the licence tokens whose signature verified
+/// under that set.
+pub(crate) struct Keys {
+    pub(crate) ring: Keyring,
+    pub(crate) set: KeySet,
+    /// Verified licence tokens and their claims. A signature's validity under a fixed
+    /// key set never changes, so a token seen again skips the Ed25519 check (apps send
+    /// the same licence at every checkout); time and identity are judged at every call.
+    /// It lives and dies with this key set.
+    verified: RefCell<HashMap<String, LicenseClaims>>,
 }
 
-/// The keyring: root key plus every rotated key (cached per isolate, see
-/// [`KEYRING_SECONDS`]).
-pub(crate) async fn keyring(env: &Env, kv: &Kv) -> Result<Keyring, ApiError> {
+/// How many verified tokens an isolate remembers (then it forgets them all).
+const VERIFIED_TOKENS: usize = 1024;
+
+impl Keys {
+    fn new(ring: Keyring) -> Result<Keys, ApiError> {
+        let set = ring.key_set()?;
+        Ok(Keys {
+            ring,
+            set,
+            verified: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// [`tessera_engine::verify`], remembering tokens that verified.
+    pub(crate) fn verify(&self, token: &str) -> Result<LicenseClaims, DenyCode> {
+        if let Some(claims) = self.verified.borrow().get(token) {
+            return Ok(claims.clone());
+        }
+        let claims = tessera_engine::verify(token, &self.set)?;
+        let mut verified = self.verified.borrow_mut();
+        if verified.len() >= VERIFIED_TOKENS {
+            verified.clear();
+        }
+        verified.insert(token.to_string(), claims.clone());
+        Ok(claims)
+    }
+
+    /// [`tessera_engine::validate`] over [`Keys::verify`].
+    pub(crate) fn validate(&self, token: &str, expect: &Expectations, now: u64) -> Decision {
+        match self.verify(token) {
+            Ok(claims) => check_claims(claims, expect, now),
+            Err(code) => Decision::Deny(code),
+        }
+    }
+}
+
+thread_local! {
+    static KEYS: RefCell<Option<(u64, Rc<Keys>)>> = const { RefCell::new(None) };
+}
+
+/// The keyring and its key set (cached per isolate, see [`KEYRING_SECONDS`]).
+pub(crate) async fn keys(env: &Env, kv: &Kv) -> Result<Rc<Keys>, ApiError> {
     let now = crate::platform::now();
-    let cached = KEYRING.with_borrow(|c| {
+    let cached = KEYS.with_borrow(|c| {
         c.as_ref()
             .filter(|(at, _)| now.saturating_sub(*at) < KEYRING_SECONDS)
-            .map(|(_, ring)| ring.clone())
+            .map(|(_, keys)| Rc::clone(keys))
     });
-    if let Some(ring) = cached {
-        return Ok(ring);
+    if let Some(keys) = cached {
+        return Ok(keys);
     }
-    let ring = load_keyring(env, kv).await?;
-    remember(&ring);
-    Ok(ring)
+    let keys = remember(load_keyring(env, kv).await?)?;
+    Ok(keys)
 }
 
-fn remember(ring: &Keyring) {
+/// The keyring (cached per isolate, see [`KEYRING_SECONDS`]).
+pub(crate) async fn keyring(env: &Env, kv: &Kv) -> Result<Keyring, ApiError> {
+    Ok(keys(env, kv).await?.ring.clone())
+}
+
+fn remember(ring: Keyring) -> Result<Rc<Keys>, ApiError> {
     let now = crate::platform::now();
-    KEYRING.with_borrow_mut(|c| *c = Some((now, ring.clone())));
+    let keys = Rc::new(Keys::new(ring)?);
+    KEYS.with_borrow_mut(|c| *c = Some((now, Rc::clone(&keys))));
+    Ok(keys)
 }
 
 async fn load_keyring(env: &Env, kv: &Kv) -> Result<Keyring, ApiError> {
@@ -123,7 +183,7 @@ pub(crate) async fn store_rotated(
     let json = serde_json::to_string(entry).map_err(|e| ApiError::Internal(e.to_string()))?;
     kv.put(&format!("{ROTATED_PREFIX}{}", entry.kid), &json)
         .await?;
-    remember(ring);
+    remember(ring.clone())?;
     Ok(())
 }
 
@@ -132,8 +192,7 @@ pub(crate) async fn store_rotated(
 pub(crate) struct LicensingContext<'a> {
     kv: Kv,
     live: Licences<'a>,
-    ring: Keyring,
-    pub(crate) keys: tessera_engine::KeySet,
+    pub(crate) keys: Rc<Keys>,
     pub(crate) issuer: String,
 }
 
@@ -143,12 +202,10 @@ impl<'a> LicensingContext<'a> {
         env: &'a Env,
     ) -> Result<LicensingContext<'a>, ApiError> {
         let kv = Kv::from_env(env)?;
-        let ring = keyring(env, &kv).await?;
-        let keys = ring.key_set()?;
+        let keys = keys(env, &kv).await?;
         Ok(LicensingContext {
             kv,
             live: Licences::new(env),
-            ring,
             keys,
             issuer: issuer(req, env)?,
         })
@@ -158,8 +215,8 @@ impl<'a> LicensingContext<'a> {
         tessera_engine::Licensing {
             store: &self.kv,
             live: &self.live,
-            keys: &self.keys,
-            signer: self.ring.active(),
+            keys: &self.keys.set,
+            signer: self.keys.ring.active(),
             issuer: &self.issuer,
         }
     }
@@ -171,6 +228,6 @@ impl<'a> LicensingContext<'a> {
 
     /// The key new tokens (licences and leases) are signed with.
     pub(crate) fn signer(&self) -> &SigningKey {
-        self.ring.active()
+        self.keys.ring.active()
     }
 }

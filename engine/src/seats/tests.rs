@@ -61,6 +61,7 @@ fn grants_up_to_the_seats_then_denies_and_records_each_denial() {
         assert_eq!(out.session.expires_at, NOW + u64::from(LEASE));
         assert_eq!(kinds(&ch), [(SeatEventKind::Granted, None)]);
         assert!(ch.saved.contains(&format!("lic.{i}")));
+        assert!(ch.membership_changed());
     }
     assert_eq!(pool.allocated("ide"), 2);
     let (out, ch) = checkout(&mut pool, ask("ide", "cy", "h"), "lic.2", NOW);
@@ -192,6 +193,8 @@ fn heartbeats_extend_and_fail_once_the_session_is_gone() {
         .expect("alive");
     assert_eq!(beat.session.expires_at, NOW + 600 + u64::from(LEASE));
     assert_eq!(kinds(&ch), [(SeatEventKind::Refreshed, None)]);
+    assert_eq!(ch.extended.iter().collect::<Vec<_>>(), ["lic.1"]);
+    assert!(!ch.membership_changed());
     // Another user, product or host cannot beat this lease.
     for r in [
         ask("ide", "bob", "h"),

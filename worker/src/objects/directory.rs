@@ -685,7 +685,7 @@ pub(crate) async fn ask<T: for<'de> Deserialize<'de>>(
     env: &Env,
     call: DirectoryCall,
 ) -> Result<T, ApiError> {
-    super::call(&stub(env)?, &call).await
+    super::call(stub(env)?, &call).await
 }
 
 /// A licence object's report of its holdings.

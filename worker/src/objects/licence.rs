@@ -43,8 +43,11 @@ use crate::platform;
 /// The binding of the licence objects (see `wrangler.toml`).
 pub(crate) const BINDING: &str = "LICENCES";
 
-/// How soon after a change of holdings the directory hears of it, in milliseconds.
+/// How soon after a change of who holds what the directory hears of it, in milliseconds.
 const REPORT_DELAY_MS: u64 = 250;
+/// How soon after a change of expiries alone (heartbeats) it hears of them: they move
+/// no seat, so they wait for the next report, or this long at most.
+const LAZY_REPORT_MS: u64 = 60_000;
 /// The longest wait between two reports that failed, in seconds.
 const MAX_REPORT_BACKOFF: u64 = 60;
 /// Seat events kept per licence (older ones are dropped by the alarm).
@@ -145,6 +148,10 @@ struct Live {
     seq: u64,
     /// The last `seq` the directory acknowledged.
     reported: u64,
+    /// The `seq` of the last change of who holds what (not expiries alone).
+    membership: u64,
+    /// When the directory last acknowledged a report (epoch ms).
+    reported_at: u64,
     /// Failed reports in a row (for backoff).
     failures: u32,
     /// The deny state is fresh until then (Unix seconds).
@@ -433,6 +440,8 @@ impl LicenceObject {
             known,
             seq,
             reported: 0,
+            membership: seq,
+            reported_at: 0,
             failures: 0,
             deny_fresh_until: 0,
             alarm_at: None,
@@ -524,8 +533,12 @@ impl LicenceObject {
         }
         drop(guard);
         if ch.holdings_changed() {
+            let membership = ch.membership_changed();
             let seq = self.with_mut(|l| {
                 l.seq += 1;
+                if membership {
+                    l.membership = l.seq;
+                }
                 l.seq
             });
             run(
@@ -538,11 +551,17 @@ impl LicenceObject {
     }
 
     /// When the alarm should next run: the earliest session expiry, or soon after an
-    /// unreported change.
+    /// unreported change of who holds what (later for expiries alone).
     fn wake_at(&self, now_ms: u64, report_delay_ms: u64) -> Option<u64> {
         self.with(|l| {
             let expiry = l.pool.next_expiry().map(|t| t.saturating_mul(1000));
-            let report = (l.seq > l.reported).then_some(now_ms + report_delay_ms);
+            let report = if l.membership > l.reported {
+                Some(now_ms + report_delay_ms)
+            } else if l.seq > l.reported {
+                Some((l.reported_at + LAZY_REPORT_MS).max(now_ms + report_delay_ms))
+            } else {
+                None
+            };
             match (expiry, report) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -583,7 +602,12 @@ impl LicenceObject {
         self.load(&lid)?;
         self.with_mut(|l| l.alarm_at = None);
         self.change(now, |pool, ch| pool.sweep(now, ch))?;
-        if self.with(|l| l.seq > l.reported) {
+        let now_ms = worker::Date::now().as_millis();
+        let due = self.with(|l| {
+            l.membership > l.reported
+                || (l.seq > l.reported && now_ms >= l.reported_at + LAZY_REPORT_MS)
+        });
+        if due {
             self.report().await;
         }
         run(
@@ -623,6 +647,7 @@ impl LicenceObject {
         match directory::report(&self.env, seq, snapshot).await {
             Ok(()) => self.with_mut(|l| {
                 l.reported = l.reported.max(seq);
+                l.reported_at = worker::Date::now().as_millis();
                 l.failures = 0;
             }),
             Err(e) => {
@@ -646,6 +671,7 @@ impl LicenceObject {
         self.with_mut(|l| {
             l.deny_fresh_until = now + answer.fresh_for;
             l.reported = l.reported.max(seq);
+            l.reported_at = worker::Date::now().as_millis();
         });
         Ok(())
     }
@@ -775,7 +801,7 @@ impl<'a> Licences<'a> {
             .id_from_name(lid)?
             .get_stub()?;
         super::call(
-            &stub,
+            stub,
             &Envelope {
                 lid: lid.to_string(),
                 call,

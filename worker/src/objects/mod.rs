@@ -18,31 +18,50 @@ pub(crate) mod licence;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use wasm_bindgen::JsValue;
-use worker::{Method, Request, RequestInit, Response, Stub};
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::{Request, Response, Stub};
 
 use crate::error::ApiError;
 
 /// Send `message` to an object and read its answer.
+///
+/// The request and the answer stay JavaScript objects, read with the runtime's own
+/// `text()`: converting the answer to a `worker::Response` reads its body as a stream,
+/// chunk by chunk through wasm, which measured as the largest part of an object call.
 pub(crate) async fn call<T: DeserializeOwned>(
-    stub: &Stub,
+    stub: Stub,
     message: &impl Serialize,
 ) -> Result<T, ApiError> {
     let json = serde_json::to_string(message).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(JsValue::from_str(&json)));
-    let request = Request::new_with_init("https://object.internal/", &init)?;
-    let mut response = stub.fetch_with_request(request).await?;
-    let text = response.text().await?;
-    if response.status_code() != 200 {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(&json));
+    let request = web_sys::Request::new_with_str_and_init("https://object.internal/", &init)
+        .map_err(js_error)?;
+    let stub: worker::worker_sys::DurableObject = stub.into_rpc();
+    let response: web_sys::Response =
+        JsFuture::from(stub.fetch_with_request(&request).map_err(js_error)?)
+            .await
+            .map_err(js_error)?
+            .unchecked_into();
+    let text = JsFuture::from(response.text().map_err(js_error)?)
+        .await
+        .map_err(js_error)?
+        .as_string()
+        .unwrap_or_default();
+    if response.status() != 200 {
         return Err(ApiError::Internal(format!(
             "object answered {}: {text}",
-            response.status_code()
+            response.status()
         )));
     }
     serde_json::from_str(&text)
         .map_err(|e| ApiError::Internal(format!("unreadable object answer: {e}")))
+}
+
+fn js_error(e: JsValue) -> ApiError {
+    ApiError::Internal(format!("object call: {e:?}"))
 }
 
 /// Read an object's request, run `handle`, and answer with its JSON (or a 500 carrying

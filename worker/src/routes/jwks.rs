@@ -10,7 +10,7 @@ use crate::kv::Kv;
 
 pub(crate) async fn get(env: &Env) -> Result<Response, ApiError> {
     let kv = Kv::from_env(env)?;
-    let jwks = deployment::keyring(env, &kv).await?.key_set()?.to_jwks();
+    let jwks = deployment::keys(env, &kv).await?.set.to_jwks();
     let mut response = Response::ok(jwks)?;
     let headers = response.headers_mut();
     headers.set("Content-Type", "application/json")?;

@@ -17,7 +17,7 @@
 use tessera_engine::api::{CheckoutRequest, LeaseAnswer, LeaseTokenRequest, LeaseView};
 use tessera_engine::{
     Decision, DenyCode, Expectations, LeaseClaims, SeatDenial, SeatTerms, check_seat_request,
-    plausible_id, sign_lease, validate, verify, verify_lease,
+    plausible_id, sign_lease, verify_lease,
 };
 use worker::{Env, Request, Response};
 
@@ -37,9 +37,9 @@ pub(crate) async fn checkout(req: &mut Request, env: &Env) -> Result<Response, A
     let token = request.license.trim();
     // A licence that verifies but is refused (expired, another product) is recorded as
     // a denial in its licence's log; one that does not verify has no licence to tell.
-    let (claims, refused) = match validate(token, &ctx.keys, &expect, now) {
+    let (claims, refused) = match ctx.keys.validate(token, &expect, now) {
         Decision::Allow(licence) => (licence.claims, None),
-        Decision::Deny(code) => match verify(token, &ctx.keys) {
+        Decision::Deny(code) => match ctx.keys.verify(token) {
             Ok(claims) if claims.iss == ctx.issuer && plausible_id(&claims.lid) => {
                 (claims, Some(code))
             }
@@ -139,7 +139,8 @@ async fn lease_token(
     ctx: &LicensingContext<'_>,
 ) -> Result<LeaseClaims, ApiError> {
     let request: LeaseTokenRequest = body::json(req).await?;
-    let claims = verify_lease(request.token.trim(), &ctx.keys).map_err(ApiError::InvalidLease)?;
+    let claims =
+        verify_lease(request.token.trim(), &ctx.keys.set).map_err(ApiError::InvalidLease)?;
     if claims.iss != ctx.issuer {
         return Err(ApiError::InvalidLease(DenyCode::WrongIssuer));
     }

@@ -7,9 +7,7 @@
 //! verified.
 
 use tessera_engine::api::{ValidateAnswer, ValidateRequest};
-use tessera_engine::{
-    Decision, DenyCode, Expectations, LiveState as _, instance_field, validate, verify,
-};
+use tessera_engine::{Decision, DenyCode, Expectations, LiveState as _, instance_field};
 use worker::{Env, Request, Response};
 
 use crate::deployment::LicensingContext;
@@ -28,7 +26,7 @@ pub(crate) async fn post(req: &mut Request, env: &Env) -> Result<Response, ApiEr
     let ctx = LicensingContext::load(req, env).await?;
     let expect = expect.issuer(ctx.issuer.as_str());
     let token = request.token.trim();
-    let answer = match validate(token, &ctx.keys, &expect, platform::now()) {
+    let answer = match ctx.keys.validate(token, &expect, platform::now()) {
         Decision::Allow(licence) => {
             let revoked = ctx.live().revocation(&licence.claims.lid).await?.is_some();
             ValidateAnswer {
@@ -45,7 +43,7 @@ pub(crate) async fn post(req: &mut Request, env: &Env) -> Result<Response, ApiEr
         Decision::Deny(code) => ValidateAnswer {
             valid: false,
             code: Some(code),
-            claims: verify(token, &ctx.keys).ok(),
+            claims: ctx.keys.verify(token).ok(),
             warnings: Vec::new(),
         },
     };
