@@ -35,7 +35,7 @@ use tessera_engine::{
 };
 use worker::{DurableObject, Env, Request, Response, SqlStorage, State, durable_object};
 
-use super::directory;
+use super::directory::{self, DENY_REFRESH_SECONDS};
 use super::sql::{int, rows, run, text};
 use crate::error::ApiError;
 use crate::platform;
@@ -50,6 +50,10 @@ const REPORT_DELAY_MS: u64 = 250;
 const LAZY_REPORT_MS: u64 = 60_000;
 /// The longest wait between two reports that failed, in seconds.
 const MAX_REPORT_BACKOFF: u64 = 60;
+/// How long past its freshness the last deny state serves while the directory cannot
+/// be reached, and how often the directory is asked again meanwhile.
+const DENY_GRACE_SECONDS: u64 = 300;
+const DENY_RETRY_SECONDS: u64 = 5;
 /// Seat events kept per licence (older ones are dropped by the alarm).
 const EVENTS_KEPT: u64 = 50_000;
 
@@ -156,6 +160,8 @@ struct Live {
     failures: u32,
     /// The deny state is fresh until then (Unix seconds).
     deny_fresh_until: u64,
+    /// While the directory cannot be reached: do not ask again before then.
+    deny_retry_at: u64,
     /// The alarm this object last set (epoch ms), if any is pending.
     alarm_at: Option<u64>,
 }
@@ -350,7 +356,7 @@ impl LicenceObject {
                 })?;
                 // The directory that pushed this knows this licence is in use: treat the
                 // state as fresh, as after a pull.
-                self.with_mut(|l| l.deny_fresh_until = now + directory::DENY_REFRESH_SECONDS);
+                self.with_mut(|l| l.deny_fresh_until = now + DENY_REFRESH_SECONDS);
                 let (seq, snapshot) = self.with(|l| (l.seq, l.pool.snapshot()));
                 to_value(&Applied {
                     ended: ended as u64,
@@ -444,6 +450,7 @@ impl LicenceObject {
             reported_at: 0,
             failures: 0,
             deny_fresh_until: 0,
+            deny_retry_at: 0,
             alarm_at: None,
         });
         Ok(())
@@ -659,12 +666,27 @@ impl LicenceObject {
 
     /// Make sure the deny state is fresh: ask the directory when it is older than the
     /// refresh interval. The ask carries this licence's holdings, so it is a report too.
+    ///
+    /// If the directory cannot be reached, the last state serves for up to
+    /// [`DENY_GRACE_SECONDS`] past its freshness (asking again every few seconds), so an
+    /// outage of the one directory does not stop every app's heartbeat at once; after
+    /// that, seats are refused until it answers.
     async fn fresh_deny(&self, now: u64) -> Result<(), ApiError> {
-        if now < self.with(|l| l.deny_fresh_until) {
-            return Ok(());
-        }
+        let (fresh_until, retry_at) = self.with(|l| (l.deny_fresh_until, l.deny_retry_at));
+        let fallback = match deny_freshness(now, fresh_until, retry_at) {
+            Freshness::Use => return Ok(()),
+            Freshness::Ask { fallback } => fallback,
+        };
         let (seq, snapshot) = self.with(|l| (l.seq, l.pool.snapshot()));
-        let answer = directory::pull(&self.env, seq, snapshot).await?;
+        let answer = match directory::pull(&self.env, seq, snapshot).await {
+            Ok(answer) => answer,
+            Err(e) if fallback => {
+                worker::console_warn!("deny state not refreshed, using the last one: {e:?}");
+                self.with_mut(|l| l.deny_retry_at = now + DENY_RETRY_SECONDS);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         self.change(now, |pool, ch| {
             pool.apply_deny(answer.deny, now, ch);
         })?;
@@ -719,6 +741,26 @@ impl LicenceObject {
             None
         };
         Ok(Page { items, next_cursor })
+    }
+}
+
+/// Whether to use the deny state held, or ask the directory (and whether the held one
+/// may still serve if the directory does not answer).
+#[derive(Debug, PartialEq, Eq)]
+enum Freshness {
+    Use,
+    Ask { fallback: bool },
+}
+
+/// The deny state's freshness rule: fresh until `fresh_until`; past it, ask — but within
+/// the grace, at most every [`DENY_RETRY_SECONDS`], and keep serving the held state if
+/// the ask fails. Never-fetched (`fresh_until` 0) state has no grace.
+fn deny_freshness(now: u64, fresh_until: u64, retry_at: u64) -> Freshness {
+    let in_grace = fresh_until > 0 && now < fresh_until + DENY_GRACE_SECONDS;
+    if now < fresh_until || (in_grace && now < retry_at) {
+        Freshness::Use
+    } else {
+        Freshness::Ask { fallback: in_grace }
     }
 }
 
@@ -843,5 +885,39 @@ impl tessera_engine::LiveState for Licences<'_> {
             .await
             .map_err(store_error)?
             .ok_or_else(|| tessera_engine::Error::Store("revocation not recorded".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deny_state_is_asked_for_when_stale_and_serves_a_grace_when_the_directory_is_down() {
+        let t = 1_000_000;
+        assert_eq!(
+            deny_freshness(t, 0, 0),
+            Freshness::Ask { fallback: false },
+            "never fetched"
+        );
+        assert_eq!(deny_freshness(t - 1, t, 0), Freshness::Use, "fresh");
+        assert_eq!(
+            deny_freshness(t, t, 0),
+            Freshness::Ask { fallback: true },
+            "stale: ask"
+        );
+        // The directory did not answer at `t`: serve the held state, ask again in a while.
+        let retry = t + DENY_RETRY_SECONDS;
+        assert_eq!(deny_freshness(t + 1, t, retry), Freshness::Use);
+        assert_eq!(
+            deny_freshness(retry, t, retry),
+            Freshness::Ask { fallback: true }
+        );
+        // Past the grace, a failed ask fails the request: seats are refused.
+        let end = t + DENY_GRACE_SECONDS;
+        assert_eq!(
+            deny_freshness(end, t, end + 100),
+            Freshness::Ask { fallback: false }
+        );
     }
 }
