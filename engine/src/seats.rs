@@ -630,15 +630,7 @@ impl Pool {
         self.sweep(now, ch);
         let result = self.decide(request, new_id, now, ch);
         if let Err(denial) = result {
-            ch.events.push(event(
-                now,
-                SeatEventKind::Denied,
-                None,
-                request.product,
-                request.user,
-                request.host,
-                Some(denial.as_str()),
-            ));
+            self.refuse(request, denial, now, ch);
         }
         result
     }

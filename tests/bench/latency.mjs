@@ -8,6 +8,7 @@
 import { call, createToken, issueRequest } from "../support/api.mjs";
 import { basic } from "../support/secrets.mjs";
 import { startWorker } from "../support/wrangler.mjs";
+import { printLatencies } from "./table.mjs";
 
 const N = Number(process.argv[2] ?? 300);
 const worker = await startWorker();
@@ -52,16 +53,7 @@ try {
     results.push({ ...r, health: health.median });
   }
   console.log(`requests per route: ${N} (sequential, one client, loopback)`);
-  console.log("route".padEnd(40), "median ms", "  p95 ms", " health ms", " ratio");
-  for (const r of results) {
-    console.log(
-      r.name.padEnd(40),
-      r.median.toFixed(2).padStart(9),
-      r.p95.toFixed(2).padStart(8),
-      r.health.toFixed(2).padStart(10),
-      `${(r.median / r.health).toFixed(2)}×`.padStart(6),
-    );
-  }
+  printLatencies(results);
 } finally {
   await worker.stop();
 }

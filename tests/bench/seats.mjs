@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { call, issueRequest } from "../support/api.mjs";
 import { startWorker } from "../support/wrangler.mjs";
+import { printLatencies } from "./table.mjs";
 
 const SECONDS = Number(process.argv[2] ?? 8);
 const CLIENTS = Number(process.argv[3] ?? 32);
@@ -96,16 +97,7 @@ try {
   for (const [name, fn] of rows.slice(1)) {
     results.push({ name, ...(await beside(fn)) });
   }
-  console.log("route".padEnd(36), "median ms", "  p95 ms", " health ms", " ratio");
-  for (const r of results) {
-    console.log(
-      r.name.padEnd(36),
-      r.median.toFixed(2).padStart(9),
-      r.p95.toFixed(2).padStart(8),
-      r.health.toFixed(2).padStart(10),
-      `${(r.median / r.health).toFixed(2)}×`.padStart(6),
-    );
-  }
+  printLatencies(results);
 } finally {
   await worker.stop();
 }
