@@ -173,6 +173,8 @@ pub struct LicenceObject {
     env: Env,
     sql: SqlStorage,
     live: RefCell<Option<Live>>,
+    /// The licence id, once known (to load the state again after a failed write).
+    lid: RefCell<String>,
 }
 
 impl core::fmt::Debug for LicenceObject {
@@ -202,6 +204,7 @@ impl DurableObject for LicenceObject {
             env,
             sql,
             live: RefCell::new(None),
+            lid: RefCell::new(String::new()),
         }
     }
 
@@ -257,11 +260,11 @@ impl LicenceObject {
                 self.set_terms(terms)?;
                 to_value(&())
             }
-            LicenceCall::Revocation => to_value(&self.with(|l| l.pool.revocation().cloned())),
+            LicenceCall::Revocation => to_value(&self.with(|l| l.pool.revocation().cloned())?),
             LicenceCall::Revoke { by } => {
-                self.change(now, |pool, ch| pool.revoke(&by, now, ch))?;
-                self.report().await;
-                to_value(&self.with(|l| l.pool.revocation().cloned()))
+                self.change(|pool, ch| pool.revoke(&by, now, ch))?;
+                self.report().await?;
+                to_value(&self.with(|l| l.pool.revocation().cloned())?)
             }
             LicenceCall::Checkout {
                 terms,
@@ -271,7 +274,7 @@ impl LicenceObject {
                 lease_id,
                 refused,
             } => {
-                if !self.with(|l| l.known) {
+                if !self.with(|l| l.known)? {
                     self.set_terms(terms)?;
                 }
                 let request = SeatRequest {
@@ -281,15 +284,14 @@ impl LicenceObject {
                 };
                 if let Some(code) = refused {
                     let denial = SeatDenial::Licence(code);
-                    self.change(now, |pool, ch| pool.refuse(request, denial, now, ch))?;
+                    self.change(|pool, ch| pool.refuse(request, denial, now, ch))?;
                     return to_value(&CheckoutAnswer::Denied {
                         code: code.as_str().into(),
                     });
                 }
                 self.fresh_deny(now).await?;
-                let out =
-                    self.change(now, |pool, ch| pool.checkout(request, &lease_id, now, ch))?;
-                let heartbeat_seconds = self.with(|l| l.pool.terms().heartbeat_seconds());
+                let out = self.change(|pool, ch| pool.checkout(request, &lease_id, now, ch))?;
+                let heartbeat_seconds = self.with(|l| l.pool.terms().heartbeat_seconds())?;
                 to_value(&match out {
                     Ok(c) => CheckoutAnswer::Granted {
                         lease: c.lease,
@@ -314,8 +316,8 @@ impl LicenceObject {
                     user: &user,
                     host: &host,
                 };
-                let beat = self.change(now, |pool, ch| pool.heartbeat(&lease, request, now, ch))?;
-                let heartbeat_seconds = self.with(|l| l.pool.terms().heartbeat_seconds());
+                let beat = self.change(|pool, ch| pool.heartbeat(&lease, request, now, ch))?;
+                let heartbeat_seconds = self.with(|l| l.pool.terms().heartbeat_seconds())?;
                 to_value(&beat.map(|c| Beat {
                     lease: c.lease,
                     session: c.session,
@@ -333,20 +335,19 @@ impl LicenceObject {
                     user: &user,
                     host: &host,
                 };
-                self.change(now, |pool, ch| pool.release(&lease, request, now, ch))?;
+                self.change(|pool, ch| pool.release(&lease, request, now, ch))?;
                 to_value(&())
             }
             LicenceCall::RevokeLease { lease, user } => {
-                let ended =
-                    self.change(now, |pool, ch| pool.revoke_lease(&lease, &user, now, ch))?;
+                let ended = self.change(|pool, ch| pool.revoke_lease(&lease, &user, now, ch))?;
                 if ended.is_some() {
-                    self.report().await;
+                    self.report().await?;
                 }
                 to_value(&ended.is_some())
             }
             LicenceCall::Apply { deny } => {
                 let mut ended = 0;
-                self.change(now, |pool, ch| {
+                self.change(|pool, ch| {
                     pool.apply_deny(deny, now, ch);
                     ended = ch
                         .events
@@ -356,8 +357,8 @@ impl LicenceObject {
                 })?;
                 // The directory that pushed this knows this licence is in use: treat the
                 // state as fresh, as after a pull.
-                self.with_mut(|l| l.deny_fresh_until = now + DENY_REFRESH_SECONDS);
-                let (seq, snapshot) = self.with(|l| (l.seq, l.pool.snapshot()));
+                self.with_mut(|l| l.deny_fresh_until = now + DENY_REFRESH_SECONDS)?;
+                let (seq, snapshot) = self.with(|l| (l.seq, l.pool.snapshot()))?;
                 to_value(&Applied {
                     ended: ended as u64,
                     seq,
@@ -365,8 +366,8 @@ impl LicenceObject {
                 })
             }
             LicenceCall::State => {
-                self.change(now, |pool, ch| pool.sweep(now, ch))?;
-                to_value(&self.with(|l| pool_view(&l.pool)))
+                self.change(|pool, ch| pool.sweep(now, ch))?;
+                to_value(&self.with(|l| pool_view(&l.pool))?)
             }
             LicenceCall::Events {
                 kind,
@@ -376,20 +377,31 @@ impl LicenceObject {
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&Live) -> T) -> T {
+    /// Read the loaded state, loading it again first if a failed write dropped it
+    /// (perhaps while this request awaited something).
+    fn with<T>(&self, f: impl FnOnce(&Live) -> T) -> Result<T, ApiError> {
+        self.reload()?;
         let live = self.live.borrow();
-        match live.as_ref() {
-            Some(l) => f(l),
-            None => unreachable!("load() runs before every request"),
-        }
+        live.as_ref()
+            .map(f)
+            .ok_or_else(|| ApiError::Internal("licence state not loaded".into()))
     }
 
-    fn with_mut<T>(&self, f: impl FnOnce(&mut Live) -> T) -> T {
+    /// Change the loaded state (see [`with`](Self::with)).
+    fn with_mut<T>(&self, f: impl FnOnce(&mut Live) -> T) -> Result<T, ApiError> {
+        self.reload()?;
         let mut live = self.live.borrow_mut();
-        match live.as_mut() {
-            Some(l) => f(l),
-            None => unreachable!("load() runs before every request"),
+        live.as_mut()
+            .map(f)
+            .ok_or_else(|| ApiError::Internal("licence state not loaded".into()))
+    }
+
+    fn reload(&self) -> Result<(), ApiError> {
+        if self.live.borrow().is_some() {
+            return Ok(());
         }
+        let lid = self.lid.borrow().clone();
+        self.load(&lid)
     }
 
     /// Load the pool from SQL, once per object lifetime (or after a failed write).
@@ -441,6 +453,7 @@ impl LicenceObject {
         }
         let known = terms.is_some();
         let terms = terms.unwrap_or_else(|| SeatTerms::unknown(lid));
+        *self.lid.borrow_mut() = lid.to_string();
         *self.live.borrow_mut() = Some(Live {
             pool: Pool::restore(terms, revoked, leases, deny),
             known,
@@ -465,20 +478,16 @@ impl LicenceObject {
         self.with_mut(|l| {
             l.pool.set_terms(terms);
             l.known = true;
-        });
+        })?;
         Ok(())
     }
 
     /// Run one engine operation and write what it changed, synchronously: no other
     /// request runs between the decision and the write. A failed write drops the
-    /// in-memory pool, so the next request reloads what was stored.
-    fn change<T>(
-        &self,
-        now: u64,
-        op: impl FnOnce(&mut Pool, &mut Changes) -> T,
-    ) -> Result<T, ApiError> {
+    /// in-memory pool: it is loaded again from what was stored before its next use.
+    fn change<T>(&self, op: impl FnOnce(&mut Pool, &mut Changes) -> T) -> Result<T, ApiError> {
         let mut ch = Changes::default();
-        let out = self.with_mut(|l| op(&mut l.pool, &mut ch));
+        let out = self.with_mut(|l| op(&mut l.pool, &mut ch))?;
         if ch.is_empty() {
             return Ok(out);
         }
@@ -486,7 +495,7 @@ impl LicenceObject {
             *self.live.borrow_mut() = None;
             return Err(e);
         }
-        self.schedule(now);
+        self.schedule()?;
         Ok(out)
     }
 
@@ -547,7 +556,7 @@ impl LicenceObject {
                     l.membership = l.seq;
                 }
                 l.seq
-            });
+            })?;
             run(
                 &self.sql,
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('seq', ?)",
@@ -559,7 +568,7 @@ impl LicenceObject {
 
     /// When the alarm should next run: the earliest session expiry, or soon after an
     /// unreported change of who holds what (later for expiries alone).
-    fn wake_at(&self, now_ms: u64, report_delay_ms: u64) -> Option<u64> {
+    fn wake_at(&self, now_ms: u64, report_delay_ms: u64) -> Result<Option<u64>, ApiError> {
         self.with(|l| {
             let expiry = l.pool.next_expiry().map(|t| t.saturating_mul(1000));
             let report = if l.membership > l.reported {
@@ -578,16 +587,16 @@ impl LicenceObject {
 
     /// Make sure the alarm runs by [`wake_at`](Self::wake_at). Setting it is a storage
     /// operation; it is only done when the wanted time is earlier than the one set.
-    fn schedule(&self, _now: u64) {
+    fn schedule(&self) -> Result<(), ApiError> {
         let now_ms = worker::Date::now().as_millis();
-        let Some(want) = self.wake_at(now_ms, REPORT_DELAY_MS) else {
-            return;
+        let Some(want) = self.wake_at(now_ms, REPORT_DELAY_MS)? else {
+            return Ok(());
         };
-        let set = self.with(|l| l.alarm_at);
+        let set = self.with(|l| l.alarm_at)?;
         if set.is_some_and(|at| at <= want) {
-            return;
+            return Ok(());
         }
-        self.with_mut(|l| l.alarm_at = Some(want));
+        self.with_mut(|l| l.alarm_at = Some(want))?;
         let storage = self.state.storage();
         // The alarm is set in the background: the answer does not wait for it, and a
         // request that fails to set it still has its seat (the next request, or the
@@ -598,6 +607,7 @@ impl LicenceObject {
                 worker::console_error!("licence alarm not set: {e}");
             }
         });
+        Ok(())
     }
 
     /// The alarm: expire what is due, report to the directory, prune the log, and set
@@ -607,27 +617,27 @@ impl LicenceObject {
         let now = platform::now();
         let lid = self.stored_lid()?;
         self.load(&lid)?;
-        self.with_mut(|l| l.alarm_at = None);
-        self.change(now, |pool, ch| pool.sweep(now, ch))?;
+        self.with_mut(|l| l.alarm_at = None)?;
+        self.change(|pool, ch| pool.sweep(now, ch))?;
         let now_ms = worker::Date::now().as_millis();
         let due = self.with(|l| {
             l.membership > l.reported
                 || (l.seq > l.reported && now_ms >= l.reported_at + LAZY_REPORT_MS)
-        });
+        })?;
         if due {
-            self.report().await;
+            self.report().await?;
         }
         run(
             &self.sql,
             "DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?",
             vec![int(EVENTS_KEPT)],
         )?;
-        let failures = self.with(|l| l.failures);
+        let failures = self.with(|l| l.failures)?;
         let backoff = (1u64 << failures.min(6)).min(MAX_REPORT_BACKOFF) * 1000;
         let now_ms = worker::Date::now().as_millis();
-        if let Some(want) = self.wake_at(now_ms, backoff) {
+        if let Some(want) = self.wake_at(now_ms, backoff)? {
             let want = want.max(now_ms + 1000);
-            self.with_mut(|l| l.alarm_at = Some(want));
+            self.with_mut(|l| l.alarm_at = Some(want))?;
             let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(want as f64));
             self.state
                 .storage()
@@ -649,8 +659,8 @@ impl LicenceObject {
     }
 
     /// Report who holds what to the directory; on failure, the alarm retries.
-    async fn report(&self) {
-        let (seq, snapshot) = self.with(|l| (l.seq, l.pool.snapshot()));
+    async fn report(&self) -> Result<(), ApiError> {
+        let (seq, snapshot) = self.with(|l| (l.seq, l.pool.snapshot()))?;
         match directory::report(&self.env, seq, snapshot).await {
             Ok(()) => self.with_mut(|l| {
                 l.reported = l.reported.max(seq);
@@ -659,7 +669,7 @@ impl LicenceObject {
             }),
             Err(e) => {
                 worker::console_warn!("licence report to the directory failed: {e:?}");
-                self.with_mut(|l| l.failures = l.failures.saturating_add(1));
+                self.with_mut(|l| l.failures = l.failures.saturating_add(1))
             }
         }
     }
@@ -672,29 +682,29 @@ impl LicenceObject {
     /// outage of the one directory does not stop every app's heartbeat at once; after
     /// that, seats are refused until it answers.
     async fn fresh_deny(&self, now: u64) -> Result<(), ApiError> {
-        let (fresh_until, retry_at) = self.with(|l| (l.deny_fresh_until, l.deny_retry_at));
+        let (fresh_until, retry_at) = self.with(|l| (l.deny_fresh_until, l.deny_retry_at))?;
         let fallback = match deny_freshness(now, fresh_until, retry_at) {
             Freshness::Use => return Ok(()),
             Freshness::Ask { fallback } => fallback,
         };
-        let (seq, snapshot) = self.with(|l| (l.seq, l.pool.snapshot()));
+        let (seq, snapshot) = self.with(|l| (l.seq, l.pool.snapshot()))?;
         let answer = match directory::pull(&self.env, seq, snapshot).await {
             Ok(answer) => answer,
             Err(e) if fallback => {
                 worker::console_warn!("deny state not refreshed, using the last one: {e:?}");
-                self.with_mut(|l| l.deny_retry_at = now + DENY_RETRY_SECONDS);
+                self.with_mut(|l| l.deny_retry_at = now + DENY_RETRY_SECONDS)?;
                 return Ok(());
             }
             Err(e) => return Err(e),
         };
-        self.change(now, |pool, ch| {
+        self.change(|pool, ch| {
             pool.apply_deny(answer.deny, now, ch);
         })?;
         self.with_mut(|l| {
             l.deny_fresh_until = now + answer.fresh_for;
             l.reported = l.reported.max(seq);
             l.reported_at = worker::Date::now().as_millis();
-        });
+        })?;
         Ok(())
     }
 
