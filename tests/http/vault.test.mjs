@@ -110,6 +110,9 @@ describe("reads", () => {
   test("free and allocated seats per product, and per licence", async () => {
     const a = await issueLicence(worker, { products: ["roll-up"], included_users: 3, company: "A Co" });
     const b = await issueLicence(worker, { products: ["roll-up"], included_users: 2, company: "B Co" });
+    // Seats count from issue, before any app asked for one.
+    const issued = (await vault("GET", "/products")).body.find((x) => x.product === "roll-up");
+    assert.deepEqual([issued?.seats, issued?.allocated, issued?.free, issued?.licenses], [5, 0, 5, 2]);
     await granted(await checkout(worker, a.token, "u1", { product: "roll-up" }));
     await granted(await checkout(worker, a.token, "u2", { product: "roll-up" }));
     await granted(await checkout(worker, b.token, "u3", { product: "roll-up" }));

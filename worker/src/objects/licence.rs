@@ -258,6 +258,8 @@ impl LicenceObject {
         match envelope.call {
             LicenceCall::Open { terms } => {
                 self.set_terms(terms)?;
+                // The vault counts a licence's seats from the moment it is issued.
+                self.report().await?;
                 to_value(&())
             }
             LicenceCall::Revocation => to_value(&self.with(|l| l.pool.revocation().cloned())?),
