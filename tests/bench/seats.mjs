@@ -22,7 +22,9 @@ const SECONDS = Number(process.argv[2] ?? 8);
 const CLIENTS = Number(process.argv[3] ?? 32);
 const SEATS = 500;
 const USERS = 2000;
-const worker = await startWorker({ logLevel: "warn" });
+// Without wrangler's inspector proxy (see tests/support/devserver.mjs): it forwards every
+// Durable Object call to Node as devtools events, a cost of the dev tooling only.
+const worker = await startWorker({ inspector: false });
 
 const post = (path, body) => call(worker, "POST", path, { auth: null, body });
 // After wrk, the server may have closed the client's pooled keep-alive socket: a read

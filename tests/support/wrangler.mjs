@@ -33,40 +33,41 @@ export function freePort() {
  * default a fresh temporary one, removed by `stop()` unless `keepState`.
  * `envFile`: the secrets (default: this run's admin password and signing key).
  * `logLevel`: wrangler's `--log-level` (default: wrangler's, which logs every request).
+ * `inspector: false`: start through `devserver.mjs`, without wrangler's inspector proxy
+ *   (benchmarks; see there why).
  */
-export async function startWorker({ stateDir, keepState = false, envFile, timeoutMs = 60_000, logLevel } = {}) {
+export async function startWorker({ stateDir, keepState = false, envFile, timeoutMs = 60_000, logLevel, inspector = true } = {}) {
   const ownState = !stateDir && !keepState;
   const state = stateDir ?? mkdtempSync(join(tmpdir(), "tessera-state-"));
   const port = await freePort();
   const logPath = join(mkdtempSync(join(tmpdir(), "tessera-log-")), "wrangler.log");
   const out = openSync(logPath, "a");
-  const child = spawn(
-    WRANGLER,
-    [
-      "dev",
-      "--ip", "127.0.0.1",
-      "--port", String(port),
-      "--inspector-port", "0",
-      "--local",
-      "--show-interactive-dev-session=false",
-      "--persist-to", state,
-      "--env-file", envFile ?? defaultEnvFile(),
-      // Benchmarks pass "warn": wrangler's line per request costs its own CPU.
-      ...(logLevel ? ["--log-level", logLevel] : []),
-    ],
-    {
-      cwd: ROOT,
-      // Its own process group: stop() ends wrangler, workerd and esbuild together.
-      detached: true,
-      stdio: ["ignore", out, out],
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: "false",
-        CLOUDFLARE_CF_FETCH_ENABLED: "false",
-        CI: "true",
-      },
-    },
-  );
+  const env = {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    CI: "true",
+  };
+  const secrets = envFile ?? defaultEnvFile();
+  const [command, args] = inspector
+    ? [
+        WRANGLER,
+        [
+          "dev",
+          "--ip", "127.0.0.1",
+          "--port", String(port),
+          "--inspector-port", "0",
+          "--local",
+          "--show-interactive-dev-session=false",
+          "--persist-to", state,
+          "--env-file", secrets,
+          // Benchmarks pass "warn": wrangler's line per request costs its own CPU.
+          ...(logLevel ? ["--log-level", logLevel] : []),
+        ],
+      ]
+    : [process.execPath, [join(ROOT, "tests/support/devserver.mjs"), "--port", String(port), "--persist-to", state, "--env-file", secrets]];
+  // Its own process group: stop() ends wrangler, workerd and esbuild together.
+  const child = spawn(command, args, { cwd: ROOT, detached: true, stdio: ["ignore", out, out], env });
   const exited = new Promise((ok) => child.once("exit", ok));
   const url = `http://127.0.0.1:${port}`;
   const log = () => readFileSync(logPath, "utf8");
