@@ -72,11 +72,7 @@ fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
 }
 
 fn authorized(builder: RequestBuilder, authorization: &str) -> RequestBuilder {
-    // X-Requested-With: the worker then answers 401 without a Basic challenge, so the
-    // browser does not open its own password dialog.
-    let builder = builder
-        .header("Accept", "application/json")
-        .header("X-Requested-With", "tessera-console");
+    let builder = builder.header("Accept", "application/json");
     if authorization.is_empty() {
         builder
     } else {

@@ -44,6 +44,8 @@ pub(crate) enum ApiError {
     PayloadTooLarge(usize),
     /// The body is not `application/json`.
     UnsupportedMediaType,
+    /// A state-changing request a browser sent on another site's behalf.
+    CrossSite,
     /// Seed 004's 422 for `DELETE /api/licensing/token`: a missing or wrong instance.
     InvalidInstance(String),
     /// The change conflicts with the current state (the last server administrator, a
@@ -71,6 +73,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             ApiError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ApiError::CrossSite => "CROSS_SITE_REQUEST",
             ApiError::InvalidInstance(_) => "INVALID_INSTANCE",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::Internal(_) => "INTERNAL",
@@ -89,7 +92,7 @@ impl ApiError {
             ApiError::Seat(_) => 403,
             ApiError::LeaseGone { .. } => 410,
             ApiError::Unauthorized(_) => 401,
-            ApiError::Forbidden(_) => 403,
+            ApiError::Forbidden(_) | ApiError::CrossSite => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict(_) => 409,
@@ -123,6 +126,10 @@ impl ApiError {
             }
             ApiError::PayloadTooLarge(limit) => format!("the body is larger than {limit} bytes"),
             ApiError::UnsupportedMediaType => "send the body as application/json".to_string(),
+            ApiError::CrossSite => {
+                "a request another site sent from a browser cannot change anything here"
+                    .to_string()
+            }
             ApiError::InvalidInstance(why) => why.clone(),
             ApiError::Internal(_) => "internal error; see the worker's logs".to_string(),
         }
@@ -151,10 +158,11 @@ impl ApiError {
         let mut response = Response::from_json(&envelope)?.with_status(self.status());
         match &self {
             ApiError::MethodNotAllowed { allow } => response.headers_mut().set("Allow", allow)?,
-            ApiError::Unauthorized(_) => response.headers_mut().set(
-                "WWW-Authenticate",
-                "Basic realm=\"tessera\", charset=\"UTF-8\"",
-            )?,
+            // A Bearer challenge: a Basic one makes browsers ask for a password and keep
+            // it, then send it with requests other sites make them send.
+            ApiError::Unauthorized(_) => response
+                .headers_mut()
+                .set("WWW-Authenticate", "Bearer realm=\"tessera\"")?,
             _ => {}
         }
         Ok(response)

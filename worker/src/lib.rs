@@ -17,6 +17,8 @@
 //! - `tokens`: API, Agent and vault tokens in KV, and resolving a Bearer secret.
 //! - `deployment`: this deployment's instance and issuer URLs and its signing keyring.
 //! - `body`: JSON request bodies with a size limit and precise 400s.
+//! - `guard`: what every state-changing request must show first: not cross-site, and
+//!   JSON if it has a body.
 //! - `kv`: the engine's `Store` over Workers KV.
 //! - `objects/`: the Durable Objects — `licence` (one per licence: revocation, seats,
 //!   seat events) and `directory` (the vault's deny state and roll-up) — and the one
@@ -29,6 +31,7 @@ mod auth;
 mod body;
 mod deployment;
 mod error;
+mod guard;
 mod kv;
 mod objects;
 mod platform;
@@ -43,17 +46,11 @@ use worker::{Context, Env, Request, Response, event};
 /// nothing falls through to the runtime's generic 500.
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    // The console marks its calls so a 401 does not carry a Basic challenge, which
-    // would make the browser pop up its own sign-in dialog over the console's.
-    let from_console = req.headers().has("X-Requested-With")?;
     let mut response = match router::dispatch(req, env).await {
         Ok(response) => response,
         Err(error) => error.into_response()?,
     };
     let headers = response.headers_mut();
-    if from_console {
-        headers.delete("WWW-Authenticate")?;
-    }
     // API answers are per caller and some carry a secret once: no cache may keep them.
     // (The JWKS and the OpenAPI document set their own caching.)
     if !headers.has("Cache-Control")? {

@@ -193,8 +193,24 @@ pub(crate) fn resolve(method: &Method, path: &str) -> Result<(Route, Params), Ap
     }
 }
 
+impl Route {
+    /// Whether the route acts with credentials a browser may attach on its own (a
+    /// cached Basic password): every route but the app-facing ones, whose credential is
+    /// the token in their body.
+    pub(crate) fn ambient(self) -> bool {
+        !matches!(
+            self,
+            Route::LicensesValidate
+                | Route::SeatsCheckout
+                | Route::SeatsHeartbeat
+                | Route::SeatsRelease
+        )
+    }
+}
+
 pub(crate) async fn dispatch(mut req: Request, env: Env) -> Result<Response, ApiError> {
     let (route, params) = resolve(&req.method(), &req.path())?;
+    crate::guard::check(&req, route.ambient())?;
     match route {
         Route::Health => routes::health::get(&env).await,
         Route::OpenApi => routes::openapi::get(),
