@@ -21,6 +21,7 @@
 //! - [`error`](Error): the crate's one error enum ("could not evaluate", never "denied").
 //! - [`api`] (feature `serde`): the JSON shapes the worker and the console share.
 //! - [`roles`](Role): roles and the `resource:action` [`Permission`]s each grants.
+//! - [`limits`](Attempts): sliding-window limits on attempts (failed sign-ins).
 //! - [`password`](PasswordHash): the stored password-hash format and its
 //!   constant-time check (the derivation itself runs in the shell's native crypto).
 //! - [`store`](Store): the key-value storage trait the shells implement, and
@@ -71,6 +72,7 @@ mod claims;
 mod decision;
 mod error;
 mod instance;
+mod limits;
 mod password;
 #[cfg(feature = "serde")]
 mod records;
@@ -98,6 +100,7 @@ pub use decision::{
 };
 pub use error::Error;
 pub use instance::{MAX_INSTANCE_BYTES, normalize_instance};
+pub use limits::{Attempts, SIGN_IN_PER_ADDRESS, SIGN_IN_PER_USER, Window};
 pub use password::{PBKDF2_ITERATIONS, PasswordHash, constant_time_eq};
 pub use renewal::renew;
 pub use roles::{Credential, Module, Permission, Role, VAULT_TOKEN_PERMISSIONS, allows};

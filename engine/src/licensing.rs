@@ -90,6 +90,18 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
         let lease_seconds = request.lease_seconds;
         let claims = request.into_claims(self.issuer, lid, jti, now)?;
         let token = sign(&claims, self.signer)?;
+        if token.len() > MAX_TOKEN_BYTES {
+            // Every verifier refuses a longer token unread: such a licence could never
+            // be applied or validated.
+            return Err(Error::Invalid {
+                field: "request",
+                message: std::format!(
+                    "makes a licence token of {} bytes, over the {MAX_TOKEN_BYTES} every \
+                     verifier accepts: shorten the products, details_url or other texts",
+                    token.len()
+                ),
+            });
+        }
         // The live state first: a record never exists without it (an orphaned live
         // state under a random id is harmless).
         self.live
@@ -110,20 +122,22 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
         Ok(record)
     }
 
-    /// Every issued licence, newest first.
-    pub async fn list(&self) -> Result<Vec<LicenceRecord>, Error> {
-        let mut out = Vec::new();
-        for key in self.store.list("licence:").await? {
+    /// Up to `limit` issued licences in licence-id order, from where `cursor` (a
+    /// previous page's `next_cursor`) left off. Each page costs one listing and `limit`
+    /// reads, however many licences there are.
+    pub async fn list(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<crate::api::Page<LicenceRecord>, Error> {
+        let (keys, next_cursor) = self.store.list_page("licence:", cursor, limit).await?;
+        let mut items = Vec::with_capacity(keys.len());
+        for key in keys {
             if let Some(record) = self.read::<LicenceRecord>(&key).await? {
-                out.push(record);
+                items.push(record);
             }
         }
-        out.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then_with(|| a.lid.cmp(&b.lid))
-        });
-        Ok(out)
+        Ok(crate::api::Page { items, next_cursor })
     }
 
     async fn record(&self, lid: &str) -> Result<LicenceRecord, Error> {

@@ -29,6 +29,14 @@ pub trait Store {
     async fn delete(&self, key: &str) -> Result<(), Error>;
     /// Every key that starts with `prefix`, in lexicographic order.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, Error>;
+    /// Up to `limit` keys that start with `prefix`, in lexicographic order, from where
+    /// `cursor` (a previous page's) left off; and the cursor of the next page, if any.
+    async fn list_page(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<String>, Option<String>), Error>;
 }
 
 /// An in-memory [`Store`] for tests.
@@ -74,6 +82,29 @@ impl Store for MemoryStore {
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, _)| k.clone())
             .collect())
+    }
+
+    async fn list_page(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<String>, Option<String>), Error> {
+        // The cursor is the last key of the previous page.
+        let after = cursor.unwrap_or(prefix);
+        let mut keys: Vec<String> = self
+            .entries
+            .borrow()
+            .range(after.to_string()..)
+            .map(|(k, _)| k.clone())
+            .filter(|k| cursor.is_none_or(|c| k.as_str() > c))
+            .take_while(|k| k.starts_with(prefix))
+            .take(limit as usize + 1)
+            .collect();
+        let more = keys.len() > limit as usize;
+        keys.truncate(limit as usize);
+        let next = if more { keys.last().cloned() } else { None };
+        Ok((keys, next))
     }
 }
 

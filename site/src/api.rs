@@ -117,9 +117,11 @@ pub(crate) async fn me(authorization: &str) -> Result<Me, ApiError> {
     get("/api/me", authorization).await
 }
 
-/// `GET /api/licenses`.
-pub(crate) async fn licences(authorization: &str) -> Result<Vec<LicenceRecord>, ApiError> {
-    get("/api/licenses", authorization).await
+/// `GET /api/licenses`: the first 1,000, newest first.
+pub(crate) async fn licences(authorization: &str) -> Result<Page<LicenceRecord>, ApiError> {
+    let mut page: Page<LicenceRecord> = get("/api/licenses?limit=1000", authorization).await?;
+    page.items.sort_by_key(|r| core::cmp::Reverse(r.created_at));
+    Ok(page)
 }
 
 /// `POST /api/licenses`.

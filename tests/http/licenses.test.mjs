@@ -18,7 +18,7 @@ after(async () => {
 });
 
 const instance = () => `${worker.url}/`;
-const list = async () => (await call(worker, "GET", "/api/licenses")).body;
+const list = async () => (await call(worker, "GET", "/api/licenses?limit=1000")).body.items;
 
 describe("ok", () => {
   test("issue, list, read and revoke a licence", async () => {
@@ -49,6 +49,24 @@ describe("ok", () => {
     assert.deepEqual(again.body, revoked.body, "revoking twice changes nothing");
   });
 
+  test("the list comes in pages, each licence once", async () => {
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await call(worker, "POST", "/api/licenses", { body: issueRequest(instance()) })).status, 201);
+    }
+    const seen = [];
+    let cursor = "";
+    for (let pages = 0; ; pages++) {
+      const page = (await call(worker, "GET", `/api/licenses?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`)).body;
+      assert.ok(page.items.length <= 2);
+      seen.push(...page.items.map((r) => r.lid));
+      if (!page.next_cursor) break;
+      cursor = page.next_cursor;
+      assert.ok(pages < 50);
+    }
+    assert.equal(new Set(seen).size, seen.length, "no licence twice");
+    assert.deepEqual(seen.sort(), (await list()).map((r) => r.lid).sort(), "every licence");
+  });
+
   test("an editor issues; defaults fill the optional terms", async () => {
     const res = await call(worker, "POST", "/api/licenses", { auth: editor, body: issueRequest(instance()) });
     assert.equal(res.status, 201);
@@ -70,6 +88,7 @@ describe("bad input changes nothing", () => {
     ["no products", { body: issueRequest("https://x.example/", { products: [] }) }, 400, "INVALID_FIELD", { field: "products" }],
     ["an expiry in the past", { body: issueRequest("https://x.example/", { expires_at: 1000 }) }, 400, "INVALID_FIELD", { field: "expires_at" }],
     ["an empty company", { body: issueRequest("https://x.example/", { company: "  " }) }, 400, "INVALID_FIELD", { field: "company" }],
+    ["a token over 8 KiB", { body: issueRequest("https://x.example/", { products: Array.from({ length: 32 }, (_, i) => String(i).padStart(200, "p")) }) }, 400, "INVALID_FIELD", { field: "request" }],
     ["an oversized body", { raw: JSON.stringify({ ...issueRequest("https://x.example/"), company: "x".repeat(70_000) }) }, 413, "PAYLOAD_TOO_LARGE"],
     ["a form body", { raw: "company=x", contentType: "application/x-www-form-urlencoded" }, 415, "UNSUPPORTED_MEDIA_TYPE"],
   ];
@@ -81,6 +100,12 @@ describe("bad input changes nothing", () => {
       assert.deepEqual(await list(), before);
     });
   }
+
+  test("bad pages are 400", async () => {
+    for (const q of ["limit=0", "limit=1001", "limit=x"]) {
+      assertError(await call(worker, "GET", `/api/licenses?${q}`), 400, "INVALID_FIELD", { field: "limit" });
+    }
+  });
 
   test("unknown licence ids are 404", async () => {
     assertError(await call(worker, "GET", "/api/licenses/no-such-lid"), 404, "NOT_FOUND");

@@ -254,7 +254,7 @@ describe("persistence", () => {
     const second = await startWorker({ stateDir, envFile: env });
     try {
       assert.equal((await call(second, "GET", `/api/licensing/check${q}`)).body, true);
-      const licences = (await call(second, "GET", "/api/licenses")).body;
+      const licences = (await call(second, "GET", "/api/licenses")).body.items;
       assert.deepEqual(new Set(licences.map((l) => l.lid)), new Set([res.body.lid, other.body.lid]));
       const login = await call(second, "GET", "/api/me", { auth: ADMIN_AUTH });
       assert.equal(login.status, 200, "the bootstrap admin persisted too");

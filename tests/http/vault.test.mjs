@@ -209,7 +209,7 @@ describe("a revocation racing renewals", () => {
     assert.ok(answers.every((r) => r.status === 200 || (r.status === 400 && r.body.error.reason === "REVOKED")));
     // Every read agrees, however the renewals interleaved.
     assert.equal((await call(worker, "GET", `/api/licenses/${licence.lid}`)).body.state, "revoked");
-    const listed = (await call(worker, "GET", "/api/licenses")).body.find((r) => r.lid === licence.lid);
+    const listed = (await call(worker, "GET", "/api/licenses?limit=1000")).body.items.find((r) => r.lid === licence.lid);
     assert.equal(listed.state, "revoked");
     assert.equal((await call(worker, "GET", "/api/licensing/check")).body, false);
     assertError(await renew(), 400, "INVALID_LICENSE", { reason: "REVOKED" });

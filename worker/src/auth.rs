@@ -6,7 +6,10 @@
 //!   costs milliseconds of CPU, so a successful check is remembered per isolate for
 //!   [`CACHE_SECONDS`] under SHA-256(user, password, stored record): changing the
 //!   password changes the record and so misses the cache; the cache lives in memory
-//!   only and holds no password.
+//!   only and holds no password. Any other attempt first takes one from the failed
+//!   sign-in limits of its username and of its address
+//!   ([`SIGN_IN_PER_USER`], [`SIGN_IN_PER_ADDRESS`]; a success gives it back), so a
+//!   guesser is refused with `429` before any derivation.
 //! - **Bearer** with an API token, an Agent token or the vault access token (see
 //!   `tokens`). A user's token acts with its creator's role *as it is now*: the creator
 //!   is loaded on every request, so demoting or disabling them narrows or stops the
@@ -23,11 +26,15 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
-use tessera_engine::{Credential, Module, Permission, Role, TokenScope, TokenStatus, allows};
+use tessera_engine::{
+    Credential, Module, Permission, Role, SIGN_IN_PER_ADDRESS, SIGN_IN_PER_USER, TokenScope,
+    TokenStatus, allows,
+};
 use worker::{Env, Request};
 
 use crate::error::ApiError;
 use crate::kv::Kv;
+use crate::objects::limiter;
 use crate::platform;
 use crate::tokens::{self, Resolved};
 use crate::users::{self, User};
@@ -162,15 +169,32 @@ pub(crate) async fn authenticate(
     }
     let (username, password) = parse_basic(header).ok_or(ApiError::Unauthorized(NO_CREDENTIALS))?;
     users::bootstrap(env, &kv).await?;
-    let Some(user) = users::get(&kv, &username).await? else {
-        // Derive anyway, so an unknown name takes as long as a wrong password: timing
-        // does not tell which usernames exist.
-        platform::pbkdf2(&password, &[0; 16], tessera_engine::PBKDF2_ITERATIONS).await?;
+    let user = users::get(&kv, &username).await?;
+    // A password this isolate verified in the last minutes passes without PBKDF2 and
+    // without touching the limits: it already proved itself.
+    let verified = match &user {
+        Some(u) if remembered(u, &password) => true,
+        _ => {
+            let taken = take_attempt(req, env, &username).await?;
+            let ok = match &user {
+                Some(u) => verify_password(u, &password).await?,
+                None => {
+                    // Derive anyway, so an unknown name takes as long as a wrong password:
+                    // timing does not tell which usernames exist.
+                    platform::pbkdf2(&password, &[0; 16], tessera_engine::PBKDF2_ITERATIONS)
+                        .await?;
+                    false
+                }
+            };
+            if ok {
+                taken.give_back(env).await;
+            }
+            ok
+        }
+    };
+    let Some(user) = user.filter(|_| verified) else {
         return Err(ApiError::Unauthorized(WRONG_CREDENTIALS));
     };
-    if !verify_password(&user, &password).await? {
-        return Err(ApiError::Unauthorized(WRONG_CREDENTIALS));
-    }
     if user.disabled {
         return Err(ApiError::Forbidden(DISABLED_USER));
     }
@@ -180,6 +204,60 @@ pub(crate) async fn authenticate(
         role: Some(user.role),
         via: Via::Password,
     })
+}
+
+/// Attempts taken from the per-user and per-address limits of failed sign-ins.
+struct Taken {
+    user: (String, u64),
+    address: (String, u64),
+}
+
+impl Taken {
+    /// The sign-in succeeded: it does not count against either limit.
+    async fn give_back(self, env: &Env) {
+        for (key, at) in [self.user, self.address] {
+            if let Err(e) = limiter::give_back(env, &key, at).await {
+                worker::console_warn!("sign-in limit not given back: {e:?}");
+            }
+        }
+    }
+}
+
+/// The client's address as Cloudflare reports it.
+fn client_address(req: &Request) -> String {
+    req.headers()
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Take an attempt from the limits of `username` and of the client's address, both
+/// checked before any PBKDF2 work; `429` with `Retry-After` when either is spent.
+async fn take_attempt(req: &Request, env: &Env, username: &str) -> Result<Taken, ApiError> {
+    let user_key = format!("user:{username}");
+    let address_key = format!("address:{}", client_address(req));
+    let (user, address) = futures_util::future::join(
+        limiter::take(env, &user_key, SIGN_IN_PER_USER),
+        limiter::take(env, &address_key, SIGN_IN_PER_ADDRESS),
+    )
+    .await;
+    match (user?, address?) {
+        (Ok(u), Ok(a)) => Ok(Taken {
+            user: (user_key, u),
+            address: (address_key, a),
+        }),
+        (u, a) => {
+            // One limit refused: the other's attempt was never made.
+            for (key, taken) in [(&user_key, u), (&address_key, a)] {
+                if let Ok(at) = taken {
+                    limiter::give_back(env, key, at).await?;
+                }
+            }
+            let wait = [u.err(), a.err()].into_iter().flatten().max().unwrap_or(1);
+            Err(ApiError::TooManyRequests(wait))
+        }
+    }
 }
 
 async fn bearer_caller(kv: &Kv, secret: &str) -> Result<Caller, ApiError> {
@@ -235,7 +313,9 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     Some((user.to_string(), password.to_string()))
 }
 
-async fn verify_password(user: &User, password: &str) -> Result<bool, ApiError> {
+/// The cache key of a verified password: SHA-256 of the user, the password and the
+/// stored record (a password change changes the record, and so misses).
+fn cache_key(user: &User, password: &str) -> [u8; 32] {
     let mut h = Sha256::new();
     for part in [
         user.username.as_bytes(),
@@ -245,11 +325,21 @@ async fn verify_password(user: &User, password: &str) -> Result<bool, ApiError> 
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
     }
-    let key: [u8; 32] = h.finalize().into();
+    h.finalize().into()
+}
+
+/// Whether this isolate verified this password for this record in the last
+/// [`CACHE_SECONDS`].
+fn remembered(user: &User, password: &str) -> bool {
+    let key = cache_key(user, password);
     let now = platform::now();
-    if VERIFIED.with_borrow(|c| c.get(&key).is_some_and(|until| *until > now)) {
-        return Ok(true);
-    }
+    VERIFIED.with_borrow(|c| c.get(&key).is_some_and(|until| *until > now))
+}
+
+/// Derive and compare (PBKDF2 in Web Crypto); remember a success.
+async fn verify_password(user: &User, password: &str) -> Result<bool, ApiError> {
+    let key = cache_key(user, password);
+    let now = platform::now();
     let Some(record) = tessera_engine::PasswordHash::parse(&user.password) else {
         return Err(ApiError::Internal(format!(
             "unreadable password record for {}",

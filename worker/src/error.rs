@@ -46,6 +46,8 @@ pub(crate) enum ApiError {
     UnsupportedMediaType,
     /// A state-changing request a browser sent on another site's behalf.
     CrossSite,
+    /// Too many failed sign-ins; try again in this many seconds.
+    TooManyRequests(u64),
     /// Seed 004's 422 for `DELETE /api/licensing/token`: a missing or wrong instance.
     InvalidInstance(String),
     /// The change conflicts with the current state (the last server administrator, a
@@ -74,6 +76,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::CrossSite => "CROSS_SITE_REQUEST",
+            ApiError::TooManyRequests(_) => "TOO_MANY_REQUESTS",
             ApiError::InvalidInstance(_) => "INVALID_INSTANCE",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::Internal(_) => "INTERNAL",
@@ -97,6 +100,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge(_) => 413,
+            ApiError::TooManyRequests(_) => 429,
             ApiError::UnsupportedMediaType => 415,
             ApiError::InvalidInstance(_) => 422,
             ApiError::Internal(_) => 500,
@@ -126,6 +130,9 @@ impl ApiError {
             }
             ApiError::PayloadTooLarge(limit) => format!("the body is larger than {limit} bytes"),
             ApiError::UnsupportedMediaType => "send the body as application/json".to_string(),
+            ApiError::TooManyRequests(wait) => {
+                format!("too many failed sign-ins; try again in {wait} s")
+            }
             ApiError::CrossSite => {
                 "a request another site sent from a browser cannot change anything here"
                     .to_string()
@@ -158,6 +165,9 @@ impl ApiError {
         let mut response = Response::from_json(&envelope)?.with_status(self.status());
         match &self {
             ApiError::MethodNotAllowed { allow } => response.headers_mut().set("Allow", allow)?,
+            ApiError::TooManyRequests(wait) => response
+                .headers_mut()
+                .set("Retry-After", &wait.to_string())?,
             // A Bearer challenge: a Basic one makes browsers ask for a password and keep
             // it, then send it with requests other sites make them send.
             ApiError::Unauthorized(_) => response

@@ -43,6 +43,29 @@ impl Store for Kv {
         self.0.delete(key).await.map_err(store_error)
     }
 
+    async fn list_page(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<String>, Option<String>), Error> {
+        let mut builder = self
+            .0
+            .list()
+            .prefix(prefix.to_string())
+            .limit(u64::from(limit));
+        if let Some(c) = cursor {
+            builder = builder.cursor(c.to_string());
+        }
+        let page = builder.execute().await.map_err(store_error)?;
+        let next = if page.list_complete {
+            None
+        } else {
+            page.cursor
+        };
+        Ok((page.keys.into_iter().map(|k| k.name).collect(), next))
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<String>, Error> {
         let mut keys = Vec::new();
         let mut cursor = None;

@@ -20,6 +20,7 @@
 //! - `guard`: what every state-changing request must show first: not cross-site, and
 //!   JSON if it has a body.
 //! - `kv`: the engine's `Store` over Workers KV.
+//! - `query`: query parameters and the one pagination rule (`?cursor`, `?limit`).
 //! - `objects/`: the Durable Objects — `licence` (one per licence: revocation, seats,
 //!   seat events) and `directory` (the vault's deny state and roll-up) — and the one
 //!   JSON protocol the worker speaks to them.
@@ -35,6 +36,7 @@ mod guard;
 mod kv;
 mod objects;
 mod platform;
+mod query;
 mod router;
 mod routes;
 mod tokens;

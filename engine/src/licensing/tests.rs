@@ -100,7 +100,10 @@ fn issue_builds_signed_claims_with_defaults() {
     let expect = Expectations::default().issuer(ISSUER).instance(INSTANCE);
     assert!(validate(&record.token, &f.keys, &expect, NOW).is_allowed());
     assert_eq!(run(f.svc().get("lic-1")).expect("stored"), record);
-    assert_eq!(run(f.svc().list()).expect("list"), vec![record]);
+    assert_eq!(
+        run(f.svc().list(None, 100)).expect("list").items,
+        vec![record]
+    );
 }
 
 #[test]
@@ -130,6 +133,48 @@ fn issue_refuses_bad_fields_and_stores_nothing() {
     }
     assert_eq!(f.store.snapshot(), BTreeMap::new());
     assert_eq!(f.live.terms("lic"), None, "no live state either");
+}
+
+#[test]
+fn the_list_comes_in_pages() {
+    let f = Fixture::new();
+    for i in 0..5 {
+        f.issue(&std::format!("lic-{i}"));
+    }
+    let first = run(f.svc().list(None, 2)).expect("page 1");
+    let lids = |p: &crate::api::Page<LicenceRecord>| {
+        p.items.iter().map(|r| r.lid.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(lids(&first), ["lic-0", "lic-1"]);
+    let second = run(f.svc().list(first.next_cursor.as_deref(), 2)).expect("page 2");
+    assert_eq!(lids(&second), ["lic-2", "lic-3"]);
+    let last = run(f.svc().list(second.next_cursor.as_deref(), 2)).expect("page 3");
+    assert_eq!(
+        (lids(&last), last.next_cursor),
+        (vec!["lic-4".to_string()], None)
+    );
+}
+
+#[test]
+fn issue_refuses_a_licence_whose_token_no_verifier_would_read() {
+    let f = Fixture::new();
+    let mut json = serde_json::to_value(request()).expect("json");
+    // 32 products of 200 bytes: every field within its own limit, the token not.
+    json["products"] = serde_json::json!(
+        (0..32)
+            .map(|i| std::format!("{i:0>200}"))
+            .collect::<Vec<_>>()
+    );
+    let req: IssueRequest = serde_json::from_value(json).expect("well-typed");
+    match run(f.svc().issue(req, "lic".into(), "t".into(), "admin", NOW)) {
+        Err(Error::Invalid {
+            field: "request",
+            message,
+        }) => assert!(message.contains("8192"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(f.store.snapshot(), BTreeMap::new(), "nothing stored");
+    assert_eq!(f.live.terms("lic"), None);
 }
 
 #[test]

@@ -46,7 +46,10 @@ fn LicencesInner() -> impl IntoView {
             <h1>"Licences"</h1>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || list.get().map(|result| match result {
-                    Ok(records) => view! { <LicenceTable records revoke /> }.into_any(),
+                    Ok(page) => view! {
+                        <LicenceTable records=page.items revoke />
+                        {page.next_cursor.map(|_| view! { <p class="muted">"The first 1,000 licences; the API lists them all, a page at a time."</p> })}
+                    }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 })}
             </Transition>

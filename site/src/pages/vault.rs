@@ -40,9 +40,16 @@ fn VaultInner() -> impl IntoView {
     let selected = RwSignal::new(None::<String>);
     let search = RwSignal::new(String::new());
     let writes = session::may("seats:write");
-    let products = LocalResource::new(move || {
+    // Products and blocks load together: one resource less in the binary.
+    let overview = LocalResource::new(move || {
         act.version().get();
-        async move { api::vault_products(&session::authorization()).await }
+        async move {
+            let auth = session::authorization();
+            Ok::<_, ApiError>((
+                api::vault_products(&auth).await?,
+                api::vault_blocks(&auth).await?,
+            ))
+        }
     });
     let users = LocalResource::new(move || {
         act.version().get();
@@ -61,17 +68,13 @@ fn VaultInner() -> impl IntoView {
             }
         }
     });
-    let blocks = LocalResource::new(move || {
-        act.version().get();
-        async move { api::vault_blocks(&session::authorization()).await }
-    });
     view! {
         {move || act.value().get().and_then(Result::err).map(|e| view! { <ErrorBox error=e /> })}
         <section class="card">
             <h1>"Products"</h1>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || products.get().map(|r| match r {
-                    Ok(list) => view! { <ProductTable list asking writes /> }.into_any(),
+                {move || overview.get().map(|r| match r {
+                    Ok((list, _)) => view! { <ProductTable list asking writes /> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 })}
             </Transition>
@@ -112,7 +115,7 @@ fn VaultInner() -> impl IntoView {
         <section class="card">
             <h1>"Blocked users"</h1>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || blocks.get().map(|r| match r {
+                {move || overview.get().map(|r| match r.map(|(_, blocks)| blocks) {
                     Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-blocks">"Nobody is blocked."</p> }.into_any(),
                     Ok(list) => view! {
                         <table data-testid="blocks">

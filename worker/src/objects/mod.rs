@@ -8,6 +8,8 @@
 //!   who holds what, which licence objects report to it. It is never on an app's path
 //!   except for a licence object's refresh of the deny state, at most once per
 //!   [`DENY_REFRESH_SECONDS`](directory::DENY_REFRESH_SECONDS) per licence.
+//! - `limiter`: [`SignInLimiter`](limiter::SignInLimiter), one per username and per
+//!   client address, counting failed sign-ins.
 //!
 //! A Rust Durable Object has no RPC here: each object answers one `POST` whose JSON body
 //! is a tagged request enum its module owns, and replies with that request's JSON
@@ -15,6 +17,7 @@
 
 pub(crate) mod directory;
 pub(crate) mod licence;
+pub(crate) mod limiter;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -1,4 +1,4 @@
-//! Issuing: `GET/POST /api/licenses`, `GET /api/licenses/:lid`,
+//! Issuing: `GET/POST /api/licenses` (the list in pages: `?cursor`, `?limit`), `GET /api/licenses/:lid`,
 //! `POST /api/licenses/:lid/revoke`.
 
 use tessera_engine::{IssueRequest, Permission};
@@ -6,12 +6,14 @@ use worker::{Env, Request, Response};
 
 use crate::deployment::LicensingContext;
 use crate::error::ApiError;
+use crate::query::Query;
 use crate::{auth, body, platform};
 
 pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
     auth::require(req, env, Permission::LicensesRead).await?;
+    let q = Query::of(req)?;
     let ctx = LicensingContext::load(req, env).await?;
-    super::json(200, &ctx.service().list().await?)
+    super::json(200, &ctx.service().list(q.cursor(), q.limit()?).await?)
 }
 
 pub(crate) async fn issue(req: &mut Request, env: &Env) -> Result<Response, ApiError> {

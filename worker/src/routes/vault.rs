@@ -29,43 +29,13 @@ use crate::deployment::LicensingContext;
 use crate::error::ApiError;
 use crate::objects::directory::{self, DirectoryCall};
 use crate::objects::licence::{LicenceCall, Licences};
+use crate::query::Query;
 use crate::{auth, body};
 
 /// The body of the product actions: nothing (or `{}`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NoBody {}
-
-/// Query parameters, decoded.
-fn query(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
-    Ok(req
-        .url()?
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect())
-}
-
-fn param<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
-    query
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// `?limit=` (1 to 1000, default 100).
-fn limit(query: &[(String, String)]) -> Result<u32, ApiError> {
-    match param(query, "limit") {
-        None => Ok(100),
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or(ApiError::InvalidField {
-                field: "limit",
-                message: "must be a whole number from 1 to 1000".into(),
-            }),
-    }
-}
 
 /// A user named in a path, checked as a seat request's user is.
 fn user_param(user: &str) -> Result<(), ApiError> {
@@ -91,11 +61,11 @@ pub(crate) async fn product_licences(
 ) -> Result<Response, ApiError> {
     auth::require(req, env, Permission::SeatsRead).await?;
     product_param(product)?;
-    let q = query(req)?;
+    let q = Query::of(req)?;
     let call = DirectoryCall::ProductLicences {
         product: product.to_string(),
-        cursor: param(&q, "cursor").map(String::from),
-        limit: limit(&q)?,
+        cursor: q.cursor().map(String::from),
+        limit: q.limit()?,
     };
     let page: Page<LicenceSeats> = directory::ask(env, call).await?;
     super::json(200, &page)
@@ -142,8 +112,8 @@ pub(crate) async fn connect(
 
 pub(crate) async fn users(req: &Request, env: &Env) -> Result<Response, ApiError> {
     auth::require(req, env, Permission::SeatsRead).await?;
-    let q = query(req)?;
-    let search = param(&q, "search").filter(|s| !s.is_empty());
+    let q = Query::of(req)?;
+    let search = q.get("search").filter(|s| !s.is_empty());
     if search.is_some_and(|s| s.len() > MAX_USER_BYTES) {
         return Err(ApiError::InvalidField {
             field: "search",
@@ -152,8 +122,8 @@ pub(crate) async fn users(req: &Request, env: &Env) -> Result<Response, ApiError
     }
     let call = DirectoryCall::Users {
         search: search.map(String::from),
-        cursor: param(&q, "cursor").map(String::from),
-        limit: limit(&q)?,
+        cursor: q.cursor().map(String::from),
+        limit: q.limit()?,
     };
     let page: Page<ActiveUser> = directory::ask(env, call).await?;
     super::json(200, &page)
@@ -183,7 +153,7 @@ pub(crate) async fn revoke_user_licences(
 ) -> Result<Response, ApiError> {
     let caller = auth::require(req, env, Permission::SeatsWrite).await?;
     user_param(user)?;
-    let block = match param(&query(req)?, "block") {
+    let block = match Query::of(req)?.get("block") {
         None | Some("false") => false,
         Some("true") => true,
         Some(_) => {
@@ -271,22 +241,22 @@ pub(crate) async fn licence_events(
     lid: &str,
 ) -> Result<Response, ApiError> {
     auth::require(req, env, Permission::SeatsRead).await?;
-    let q = query(req)?;
-    let kind = match param(&q, "kind") {
+    let q = Query::of(req)?;
+    let kind = match q.get("kind") {
         None => None,
         Some(k) => Some(SeatEventKind::parse(k).ok_or(ApiError::InvalidField {
             field: "kind",
             message: "must be granted, refreshed, released, expired, revoked or denied".into(),
         })?),
     };
-    let before = match param(&q, "cursor") {
+    let before = match q.get("cursor") {
         None => None,
         Some(c) => Some(c.parse::<u64>().map_err(|_| ApiError::InvalidField {
             field: "cursor",
             message: "is not a cursor this list gave".into(),
         })?),
     };
-    let limit = limit(&q)?;
+    let limit = q.limit()?;
     known_licence(req, env, lid).await?;
     let page: Page<SeatEventView> = Licences::new(env)
         .ask(
