@@ -55,8 +55,7 @@ struct StoredVault {
 
 /// SHA-256 of a secret, lower-case hex.
 pub(crate) fn hash(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 fn token_key(id: &str) -> String {
