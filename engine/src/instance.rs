@@ -235,8 +235,11 @@ mod tests {
                     input.push_str(s);
                 }
                 input.push_str(&"/".repeat(slashes));
-                // `.` and `..` segments are resolved by the parser, kept here: leave them out.
+                // `.` and `..` segments are resolved by the parser, kept here; a punycode
+                // label (`xn--`) is taken as written here, decoded to check there: leave
+                // both out.
                 prop_assume!(segments.iter().all(|s| s != "." && s != ".."));
+                prop_assume!(labels.iter().all(|l| !l.to_ascii_lowercase().starts_with("xn--")));
                 let ours = normalize_instance(&input);
                 let theirs = reference(&input);
                 // Where both accept, the same form; what the parser refuses, refused; a
