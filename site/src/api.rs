@@ -183,9 +183,11 @@ fn segment(id: &str) -> String {
     js_sys::encode_uri_component(id).into()
 }
 
-/// `GET /api/users`.
+/// `GET /api/users`: the first 1,000, by name.
 pub(crate) async fn users(authorization: &str) -> Result<Vec<UserView>, ApiError> {
-    get("/api/users", authorization).await
+    get::<Page<UserView>>("/api/users?limit=1000", authorization)
+        .await
+        .map(|p| p.items)
 }
 
 /// `POST /api/users`.
@@ -225,17 +227,16 @@ pub(crate) async fn delete_user(
     .await
 }
 
-/// `GET /api/tokens` (`all`: everyone's).
+/// `GET /api/tokens` (`all`: everyone's), the first 1,000, oldest first.
 pub(crate) async fn tokens(authorization: &str, all: bool) -> Result<Vec<ApiToken>, ApiError> {
-    get(
-        if all {
-            "/api/tokens?all=true"
-        } else {
-            "/api/tokens"
-        },
-        authorization,
-    )
-    .await
+    let path = if all {
+        "/api/tokens?all=true&limit=1000"
+    } else {
+        "/api/tokens?limit=1000"
+    };
+    get::<Page<ApiToken>>(path, authorization)
+        .await
+        .map(|p| p.items)
 }
 
 /// `GET /api/tokens/:id`.

@@ -91,7 +91,8 @@ describe("users and /api/me", () => {
     assert.deepEqual(Object.keys(created.body).sort(), ["created_at", "disabled", "role", "username"]);
     const listed = await call(worker, "GET", "/api/users");
     assert.equal(listed.status, 200);
-    assert.ok(listed.body.some((u) => u.username === "dana" && u.role === "editor"));
+    assert.ok(listed.body.items.some((u) => u.username === "dana" && u.role === "editor"));
+    assert.equal(listed.body.next_cursor, null);
     assert.ok(!JSON.stringify(listed.body).includes("pbkdf2"));
     const me = await call(worker, "GET", "/api/me", { auth: basic("dana", "correct horse battery") });
     assert.deepEqual([me.body.username, me.body.role], ["dana", "editor"]);
@@ -99,7 +100,7 @@ describe("users and /api/me", () => {
   });
 
   test("bad users are refused and nothing is stored", async () => {
-    const before = (await call(worker, "GET", "/api/users")).body;
+    const before = (await call(worker, "GET", "/api/users")).body.items;
     const cases = [
       [{ username: "Bad Name", password: "long enough password", role: "viewer" }, 400, "INVALID_FIELD"],
       [{ username: "short", password: "short", role: "viewer" }, 400, "INVALID_FIELD"],
@@ -111,11 +112,11 @@ describe("users and /api/me", () => {
       assertError(await call(worker, "POST", "/api/users", { body }), status, code);
     }
     const editor = await userWithRole(worker, "editor");
-    const afterEditor = (await call(worker, "GET", "/api/users")).body;
+    const afterEditor = (await call(worker, "GET", "/api/users")).body.items;
     assertError(await call(worker, "POST", "/api/users", { auth: editor, body: { username: "y", password: "long enough password", role: "viewer" } }), 403, "FORBIDDEN");
     assertError(await call(worker, "GET", "/api/users", { auth: editor }), 403, "FORBIDDEN");
     assert.equal(afterEditor.length, before.length + 1);
-    assert.deepEqual((await call(worker, "GET", "/api/users")).body, afterEditor);
+    assert.deepEqual((await call(worker, "GET", "/api/users")).body.items, afterEditor);
   });
 });
 

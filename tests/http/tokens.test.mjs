@@ -32,8 +32,8 @@ describe("API tokens", () => {
 
     const listed = await call(worker, "GET", "/api/tokens", { auth: user.auth });
     assert.equal(listed.status, 200);
-    assert.equal(listed.body.length, 1);
-    assert.ok(listed.body[0].last_used_at > 0, "last used is recorded");
+    assert.equal(listed.body.items.length, 1);
+    assert.ok(listed.body.items[0].last_used_at > 0, "last used is recorded");
     assert.ok(!JSON.stringify(listed.body).includes(created.secret.slice(12)), "the secret is never shown again");
     const one = await call(worker, "GET", `/api/tokens/${t.id}`, { auth: user.auth });
     assert.ok(!JSON.stringify(one.body).includes(created.secret.slice(12)));
@@ -50,7 +50,7 @@ describe("API tokens", () => {
     const deleted = await call(worker, "DELETE", `/api/tokens/${t.id}`, { auth: user.auth });
     assert.equal(deleted.body.status, "Deleted");
     assertError(await me(created.bearer), 401, "UNAUTHORIZED");
-    assert.equal((await call(worker, "GET", "/api/tokens", { auth: user.auth })).body[0].status, "Deleted");
+    assert.equal((await call(worker, "GET", "/api/tokens", { auth: user.auth })).body.items[0].status, "Deleted");
     assertError(await call(worker, "PATCH", `/api/tokens/${t.id}`, { auth: user.auth, body: { status: "Active" } }), 409, "CONFLICT");
   });
 
@@ -79,10 +79,10 @@ describe("API tokens", () => {
     const { token } = await createToken(worker, alice.auth, { description: "alice's" });
     assertError(await call(worker, "GET", `/api/tokens/${token.id}`, { auth: bob.auth }), 404, "NOT_FOUND");
     assertError(await call(worker, "DELETE", `/api/tokens/${token.id}`, { auth: bob.auth }), 404, "NOT_FOUND");
-    assert.ok(!(await call(worker, "GET", "/api/tokens", { auth: bob.auth })).body.some((t) => t.id === token.id));
+    assert.ok(!(await call(worker, "GET", "/api/tokens", { auth: bob.auth })).body.items.some((t) => t.id === token.id));
     assertError(await call(worker, "GET", "/api/tokens?all=true", { auth: bob.auth }), 403, "FORBIDDEN");
     const all = await call(worker, "GET", "/api/tokens?all=true", { auth: admin.auth });
-    assert.ok(all.body.some((t) => t.id === token.id));
+    assert.ok(all.body.items.some((t) => t.id === token.id));
     assert.equal((await call(worker, "PATCH", `/api/tokens/${token.id}`, { auth: admin.auth, body: { status: "Disabled" } })).status, 200);
   });
 
@@ -91,14 +91,14 @@ describe("API tokens", () => {
     const { bearer } = await createToken(worker, admin.auth, { modules: ["tokens", "users", "licenses"] });
     const disabled = await createToken(worker, admin.auth);
     await call(worker, "PATCH", `/api/tokens/${disabled.token.id}`, { auth: admin.auth, body: { status: "Disabled" } });
-    const before = (await call(worker, "GET", "/api/tokens", { auth: admin.auth })).body;
+    const before = (await call(worker, "GET", "/api/tokens", { auth: admin.auth })).body.items;
     assertError(await call(worker, "POST", "/api/tokens", { auth: bearer, body: {} }), 403, "FORBIDDEN");
     assertError(await call(worker, "PATCH", `/api/tokens/${disabled.token.id}`, { auth: bearer, body: { status: "Active" } }), 403, "FORBIDDEN");
     assertError(await call(worker, "PATCH", `/api/users/${admin.username}`, { auth: bearer, body: { password: "taken over by a token" } }), 403, "FORBIDDEN");
     assertError(await call(worker, "POST", "/api/vault-token", { auth: bearer }), 403, "FORBIDDEN");
     assert.equal((await call(worker, "GET", "/api/users", { auth: bearer })).status, 200, "reading is fine");
     assert.deepEqual(
-      (await call(worker, "GET", "/api/tokens", { auth: admin.auth })).body.map((t) => [t.id, t.status]),
+      (await call(worker, "GET", "/api/tokens", { auth: admin.auth })).body.items.map((t) => [t.id, t.status]),
       before.map((t) => [t.id, t.status]),
     );
   });
@@ -110,11 +110,11 @@ describe("API tokens", () => {
     const theirs = await createToken(worker, editor.auth, { description: "editor's" });
     assertError(await call(worker, "GET", `/api/tokens/${mine.token.id}`, { auth: admin.auth }), 404, "NOT_FOUND");
     assertError(await call(worker, "PATCH", `/api/tokens/${mine.token.id}`, { auth: admin.auth, body: { status: "Disabled" } }), 404, "NOT_FOUND");
-    const all = (await call(worker, "GET", "/api/tokens?all=true", { auth: admin.auth })).body.map((t) => t.id);
+    const all = (await call(worker, "GET", "/api/tokens?all=true", { auth: admin.auth })).body.items.map((t) => t.id);
     assert.ok(!all.includes(mine.token.id));
     assert.ok(all.includes(theirs.token.id));
     assert.equal((await call(worker, "GET", `/api/tokens/${theirs.token.id}`, { auth: admin.auth })).status, 200);
-    assert.ok((await call(worker, "GET", "/api/tokens?all=true")).body.some((t) => t.id === mine.token.id), "a server admin sees all");
+    assert.ok((await call(worker, "GET", "/api/tokens?all=true")).body.items.some((t) => t.id === mine.token.id), "a server admin sees all");
   });
 
   test("modules restrict a token within its creator's role", async () => {
@@ -157,7 +157,7 @@ describe("API tokens", () => {
 
   test("bad input is 4xx and creates nothing", async () => {
     const user = await createUser(worker, "viewer");
-    const before = (await call(worker, "GET", "/api/tokens", { auth: user.auth })).body;
+    const before = (await call(worker, "GET", "/api/tokens", { auth: user.auth })).body.items;
     const cases = [
       [{ raw: "{" }, 400, "MALFORMED_JSON"],
       [{ body: { scope: "Root" } }, 400, "INVALID_BODY"],
@@ -171,7 +171,7 @@ describe("API tokens", () => {
     for (const [options, status, code] of cases) {
       assertError(await call(worker, "POST", "/api/tokens", { auth: user.auth, ...options }), status, code);
     }
-    assert.deepEqual((await call(worker, "GET", "/api/tokens", { auth: user.auth })).body, before);
+    assert.deepEqual((await call(worker, "GET", "/api/tokens", { auth: user.auth })).body.items, before);
     assertError(await call(worker, "GET", "/api/tokens/nope", { auth: user.auth }), 404, "NOT_FOUND");
     assertError(await call(worker, "PATCH", "/api/tokens/nope", { auth: user.auth, body: {} }), 404, "NOT_FOUND");
     const { token } = await createToken(worker, user.auth);
@@ -239,7 +239,7 @@ describe("users and roles", () => {
   });
 
   test("the last server administrator cannot be demoted, disabled or deleted", async () => {
-    const users = (await call(worker, "GET", "/api/users")).body;
+    const users = (await call(worker, "GET", "/api/users")).body.items;
     assert.equal(users.filter((u) => u.role === "server_admin" && !u.disabled).length, 1);
     for (const body of [{ role: "admin" }, { disabled: true }]) {
       assertError(await call(worker, "PATCH", "/api/users/admin", { body }), 409, "CONFLICT");
@@ -260,6 +260,53 @@ describe("users and roles", () => {
     assertError(await call(worker, "PATCH", "/api/users/admin", { auth: admin.auth, body: { disabled: true } }), 403, "FORBIDDEN");
     assertError(await call(worker, "DELETE", "/api/users/admin", { auth: admin.auth }), 403, "FORBIDDEN");
     assert.equal((await call(worker, "PATCH", `/api/users/${viewer.username}`, { auth: admin.auth, body: { role: "editor" } })).status, 200);
+  });
+
+  test("two administrators demoting the last two server administrators at once: one stays", async () => {
+    const a = await createUser(worker, "server_admin");
+    const b = await createUser(worker, "server_admin");
+    // Only a and b (and the bootstrap admin) are server administrators; demote the
+    // bootstrap admin first, so a and b are the last two.
+    const before = (await call(worker, "GET", "/api/users?limit=1000")).body.items.filter((u) => u.role === "server_admin" && !u.disabled);
+    for (const u of before.filter((u) => ![a.username, b.username, "admin"].includes(u.username))) {
+      await call(worker, "PATCH", `/api/users/${u.username}`, { body: { role: "admin" } });
+    }
+    assert.equal((await call(worker, "PATCH", "/api/users/admin", { auth: a.auth, body: { role: "admin" } })).status, 200);
+    const answers = await Promise.all([
+      call(worker, "PATCH", `/api/users/${a.username}`, { auth: b.auth, body: { role: "admin" } }),
+      call(worker, "PATCH", `/api/users/${b.username}`, { auth: a.auth, body: { disabled: true } }),
+    ]);
+    // The loser is refused either way: 409 (the last one stays) or 403 (the actor's own
+    // role or status, read when the change is written, no longer allows it).
+    const statuses = answers.map((r) => r.status).sort();
+    assert.ok(statuses[0] === 200 && [403, 409].includes(statuses[1]), JSON.stringify(answers.map((r) => r.body)));
+    const left = (await call(worker, "GET", "/api/users?limit=1000", { auth: answers[0].status === 200 ? b.auth : a.auth })).body.items;
+    assert.equal(left.filter((u) => u.role === "server_admin" && !u.disabled).length, 1, "exactly one remains");
+    // Restore the bootstrap admin for the tests that follow.
+    const survivor = answers[0].status === 200 ? b : a;
+    assert.equal((await call(worker, "PATCH", "/api/users/admin", { auth: survivor.auth, body: { role: "server_admin" } })).status, 200);
+  });
+
+  test("a disable racing edits stays; regenerations racing leave one vault secret", async () => {
+    const user = await createUser(worker, "admin");
+    const t = await createToken(worker, user.auth);
+    const answers = await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => call(worker, "PATCH", `/api/tokens/${t.token.id}`, { auth: user.auth, body: { description: `edit ${i}` } })),
+      call(worker, "PATCH", `/api/tokens/${t.token.id}`, { auth: user.auth, body: { status: "Disabled" } }),
+      ...Array.from({ length: 10 }, (_, i) => call(worker, "PATCH", `/api/tokens/${t.token.id}`, { auth: user.auth, body: { description: `later ${i}` } })),
+    ]);
+    assert.ok(answers.every((r) => r.status === 200));
+    assert.equal((await call(worker, "GET", `/api/tokens/${t.token.id}`, { auth: user.auth })).body.status, "Disabled");
+    assertError(await me(t.bearer), 401, "UNAUTHORIZED");
+
+    const secrets = (await Promise.all(Array.from({ length: 10 }, () => call(worker, "POST", "/api/vault-token", { auth: user.auth })))).map((r) => r.body.secret);
+    const working = [];
+    for (const s of secrets) {
+      if ((await call(worker, "GET", "/api/vault/products", { auth: `Bearer ${s}` })).status === 200) working.push(s);
+    }
+    assert.equal(working.length, 1, "one vault secret works; no regeneration left an orphan");
+    const info = (await call(worker, "GET", "/api/vault-token", { auth: user.auth })).body;
+    assert.equal(info.prefix, working[0].slice(0, 12));
   });
 
   test("bad user changes are 4xx", async () => {

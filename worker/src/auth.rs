@@ -33,7 +33,6 @@ use tessera_engine::{
 use worker::{Env, Request};
 
 use crate::error::ApiError;
-use crate::kv::Kv;
 use crate::objects::limiter;
 use crate::platform;
 use crate::tokens::{self, Resolved};
@@ -160,16 +159,15 @@ pub(crate) async fn authenticate(
         return Err(ApiError::Unauthorized(NO_CREDENTIALS));
     };
     let header = header.trim();
-    let kv = Kv::from_env(env)?;
     if let Some(secret) = strip_scheme(header, "bearer") {
         if !bearer {
             return Err(ApiError::Unauthorized(NO_BEARER));
         }
-        return bearer_caller(&kv, secret.trim()).await;
+        return bearer_caller(env, secret.trim()).await;
     }
     let (username, password) = parse_basic(header).ok_or(ApiError::Unauthorized(NO_CREDENTIALS))?;
-    users::bootstrap(env, &kv).await?;
-    let user = users::get(&kv, &username).await?;
+    users::bootstrap(env).await?;
+    let user = users::get(env, &username).await?;
     // A password this isolate verified in the last minutes passes without PBKDF2 and
     // without touching the limits: it already proved itself.
     let verified = match &user {
@@ -260,8 +258,9 @@ async fn take_attempt(req: &Request, env: &Env, username: &str) -> Result<Taken,
     }
 }
 
-async fn bearer_caller(kv: &Kv, secret: &str) -> Result<Caller, ApiError> {
-    let stored = match tokens::resolve(kv, secret).await? {
+async fn bearer_caller(env: &Env, secret: &str) -> Result<Caller, ApiError> {
+    let (stored, creator) = match tokens::resolve(env, secret).await? {
+        Resolved::Api { stored, creator } => (*stored, creator),
         Resolved::Vault => {
             return Ok(Caller {
                 username: "vault".into(),
@@ -270,7 +269,7 @@ async fn bearer_caller(kv: &Kv, secret: &str) -> Result<Caller, ApiError> {
                 via: Via::Vault,
             });
         }
-        Resolved::Api(stored) => *stored,
+        Resolved::Unknown => return Err(ApiError::Unauthorized("unknown or deleted token")),
     };
     let now = platform::now();
     match stored.token.status {
@@ -281,13 +280,12 @@ async fn bearer_caller(kv: &Kv, secret: &str) -> Result<Caller, ApiError> {
     if stored.token.expires_at.is_some_and(|t| now >= t) {
         return Err(ApiError::Unauthorized("this token has expired"));
     }
-    let creator = users::get(kv, &stored.token.created_by)
-        .await?
+    let creator = creator
         .filter(|u| u.id == stored.creator_id && !u.disabled)
         .ok_or(ApiError::Unauthorized(
             "this token's creator is disabled or gone",
         ))?;
-    tokens::record_use(kv, &stored.token.id, now).await;
+    tokens::record_use(env, &stored.token.id, now).await;
     Ok(Caller {
         username: creator.username,
         user_id: Some(creator.id),

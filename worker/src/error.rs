@@ -10,6 +10,8 @@ use tessera_engine::api::{ErrorBody, ErrorEnvelope};
 use tessera_engine::{DenyCode, Error as EngineError, SeatDenial};
 use worker::Response;
 
+use crate::objects::accounts::RefusalKind;
+
 /// Everything the API can answer with instead of success.
 #[derive(Debug)]
 pub(crate) enum ApiError {
@@ -48,6 +50,8 @@ pub(crate) enum ApiError {
     CrossSite,
     /// Too many failed sign-ins; try again in this many seconds.
     TooManyRequests(u64),
+    /// A rule of the accounts refused a change (decided inside the accounts object).
+    Refused(crate::objects::accounts::Refusal),
     /// Seed 004's 422 for `DELETE /api/licensing/token`: a missing or wrong instance.
     InvalidInstance(String),
     /// The change conflicts with the current state (the last server administrator, a
@@ -77,6 +81,12 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::CrossSite => "CROSS_SITE_REQUEST",
             ApiError::TooManyRequests(_) => "TOO_MANY_REQUESTS",
+            ApiError::Refused(r) => match r.kind {
+                RefusalKind::NotFound => "NOT_FOUND",
+                RefusalKind::Forbidden => "FORBIDDEN",
+                RefusalKind::Conflict => "CONFLICT",
+                RefusalKind::InvalidField => "INVALID_FIELD",
+            },
             ApiError::InvalidInstance(_) => "INVALID_INSTANCE",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::Internal(_) => "INTERNAL",
@@ -101,6 +111,12 @@ impl ApiError {
             ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::TooManyRequests(_) => 429,
+            ApiError::Refused(r) => match r.kind {
+                RefusalKind::NotFound => 404,
+                RefusalKind::Forbidden => 403,
+                RefusalKind::Conflict => 409,
+                RefusalKind::InvalidField => 400,
+            },
             ApiError::UnsupportedMediaType => 415,
             ApiError::InvalidInstance(_) => 422,
             ApiError::Internal(_) => 500,
@@ -133,6 +149,10 @@ impl ApiError {
             ApiError::TooManyRequests(wait) => {
                 format!("too many failed sign-ins; try again in {wait} s")
             }
+            ApiError::Refused(r) => match (&r.kind, &r.field) {
+                (RefusalKind::InvalidField, Some(field)) => format!("{field} {}", r.message),
+                _ => r.message.clone(),
+            },
             ApiError::CrossSite => {
                 "a request another site sent from a browser cannot change anything here"
                     .to_string()
@@ -152,6 +172,7 @@ impl ApiError {
                 message: self.message(),
                 field: match &self {
                     ApiError::InvalidField { field, .. } => Some((*field).into()),
+                    ApiError::Refused(r) => r.field.clone(),
                     _ => None,
                 },
                 reason: match &self {

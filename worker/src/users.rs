@@ -1,9 +1,10 @@
-//! Users in KV (`user:<username>`), and the bootstrap server administrator.
+//! Users, kept by the [`AccountsObject`](crate::objects::accounts::AccountsObject), and the
+//! bootstrap server administrator.
 //!
-//! The rules for changing users (no escalation to server administrator, the last
-//! active server administrator stays) are the engine's; this module loads what they
-//! need. KV does not serialise concurrent changes: two administrators demoting the last
-//! two server administrators at the same instant could both pass the check.
+//! This module checks what the worker can check alone (a username's shape, a password's
+//! length) and hashes passwords (PBKDF2 in Web Crypto, asynchronous); the accounts
+//! object applies the engine's rules (no escalation to server administrator, the last
+//! active server administrator stays) and writes, in one step.
 //!
 //! On the first authenticated request of an isolate, if no user exists at all, the
 //! worker creates a server administrator named `ADMIN_USER` (default `admin`) with the
@@ -13,14 +14,12 @@
 use std::cell::Cell;
 
 use serde::{Deserialize, Serialize};
-use tessera_engine::{
-    CreateUser, PBKDF2_ITERATIONS, PasswordHash, Role, Store, UpdateUser, UserView,
-    keeps_a_server_admin, may_manage,
-};
+use tessera_engine::api::Page;
+use tessera_engine::{CreateUser, PBKDF2_ITERATIONS, PasswordHash, Role, UpdateUser, UserView};
 use worker::Env;
 
 use crate::error::ApiError;
-use crate::kv::Kv;
+use crate::objects::accounts::{self, AccountsCall};
 use crate::platform;
 
 /// A stored user. `password` is a `PasswordHash` record, never a password.
@@ -47,7 +46,7 @@ impl User {
         }
     }
 
-    fn active_server_admin(&self) -> bool {
+    pub(crate) fn active_server_admin(&self) -> bool {
         self.role == Role::ServerAdmin && !self.disabled
     }
 }
@@ -59,10 +58,6 @@ thread_local! {
     static BOOTSTRAPPED: Cell<bool> = const { Cell::new(false) };
 }
 
-fn key(username: &str) -> String {
-    format!("user:{username}")
-}
-
 /// Whether `name` is an acceptable username: 1 to 64 of `a-z 0-9 . _ -`.
 pub(crate) fn valid_username(name: &str) -> bool {
     (1..=64).contains(&name.len())
@@ -71,28 +66,31 @@ pub(crate) fn valid_username(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
 
-pub(crate) async fn get(kv: &Kv, username: &str) -> Result<Option<User>, ApiError> {
+/// The user named `username`, as stored now.
+pub(crate) async fn get(env: &Env, username: &str) -> Result<Option<User>, ApiError> {
     if !valid_username(username) {
         return Ok(None);
     }
-    match kv.get(&key(username)).await? {
-        None => Ok(None),
-        Some(json) => serde_json::from_str(&json)
-            .map(Some)
-            .map_err(|e| ApiError::Internal(format!("corrupt user record: {e}"))),
-    }
+    accounts::ask(
+        env,
+        AccountsCall::User {
+            username: username.to_string(),
+        },
+    )
+    .await
 }
 
-pub(crate) async fn list(kv: &Kv) -> Result<Vec<User>, ApiError> {
-    let mut out = Vec::new();
-    for k in kv.list("user:").await? {
-        if let Some(json) = kv.get(&k).await? {
-            let user: User = serde_json::from_str(&json)
-                .map_err(|e| ApiError::Internal(format!("corrupt user record: {e}")))?;
-            out.push(user);
-        }
-    }
-    Ok(out)
+/// A page of users, by name.
+pub(crate) async fn list(
+    env: &Env,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page<User>, ApiError> {
+    let call = AccountsCall::Users {
+        cursor: cursor.map(String::from),
+        limit,
+    };
+    accounts::ask(env, call).await
 }
 
 async fn hash(password: &str) -> Result<String, ApiError> {
@@ -116,9 +114,17 @@ fn check_password(password: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Who is changing users: their id (the accounts object rereads their role when it
+/// writes) and their role now (for the checks made before a password is hashed).
+#[derive(Debug, Clone)]
+pub(crate) struct Actor {
+    pub(crate) id: String,
+    pub(crate) role: Role,
+}
+
 /// Create a user, as `actor`; an existing name is a field error.
-pub(crate) async fn create(kv: &Kv, actor: Role, req: CreateUser) -> Result<User, ApiError> {
-    may_manage(actor, req.role, None)?;
+pub(crate) async fn create(env: &Env, actor: &Actor, req: CreateUser) -> Result<User, ApiError> {
+    tessera_engine::may_manage(actor.role, req.role, None)?;
     if !valid_username(&req.username) {
         return Err(ApiError::InvalidField {
             field: "username",
@@ -126,12 +132,6 @@ pub(crate) async fn create(kv: &Kv, actor: Role, req: CreateUser) -> Result<User
         });
     }
     check_password(&req.password)?;
-    if get(kv, &req.username).await?.is_some() {
-        return Err(ApiError::InvalidField {
-            field: "username",
-            message: "is taken".into(),
-        });
-    }
     let user = User {
         id: platform::random_id()?,
         username: req.username,
@@ -140,66 +140,55 @@ pub(crate) async fn create(kv: &Kv, actor: Role, req: CreateUser) -> Result<User
         created_at: platform::now(),
         disabled: false,
     };
-    put(kv, &user).await?;
-    Ok(user)
+    let call = AccountsCall::CreateUser {
+        actor_id: actor.id.clone(),
+        user,
+    };
+    accounts::change(env, call).await
 }
 
-async fn active_server_admins(kv: &Kv) -> Result<usize, ApiError> {
-    Ok(list(kv)
-        .await?
-        .iter()
-        .filter(|u| u.active_server_admin())
-        .count())
-}
-
-/// Change a user's role, status or password, as `actor`.
+/// Change a user's role, status or password, as `actor`. A new password is hashed here;
+/// the rest is decided against the user as stored when the change is written.
 pub(crate) async fn update(
-    kv: &Kv,
-    actor: Role,
+    env: &Env,
+    actor: &Actor,
     username: &str,
-    change: UpdateUser,
+    mut change: UpdateUser,
 ) -> Result<User, ApiError> {
-    let mut user = get(kv, username).await?.ok_or(ApiError::NotFound("user"))?;
-    may_manage(actor, user.role, change.role)?;
-    let was = user.active_server_admin();
-    if let Some(role) = change.role {
-        user.role = role;
+    if !valid_username(username) {
+        return Err(ApiError::NotFound("user"));
     }
-    if let Some(disabled) = change.disabled {
-        user.disabled = disabled;
-    }
-    if was && !user.active_server_admin() {
-        keeps_a_server_admin(active_server_admins(kv).await?, was, false)?;
-    }
-    if let Some(password) = change.password {
+    if let Some(password) = change.password.take() {
         check_password(&password)?;
-        user.password = hash(&password).await?;
+        change.password = Some(hash(&password).await?);
     }
-    put(kv, &user).await?;
-    Ok(user)
+    let call = AccountsCall::UpdateUser {
+        actor_id: actor.id.clone(),
+        username: username.to_string(),
+        change,
+    };
+    accounts::change(env, call).await
 }
 
 /// Delete a user, as `actor`. Their tokens stop working (they name the old user's id).
-pub(crate) async fn delete(kv: &Kv, actor: Role, username: &str) -> Result<(), ApiError> {
-    let user = get(kv, username).await?.ok_or(ApiError::NotFound("user"))?;
-    may_manage(actor, user.role, None)?;
-    if user.active_server_admin() {
-        keeps_a_server_admin(active_server_admins(kv).await?, true, false)?;
+pub(crate) async fn delete(env: &Env, actor: &Actor, username: &str) -> Result<(), ApiError> {
+    if !valid_username(username) {
+        return Err(ApiError::NotFound("user"));
     }
-    Ok(kv.delete(&key(username)).await?)
+    let call = AccountsCall::DeleteUser {
+        actor_id: actor.id.clone(),
+        username: username.to_string(),
+    };
+    accounts::change(env, call).await
 }
 
-async fn put(kv: &Kv, user: &User) -> Result<(), ApiError> {
-    let json = serde_json::to_string(user).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(kv.put(&key(&user.username), &json).await?)
-}
-
-/// Create the first server administrator if there are no users yet.
-pub(crate) async fn bootstrap(env: &Env, kv: &Kv) -> Result<(), ApiError> {
+/// Create the first server administrator if there are no users yet (the accounts object
+/// creates it only while there is none, so two isolates racing here make one).
+pub(crate) async fn bootstrap(env: &Env) -> Result<(), ApiError> {
     if BOOTSTRAPPED.get() {
         return Ok(());
     }
-    if kv.list("user:").await?.is_empty() {
+    if !accounts::ask::<bool>(env, AccountsCall::HasUsers).await? {
         let username = env
             .var("ADMIN_USER")
             .map(|v| v.to_string())
@@ -209,30 +198,25 @@ pub(crate) async fn bootstrap(env: &Env, kv: &Kv) -> Result<(), ApiError> {
                 "ADMIN_USER is not a valid username".into(),
             ));
         }
-        // KV's list is eventually consistent: another location may have created the
-        // first administrator a moment ago. Never overwrite one.
-        if get(kv, &username).await?.is_none() {
-            let password = env
-                .secret("ADMIN_PASSWORD")
-                .map(|s| s.to_string())
-                .map_err(|_| {
-                    ApiError::Internal(
-                        "no users yet and no ADMIN_PASSWORD secret to create the first one".into(),
-                    )
-                })?;
-            let user = User {
-                id: platform::random_id()?,
-                username,
-                role: Role::ServerAdmin,
-                password: hash(&password).await?,
-                created_at: platform::now(),
-                disabled: false,
-            };
-            put(kv, &user).await?;
-            worker::console_log!(
-                "created the first server administrator, {:?}",
-                user.username
-            );
+        let password = env
+            .secret("ADMIN_PASSWORD")
+            .map(|s| s.to_string())
+            .map_err(|_| {
+                ApiError::Internal(
+                    "no users yet and no ADMIN_PASSWORD secret to create the first one".into(),
+                )
+            })?;
+        let user = User {
+            id: platform::random_id()?,
+            username,
+            role: Role::ServerAdmin,
+            password: hash(&password).await?,
+            created_at: platform::now(),
+            disabled: false,
+        };
+        let name = user.username.clone();
+        if accounts::ask::<bool>(env, AccountsCall::Bootstrap { user }).await? {
+            worker::console_log!("created the first server administrator, {name:?}");
         }
     }
     BOOTSTRAPPED.set(true);

@@ -8,6 +8,9 @@
 //!   who holds what, which licence objects report to it. It is never on an app's path
 //!   except for a licence object's refresh of the deny state, at most once per
 //!   [`DENY_REFRESH_SECONDS`](directory::DENY_REFRESH_SECONDS) per licence.
+//! - `accounts`: [`AccountsObject`](accounts::AccountsObject), one per deployment: users,
+//!   API and Agent tokens, the vault access token — every credential check reads it, so a
+//!   disable takes effect for the next request everywhere.
 //! - `limiter`: [`SignInLimiter`](limiter::SignInLimiter), one per username and per
 //!   client address, counting failed sign-ins.
 //!
@@ -15,6 +18,7 @@
 //! is a tagged request enum its module owns, and replies with that request's JSON
 //! answer. [`call`] is the one client; [`serve`] the one server loop.
 
+pub(crate) mod accounts;
 pub(crate) mod directory;
 pub(crate) mod licence;
 pub(crate) mod limiter;

@@ -2,38 +2,45 @@
 //!
 //! `PATCH` sets any of `role`, `disabled`, `password`. Only a server administrator
 //! manages server administrators; the last active one cannot be disabled, demoted or
-//! deleted (409).
+//! deleted (409). Lists come in pages (`?cursor`, `?limit`), by name.
 
+use tessera_engine::api::Page;
 use tessera_engine::{CreateUser, Permission, UpdateUser, UserView};
 use worker::{Env, Request, Response};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::kv::Kv;
+use crate::query::Query;
 use crate::{auth, body, users};
 
-fn actor_role(caller: &Caller) -> Result<tessera_engine::Role, ApiError> {
-    caller
-        .role
-        .ok_or(ApiError::Forbidden("only users manage users"))
+fn actor(caller: &Caller) -> Result<users::Actor, ApiError> {
+    match (&caller.user_id, caller.role) {
+        (Some(id), Some(role)) => Ok(users::Actor {
+            id: id.clone(),
+            role,
+        }),
+        _ => Err(ApiError::Forbidden("only users manage users")),
+    }
 }
 
 pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
     auth::require(req, env, Permission::UsersRead).await?;
-    let kv = Kv::from_env(env)?;
-    let mut views: Vec<UserView> = users::list(&kv)
-        .await?
-        .iter()
-        .map(users::User::view)
-        .collect();
-    views.sort_by(|a, b| a.username.cmp(&b.username));
+    let q = Query::of(req)?;
+    let page = users::list(env, q.cursor(), q.limit()?).await?;
+    let views = Page {
+        items: page
+            .items
+            .iter()
+            .map(users::User::view)
+            .collect::<Vec<UserView>>(),
+        next_cursor: page.next_cursor,
+    };
     super::json(200, &views)
 }
 
 pub(crate) async fn get(req: &Request, env: &Env, username: &str) -> Result<Response, ApiError> {
     auth::require(req, env, Permission::UsersRead).await?;
-    let kv = Kv::from_env(env)?;
-    let user = users::get(&kv, username)
+    let user = users::get(env, username)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
     super::json(200, &user.view())
@@ -42,8 +49,7 @@ pub(crate) async fn get(req: &Request, env: &Env, username: &str) -> Result<Resp
 pub(crate) async fn create(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let caller = auth::require(req, env, Permission::UsersWrite).await?;
     let request: CreateUser = body::json(req).await?;
-    let kv = Kv::from_env(env)?;
-    let user = users::create(&kv, actor_role(&caller)?, request).await?;
+    let user = users::create(env, &actor(&caller)?, request).await?;
     super::json(201, &user.view())
 }
 
@@ -54,14 +60,12 @@ pub(crate) async fn update(
 ) -> Result<Response, ApiError> {
     let caller = auth::require(req, env, Permission::UsersWrite).await?;
     let change: UpdateUser = body::json(req).await?;
-    let kv = Kv::from_env(env)?;
-    let user = users::update(&kv, actor_role(&caller)?, username, change).await?;
+    let user = users::update(env, &actor(&caller)?, username, change).await?;
     super::json(200, &user.view())
 }
 
 pub(crate) async fn delete(req: &Request, env: &Env, username: &str) -> Result<Response, ApiError> {
     let caller = auth::require(req, env, Permission::UsersWrite).await?;
-    let kv = Kv::from_env(env)?;
-    users::delete(&kv, actor_role(&caller)?, username).await?;
+    users::delete(env, &actor(&caller)?, username).await?;
     super::json(200, &serde_json::json!({ "deleted": username }))
 }

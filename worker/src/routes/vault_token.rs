@@ -8,26 +8,21 @@ use tessera_engine::{GeneratedVaultToken, Permission, new_secret};
 use worker::{Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::kv::Kv;
 use crate::{auth, platform, tokens};
 
 pub(crate) async fn get(req: &Request, env: &Env) -> Result<Response, ApiError> {
     auth::require(req, env, Permission::VaultRead).await?;
-    let kv = Kv::from_env(env)?;
-    super::json(200, &tokens::vault_info(&kv).await?)
+    super::json(200, &tokens::vault_info(env).await?)
 }
 
 pub(crate) async fn generate(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let caller = auth::require(req, env, Permission::VaultWrite).await?;
-    let kv = Kv::from_env(env)?;
     let secret = new_secret(true, &platform::random::<32>()?);
-    let info = tokens::set_vault(&kv, &secret, &caller.username, platform::now()).await?;
+    let info = tokens::set_vault(env, &secret, &caller.username, platform::now()).await?;
     super::json(201, &GeneratedVaultToken { info, secret })
 }
 
 pub(crate) async fn delete(req: &Request, env: &Env) -> Result<Response, ApiError> {
     auth::require(req, env, Permission::VaultWrite).await?;
-    let kv = Kv::from_env(env)?;
-    tokens::delete_vault(&kv).await?;
-    super::json(200, &tokens::vault_info(&kv).await?)
+    super::json(200, &tokens::delete_vault(env).await?)
 }
