@@ -109,7 +109,8 @@ build_site() {
   wasm-bindgen --target web --no-typescript --out-name tessera_site --out-dir "$out" \
     "$TESSERA_ROOT/target/wasm32-unknown-unknown/site/tessera-site.wasm" >&2
   wasm_opt "$out/tessera_site_bg.wasm"
-  cp "$TESSERA_ROOT/site/index.html" "$TESSERA_ROOT/site/style.css" "$out/"
+  cp "$TESSERA_ROOT/site/index.html" "$TESSERA_ROOT/site/style.css" "$TESSERA_ROOT/site/boot.js" \
+    "$TESSERA_ROOT/site/_headers" "$out/"
 }
 
 # The worker: worker-build (cargo → wasm-bindgen → wasm-opt → shim), into worker/build.

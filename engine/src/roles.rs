@@ -158,9 +158,10 @@ impl Permission {
     }
 
     /// Whether this permission makes or changes credentials (passwords, tokens, the
-    /// vault token). Those need a password sign-in: a token, however broad, cannot mint
-    /// a broader or longer-lived token, re-enable one, or reset its creator's password,
-    /// so a module restriction or an expiry cannot be escaped.
+    /// vault token, the signing keys). Those need a password sign-in: a token, however
+    /// broad, cannot mint a broader or longer-lived token, re-enable one, reset its
+    /// creator's password or rotate the keys every licence is checked with, so a module
+    /// restriction or an expiry cannot be escaped.
     pub const fn manages_credentials(self) -> bool {
         matches!(
             self,
@@ -168,6 +169,7 @@ impl Permission {
                 | Permission::TokensWrite
                 | Permission::TokensAdmin
                 | Permission::VaultWrite
+                | Permission::KeysWrite
         )
     }
 
@@ -325,7 +327,7 @@ mod tests {
             UsersRead
         ));
         // Tokens never make or change credentials, whatever the role.
-        for p in [UsersWrite, TokensWrite, TokensAdmin, VaultWrite] {
+        for p in [UsersWrite, TokensWrite, TokensAdmin, VaultWrite, KeysWrite] {
             assert!(!allows(
                 Some(Role::ServerAdmin),
                 Credential::ApiToken { modules: &[] },

@@ -71,13 +71,10 @@ fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
     serde_json::from_str(text).map_err(|e| ApiError::new("BAD_RESPONSE", e.to_string()))
 }
 
-fn authorized(builder: RequestBuilder, authorization: &str) -> RequestBuilder {
-    let builder = builder.header("Accept", "application/json");
-    if authorization.is_empty() {
-        builder
-    } else {
-        builder.header("Authorization", authorization)
-    }
+/// Every call asks for JSON; the session cookie goes with it (same origin), and no
+/// credential is ever handled here.
+fn authorized(builder: RequestBuilder) -> RequestBuilder {
+    builder.header("Accept", "application/json")
 }
 
 async fn send_text(request: Result<Request, gloo_net::Error>) -> Result<String, ApiError> {
@@ -95,88 +92,83 @@ async fn send<T: DeserializeOwned>(
     decode(&send_text(request).await?)
 }
 
-async fn get<T: DeserializeOwned>(path: &str, authorization: &str) -> Result<T, ApiError> {
-    send(authorized(Request::get(path), authorization).build()).await
+async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    send(authorized(Request::get(path)).build()).await
 }
 
 async fn with_body<T: DeserializeOwned>(
     builder: RequestBuilder,
-    authorization: &str,
     body: &impl Serialize,
 ) -> Result<T, ApiError> {
-    send(authorized(builder, authorization).json(body)).await
+    send(authorized(builder).json(body)).await
 }
 
 /// `GET /api/health`.
 pub(crate) async fn health() -> Result<Health, ApiError> {
-    get("/api/health", "").await
+    get("/api/health").await
 }
 
-/// `GET /api/me` with the given credentials.
-pub(crate) async fn me(authorization: &str) -> Result<Me, ApiError> {
-    get("/api/me", authorization).await
+/// `GET /api/me`: who the session belongs to (`UNAUTHORIZED` without one).
+pub(crate) async fn me() -> Result<Me, ApiError> {
+    get("/api/me").await
+}
+
+/// `POST /api/session`: sign in; the worker sets the session cookie.
+pub(crate) async fn sign_in(username: &str, password: &str) -> Result<Me, ApiError> {
+    let body = serde_json::json!({ "username": username, "password": password });
+    with_body(Request::post("/api/session"), &body).await
+}
+
+/// `DELETE /api/session`: sign out; the worker ends the session and clears the cookie.
+pub(crate) async fn sign_out() -> Result<(), ApiError> {
+    send_text(authorized(Request::delete("/api/session")).build())
+        .await
+        .map(|_| ())
 }
 
 /// `GET /api/licenses`: the first 1,000, newest first.
-pub(crate) async fn licences(authorization: &str) -> Result<Page<LicenceRecord>, ApiError> {
-    let mut page: Page<LicenceRecord> = get("/api/licenses?limit=1000", authorization).await?;
+pub(crate) async fn licences() -> Result<Page<LicenceRecord>, ApiError> {
+    let mut page: Page<LicenceRecord> = get("/api/licenses?limit=1000").await?;
     page.items.sort_by_key(|r| core::cmp::Reverse(r.created_at));
     Ok(page)
 }
 
 /// `POST /api/licenses`.
-pub(crate) async fn issue(
-    authorization: &str,
-    request: &IssueRequest,
-) -> Result<LicenceRecord, ApiError> {
-    with_body(Request::post("/api/licenses"), authorization, request).await
+pub(crate) async fn issue(request: &IssueRequest) -> Result<LicenceRecord, ApiError> {
+    with_body(Request::post("/api/licenses"), request).await
 }
 
 /// `POST /api/licenses/:lid/revoke`.
-pub(crate) async fn revoke(authorization: &str, lid: &str) -> Result<LicenceRecord, ApiError> {
+pub(crate) async fn revoke(lid: &str) -> Result<LicenceRecord, ApiError> {
     let path = format!("/api/licenses/{}/revoke", segment(lid));
-    with_body(Request::post(&path), authorization, &serde_json::json!({})).await
+    with_body(Request::post(&path), &serde_json::json!({})).await
 }
 
 /// `GET /api/licensing/applied`.
-pub(crate) async fn applied(authorization: &str) -> Result<Option<AppliedView>, ApiError> {
-    get("/api/licensing/applied", authorization).await
+pub(crate) async fn applied() -> Result<Option<AppliedView>, ApiError> {
+    get("/api/licensing/applied").await
 }
 
 /// `POST /api/licensing/token`.
-pub(crate) async fn apply(authorization: &str, token: String) -> Result<LicenceStatus, ApiError> {
-    with_body(
-        Request::post("/api/licensing/token"),
-        authorization,
-        &ApplyToken { token },
-    )
-    .await
+pub(crate) async fn apply(token: String) -> Result<LicenceStatus, ApiError> {
+    with_body(Request::post("/api/licensing/token"), &ApplyToken { token }).await
 }
 
 /// `POST /api/licensing/token/renew`.
-pub(crate) async fn renew(authorization: &str) -> Result<LicenceStatus, ApiError> {
+pub(crate) async fn renew() -> Result<LicenceStatus, ApiError> {
     with_body(
         Request::post("/api/licensing/token/renew"),
-        authorization,
         &serde_json::json!({}),
     )
     .await
 }
 
 /// `DELETE /api/licensing/token`.
-pub(crate) async fn remove(
-    authorization: &str,
-    instance: String,
-) -> Result<serde_json::Value, ApiError> {
+pub(crate) async fn remove(instance: String) -> Result<serde_json::Value, ApiError> {
     let body = RemoveToken {
         instance: Some(instance),
     };
-    with_body(
-        Request::delete("/api/licensing/token"),
-        authorization,
-        &body,
-    )
-    .await
+    with_body(Request::delete("/api/licensing/token"), &body).await
 }
 
 fn segment(id: &str) -> String {
@@ -184,147 +176,105 @@ fn segment(id: &str) -> String {
 }
 
 /// `GET /api/users`: the first 1,000, by name.
-pub(crate) async fn users(authorization: &str) -> Result<Vec<UserView>, ApiError> {
-    get::<Page<UserView>>("/api/users?limit=1000", authorization)
+pub(crate) async fn users() -> Result<Vec<UserView>, ApiError> {
+    get::<Page<UserView>>("/api/users?limit=1000")
         .await
         .map(|p| p.items)
 }
 
 /// `POST /api/users`.
-pub(crate) async fn create_user(
-    authorization: &str,
-    request: &CreateUser,
-) -> Result<UserView, ApiError> {
-    with_body(Request::post("/api/users"), authorization, request).await
+pub(crate) async fn create_user(request: &CreateUser) -> Result<UserView, ApiError> {
+    with_body(Request::post("/api/users"), request).await
 }
 
 /// `PATCH /api/users/:username`.
-pub(crate) async fn update_user(
-    authorization: &str,
-    username: &str,
-    change: &UpdateUser,
-) -> Result<UserView, ApiError> {
+pub(crate) async fn update_user(username: &str, change: &UpdateUser) -> Result<UserView, ApiError> {
     with_body(
         Request::patch(&format!("/api/users/{}", segment(username))),
-        authorization,
         change,
     )
     .await
 }
 
 /// `DELETE /api/users/:username`.
-pub(crate) async fn delete_user(
-    authorization: &str,
-    username: &str,
-) -> Result<serde_json::Value, ApiError> {
+pub(crate) async fn delete_user(username: &str) -> Result<serde_json::Value, ApiError> {
     send(
-        authorized(
-            Request::delete(&format!("/api/users/{}", segment(username))),
-            authorization,
-        )
+        authorized(Request::delete(&format!(
+            "/api/users/{}",
+            segment(username)
+        )))
         .build(),
     )
     .await
 }
 
 /// `GET /api/tokens` (`all`: everyone's), the first 1,000, oldest first.
-pub(crate) async fn tokens(authorization: &str, all: bool) -> Result<Vec<ApiToken>, ApiError> {
+pub(crate) async fn tokens(all: bool) -> Result<Vec<ApiToken>, ApiError> {
     let path = if all {
         "/api/tokens?all=true&limit=1000"
     } else {
         "/api/tokens?limit=1000"
     };
-    get::<Page<ApiToken>>(path, authorization)
-        .await
-        .map(|p| p.items)
+    get::<Page<ApiToken>>(path).await.map(|p| p.items)
 }
 
 /// `GET /api/tokens/:id`.
-pub(crate) async fn token(authorization: &str, id: &str) -> Result<ApiToken, ApiError> {
-    get(&format!("/api/tokens/{}", segment(id)), authorization).await
+pub(crate) async fn token(id: &str) -> Result<ApiToken, ApiError> {
+    get(&format!("/api/tokens/{}", segment(id))).await
 }
 
 /// `POST /api/tokens`.
-pub(crate) async fn create_token(
-    authorization: &str,
-    request: &CreateToken,
-) -> Result<CreatedToken, ApiError> {
-    with_body(Request::post("/api/tokens"), authorization, request).await
+pub(crate) async fn create_token(request: &CreateToken) -> Result<CreatedToken, ApiError> {
+    with_body(Request::post("/api/tokens"), request).await
 }
 
 /// `PATCH /api/tokens/:id`.
-pub(crate) async fn update_token(
-    authorization: &str,
-    id: &str,
-    change: &UpdateToken,
-) -> Result<ApiToken, ApiError> {
+pub(crate) async fn update_token(id: &str, change: &UpdateToken) -> Result<ApiToken, ApiError> {
     with_body(
         Request::patch(&format!("/api/tokens/{}", segment(id))),
-        authorization,
         change,
     )
     .await
 }
 
 /// `DELETE /api/tokens/:id`.
-pub(crate) async fn delete_token(authorization: &str, id: &str) -> Result<ApiToken, ApiError> {
-    send(
-        authorized(
-            Request::delete(&format!("/api/tokens/{}", segment(id))),
-            authorization,
-        )
-        .build(),
-    )
-    .await
+pub(crate) async fn delete_token(id: &str) -> Result<ApiToken, ApiError> {
+    send(authorized(Request::delete(&format!("/api/tokens/{}", segment(id)))).build()).await
 }
 
 /// `GET /api/vault-token`.
-pub(crate) async fn vault(authorization: &str) -> Result<VaultTokenInfo, ApiError> {
-    get("/api/vault-token", authorization).await
+pub(crate) async fn vault() -> Result<VaultTokenInfo, ApiError> {
+    get("/api/vault-token").await
 }
 
 /// `POST /api/vault-token`.
-pub(crate) async fn generate_vault(authorization: &str) -> Result<GeneratedVaultToken, ApiError> {
-    send(authorized(Request::post("/api/vault-token"), authorization).build()).await
+pub(crate) async fn generate_vault() -> Result<GeneratedVaultToken, ApiError> {
+    send(authorized(Request::post("/api/vault-token")).build()).await
 }
 
 /// `DELETE /api/vault-token`.
-pub(crate) async fn delete_vault(authorization: &str) -> Result<VaultTokenInfo, ApiError> {
-    send(authorized(Request::delete("/api/vault-token"), authorization).build()).await
+pub(crate) async fn delete_vault() -> Result<VaultTokenInfo, ApiError> {
+    send(authorized(Request::delete("/api/vault-token")).build()).await
 }
 
 /// `GET /api/vault/products`.
-pub(crate) async fn vault_products(authorization: &str) -> Result<Vec<ProductSeats>, ApiError> {
-    get("/api/vault/products", authorization).await
+pub(crate) async fn vault_products() -> Result<Vec<ProductSeats>, ApiError> {
+    get("/api/vault/products").await
 }
 
 /// `GET /api/vault/users?search=` (the first 100).
-pub(crate) async fn vault_users(
-    authorization: &str,
-    search: &str,
-) -> Result<Page<ActiveUser>, ApiError> {
-    get(
-        &format!("/api/vault/users?search={}", segment(search)),
-        authorization,
-    )
-    .await
+pub(crate) async fn vault_users(search: &str) -> Result<Page<ActiveUser>, ApiError> {
+    get(&format!("/api/vault/users?search={}", segment(search))).await
 }
 
 /// `GET /api/vault/users/:user/licenses`.
-pub(crate) async fn vault_user_leases(
-    authorization: &str,
-    user: &str,
-) -> Result<Vec<HeldLease>, ApiError> {
-    get(
-        &format!("/api/vault/users/{}/licenses", segment(user)),
-        authorization,
-    )
-    .await
+pub(crate) async fn vault_user_leases(user: &str) -> Result<Vec<HeldLease>, ApiError> {
+    get(&format!("/api/vault/users/{}/licenses", segment(user))).await
 }
 
 /// `GET /api/vault/blocks`.
-pub(crate) async fn vault_blocks(authorization: &str) -> Result<Vec<BlockView>, ApiError> {
-    get("/api/vault/blocks", authorization).await
+pub(crate) async fn vault_blocks() -> Result<Vec<BlockView>, ApiError> {
+    get("/api/vault/blocks").await
 }
 
 /// A change to the vault: revoke one lease, revoke all (and block), unblock,
@@ -339,10 +289,7 @@ pub(crate) enum VaultAction {
 }
 
 /// Send a [`VaultAction`].
-pub(crate) async fn vault_action(
-    authorization: &str,
-    action: &VaultAction,
-) -> Result<VaultChange, ApiError> {
+pub(crate) async fn vault_action(action: &VaultAction) -> Result<VaultChange, ApiError> {
     let builder = match action {
         VaultAction::RevokeLease { user, lease } => Request::delete(&format!(
             "/api/vault/users/{}/licenses/{}",
@@ -364,5 +311,5 @@ pub(crate) async fn vault_action(
             Request::post(&format!("/api/vault/products/{}/connect", segment(product)))
         }
     };
-    send(authorized(builder, authorization).build()).await
+    send(authorized(builder).build()).await
 }

@@ -10,28 +10,26 @@ use crate::pages::{
     home::Home, licences::Licences, licensing::Licensing, not_found::NotFound, settings::Settings,
     sign_in::SignIn, token_details::TokenDetails, tokens::Tokens, users::Users, vault::Vault,
 };
-use crate::session::{self, Session, SessionSignal};
+use crate::session::{Session, SessionSignal};
 
 /// The whole console.
 #[component]
 pub(crate) fn App() -> impl IntoView {
     let session: SessionSignal = RwSignal::new(None);
     provide_context(session);
-    // A reload keeps the tab signed in: re-check the stored credentials once.
-    let restoring = RwSignal::new(false);
-    if let Some(authorization) = session::stored_authorization() {
-        restoring.set(true);
-        spawn_local(async move {
-            match api::me(&authorization).await {
-                Ok(me) => session.set(Some(Session { authorization, me })),
-                Err(_) => session::forget(),
-            }
-            restoring.set(false);
-        });
-    }
+    // A reload keeps the tab signed in while the session stands: ask once.
+    let restoring = RwSignal::new(true);
+    spawn_local(async move {
+        if let Ok(me) = api::me().await {
+            session.set(Some(Session { me }));
+        }
+        restoring.set(false);
+    });
     let sign_out = move |_| {
-        session::forget();
-        session.set(None);
+        spawn_local(async move {
+            let _ = api::sign_out().await;
+            session.set(None);
+        });
     };
     view! {
         <Router>

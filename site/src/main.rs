@@ -4,7 +4,7 @@
 //!
 //! - `main.rs`: mounts the app.
 //! - `app.rs`: the router and the page frame (navigation).
-//! - `session.rs`: the signed-in user (Basic credentials in sessionStorage).
+//! - `session.rs`: the signed-in user (the session itself is an HttpOnly cookie).
 //! - `api.rs`: typed calls to the worker's JSON API, each returning
 //!   `Result<T, ApiError>`; the error carries the API envelope's code and message.
 //! - `pages/<page>.rs`: one page per file.

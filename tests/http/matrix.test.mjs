@@ -22,7 +22,7 @@ const ROLES = {
 const VAULT = ["licenses:read", "seats:read", "seats:write"];
 const grants = (role, permission) => ROLES[role] === "*" || ROLES[role].includes(permission);
 // Making or changing credentials needs a password sign-in, whatever a token's role.
-const CREDENTIALS = ["users:write", "tokens:write", "tokens:admin", "vault:write"];
+const CREDENTIALS = ["users:write", "tokens:write", "tokens:admin", "vault:write", "keys:write"];
 
 // [method, path, permission (null: public; "any": any signed-in caller), Basic only?,
 //  body, status once allowed, the OpenAPI path if it differs]
@@ -31,6 +31,9 @@ const ROUTES = [
   ["GET", "/api/openapi.json", null, false, undefined, 200],
   ["GET", "/.well-known/jwks.json", null, false, undefined, 200],
   ["GET", "/api/me", "any", false, undefined, 200],
+  // Signing in takes a body, not credentials: a wrong password is 401 for everyone.
+  ["POST", "/api/session", null, false, { username: "nobody", password: "not the password" }, 401],
+  ["DELETE", "/api/session", null, false, undefined, 204],
   ["GET", "/api/users", "users:read", false, undefined, 200],
   ["POST", "/api/users", "users:write", false, { username: "Bad Name" }, 400],
   ["GET", "/api/users/nobody", "users:read", false, undefined, 404, "/api/users/{username}"],

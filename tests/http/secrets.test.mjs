@@ -35,6 +35,9 @@ test("secrets appear once, in the response that makes them, and nowhere else", a
     const vault = vaultRes.body.secret;
     // The one showing must not be kept by any cache on the way.
     assert.equal(vaultRes.headers.get("cache-control"), "no-store");
+    const signedIn = await call(worker, "POST", "/api/session", { auth: null, body: { username: user.username, password: user.password } });
+    const session = (signedIn.headers.get("set-cookie") ?? "").split(";")[0].split("=")[1];
+    assert.ok(session?.length > 20, "a session secret");
     const again = await call(worker, "POST", "/api/tokens", { auth: user.auth, body: {} });
     assert.equal(again.headers.get("cache-control"), "no-store");
     const secrets = {
@@ -43,11 +46,13 @@ test("secrets appear once, in the response that makes them, and nowhere else", a
       "an API token": api.secret,
       "an Agent token": agent.secret,
       "the vault token": vault,
+      "a console session": session,
       "the signing seed": SIGNING_SEED.toString("base64url"),
     };
 
     // Use everything, and read back everything that describes them.
     await record("GET", "/api/me", { auth: api.bearer });
+    await record("GET", "/api/me", { auth: null, headers: { Cookie: `tessera_session=${session}` } });
     await record("POST", "/api/agent/ping", { auth: agent.bearer });
     await record("GET", "/api/licenses", { auth: `Bearer ${vault}` });
     await record("POST", "/api/licenses", { auth: api.bearer, body: issueRequest(`${worker.url}/`) });

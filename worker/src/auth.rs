@@ -33,6 +33,7 @@ use tessera_engine::{
 use worker::{Env, Request};
 
 use crate::error::ApiError;
+use crate::objects::accounts::{self, AccountsCall};
 use crate::objects::limiter;
 use crate::platform;
 use crate::tokens::{self, Resolved};
@@ -51,6 +52,8 @@ thread_local! {
 #[derive(Debug, Clone)]
 pub(crate) enum Via {
     Password,
+    /// The console's session: a password sign-in, exchanged for a cookie.
+    Session,
     Token {
         id: String,
         scope: TokenScope,
@@ -75,7 +78,7 @@ impl Caller {
     /// Whether this caller may use `permission`.
     pub(crate) fn may(&self, permission: Permission) -> bool {
         let credential = match &self.via {
-            Via::Password => Credential::Password,
+            Via::Password | Via::Session => Credential::Password,
             Via::Token {
                 scope: TokenScope::Api,
                 modules,
@@ -156,7 +159,11 @@ pub(crate) async fn authenticate(
     bearer: bool,
 ) -> Result<Caller, ApiError> {
     let Some(header) = req.headers().get("Authorization")? else {
-        return Err(ApiError::Unauthorized(NO_CREDENTIALS));
+        // The console's session cookie: a password sign-in, exchanged for a session.
+        return match session_secret(req) {
+            Some(secret) => session_caller(env, &secret).await,
+            None => Err(ApiError::Unauthorized(NO_CREDENTIALS)),
+        };
     };
     let header = header.trim();
     if let Some(secret) = strip_scheme(header, "bearer") {
@@ -166,6 +173,19 @@ pub(crate) async fn authenticate(
         return bearer_caller(env, secret.trim()).await;
     }
     let (username, password) = parse_basic(header).ok_or(ApiError::Unauthorized(NO_CREDENTIALS))?;
+    password_caller(req, env, &username, &password).await
+}
+
+/// A user proving their password (Basic, or signing in to the console): the limits of
+/// failed sign-ins first, then PBKDF2 (skipped for a password this isolate verified in
+/// the last [`CACHE_SECONDS`]).
+pub(crate) async fn password_caller(
+    req: &Request,
+    env: &Env,
+    username: &str,
+    password: &str,
+) -> Result<Caller, ApiError> {
+    let (username, password) = (username.to_string(), password.to_string());
     users::bootstrap(env).await?;
     let user = users::get(env, &username).await?;
     // A password this isolate verified in the last minutes passes without PBKDF2 and
@@ -256,6 +276,35 @@ async fn take_attempt(req: &Request, env: &Env, username: &str) -> Result<Taken,
             Err(ApiError::TooManyRequests(wait))
         }
     }
+}
+
+/// The name of the console's session cookie.
+pub(crate) const SESSION_COOKIE: &str = "tessera_session";
+
+/// The session cookie's value, if the request carries one.
+pub(crate) fn session_secret(req: &Request) -> Option<String> {
+    let cookies = req.headers().get("Cookie").ok().flatten()?;
+    cookies.split(';').find_map(|c| {
+        let (name, value) = c.trim().split_once('=')?;
+        (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_string())
+    })
+}
+
+async fn session_caller(env: &Env, secret: &str) -> Result<Caller, ApiError> {
+    let call = AccountsCall::Session {
+        hash: tokens::hash(secret),
+        now: platform::now(),
+    };
+    let user: Option<User> = accounts::ask(env, call).await?;
+    let user = user.ok_or(ApiError::Unauthorized(
+        "the session has ended; sign in again",
+    ))?;
+    Ok(Caller {
+        username: user.username,
+        user_id: Some(user.id),
+        role: Some(user.role),
+        via: Via::Session,
+    })
 }
 
 async fn bearer_caller(env: &Env, secret: &str) -> Result<Caller, ApiError> {

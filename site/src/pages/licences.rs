@@ -8,7 +8,6 @@ use crate::components::error_box::ErrorBox;
 use crate::components::modal::confirmed;
 use crate::components::signed_in::SignedIn;
 use crate::components::time;
-use crate::session;
 
 /// The licences page.
 #[component]
@@ -24,16 +23,16 @@ pub(crate) fn Licences() -> impl IntoView {
 fn LicencesInner() -> impl IntoView {
     let issue = Action::new_local(|request: &IssueRequest| {
         let request = request.clone();
-        async move { api::issue(&session::authorization(), &request).await }
+        async move { api::issue(&request).await }
     });
     let revoke = Action::new_local(|lid: &String| {
         let lid = lid.clone();
-        async move { api::revoke(&session::authorization(), &lid).await }
+        async move { api::revoke(&lid).await }
     });
     let list = LocalResource::new(move || {
         issue.version().get();
         revoke.version().get();
-        async move { api::licences(&session::authorization()).await }
+        async move { api::licences().await }
     });
     view! {
         <IssueForm issue />

@@ -10,7 +10,6 @@ use crate::components::error_box::ErrorBox;
 use crate::components::modal::confirmed;
 use crate::components::signed_in::SignedIn;
 use crate::components::time;
-use crate::session;
 
 /// The applied-licence page.
 #[component]
@@ -33,36 +32,24 @@ fn LicensingInner() -> impl IntoView {
     };
     let apply = Action::new_local(move |token: &String| {
         let token = token.clone();
-        async move {
-            report(
-                api::apply(&session::authorization(), token)
-                    .await
-                    .map(|_| "Licence applied."),
-            )
-        }
+        async move { report(api::apply(token).await.map(|_| "Licence applied.")) }
     });
     let renew = Action::new_local(move |_: &()| async move {
         report(
-            api::renew(&session::authorization())
+            api::renew()
                 .await
                 .map(|_| "Licence renewed: a fresh token is applied."),
         )
     });
     let remove = Action::new_local(move |instance: &String| {
         let instance = instance.clone();
-        async move {
-            report(
-                api::remove(&session::authorization(), instance)
-                    .await
-                    .map(|_| "Licence removed."),
-            )
-        }
+        async move { report(api::remove(instance).await.map(|_| "Licence removed.")) }
     });
     let applied = LocalResource::new(move || {
         apply.version().get();
         renew.version().get();
         remove.version().get();
-        async move { api::applied(&session::authorization()).await }
+        async move { api::applied().await }
     });
     Effect::new(move |_| {
         if matches!(apply.value().get(), Some(Ok(_))) {

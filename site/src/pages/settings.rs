@@ -42,21 +42,17 @@ fn VaultToken() -> impl IntoView {
     let asking = RwSignal::new(Asking::Nothing);
     let shown = RwSignal::new(None::<GeneratedVaultToken>);
     let generate = Action::new_local(move |_: &()| async move {
-        let result = api::generate_vault(&session::authorization()).await;
+        let result = api::generate_vault().await;
         if let Ok(g) = &result {
             shown.set(Some(g.clone()));
         }
         result.map(|_| ())
     });
-    let delete = Action::new_local(|_: &()| async move {
-        api::delete_vault(&session::authorization())
-            .await
-            .map(|_| ())
-    });
+    let delete = Action::new_local(|_: &()| async move { api::delete_vault().await.map(|_| ()) });
     let info = LocalResource::new(move || {
         generate.version().get();
         delete.version().get();
-        async move { api::vault(&session::authorization()).await }
+        async move { api::vault().await }
     });
     let describe = |i: &VaultTokenInfo| {
         format!(

@@ -1,11 +1,11 @@
-//! Sign-in: checks a username and password against `GET /api/me`.
+//! Sign-in: exchanges a username and password for a session (`POST /api/session`).
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::api;
 use crate::components::error_box::ErrorBox;
-use crate::session::{self, Session, use_session};
+use crate::session::{Session, use_session};
 
 /// The sign-in form.
 #[component]
@@ -15,15 +15,15 @@ pub(crate) fn SignIn() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let navigate = use_navigate();
     let sign_in = Action::new_local(move |(user, pass): &(String, String)| {
-        let authorization = session::basic(user, pass);
+        let (user, pass) = (user.clone(), pass.clone());
         async move {
-            let me = api::me(&authorization).await?;
-            Ok::<_, api::ApiError>(Session { authorization, me })
+            let me = api::sign_in(&user, &pass).await?;
+            Ok::<_, api::ApiError>(Session { me })
         }
     });
     Effect::new(move |_| {
         if let Some(Ok(s)) = sign_in.value().get() {
-            session::remember(&s.authorization);
+            password.set(String::new());
             session.set(Some(s));
             navigate("/licences", Default::default());
         }

@@ -10,7 +10,6 @@ use crate::components::copy_button::CopyButton;
 use crate::components::error_box::ErrorBox;
 use crate::components::signed_in::SignedIn;
 use crate::components::time;
-use crate::session;
 
 /// The token details page.
 #[component]
@@ -34,7 +33,7 @@ fn DetailsInner() -> impl IntoView {
     let params = use_params_map();
     let token = LocalResource::new(move || {
         let id = params.read().get("id").unwrap_or_default();
-        async move { api::token(&session::authorization(), &id).await }
+        async move { api::token(&id).await }
     });
     view! {
         <p><a href="/tokens">"← API tokens"</a></p>

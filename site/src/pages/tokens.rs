@@ -41,7 +41,7 @@ fn TokensInner() -> impl IntoView {
     let create = Action::new_local(move |request: &CreateToken| {
         let request = request.clone();
         async move {
-            let result = api::create_token(&session::authorization(), &request).await;
+            let result = api::create_token(&request).await;
             if let Ok(token) = &result {
                 creating.set(false);
                 created.set(Some(token.clone()));
@@ -52,23 +52,22 @@ fn TokensInner() -> impl IntoView {
     let change = Action::new_local(|change: &Change| {
         let change = change.clone();
         async move {
-            let auth = session::authorization();
             match change {
                 Change::Describe(id, description) => {
                     let update = UpdateToken {
                         description: Some(description),
                         status: None,
                     };
-                    api::update_token(&auth, &id, &update).await.map(|_| ())
+                    api::update_token(&id, &update).await.map(|_| ())
                 }
                 Change::Status(id, status) => {
                     let update = UpdateToken {
                         description: None,
                         status: Some(status),
                     };
-                    api::update_token(&auth, &id, &update).await.map(|_| ())
+                    api::update_token(&id, &update).await.map(|_| ())
                 }
-                Change::Delete(id) => api::delete_token(&auth, &id).await.map(|_| ()),
+                Change::Delete(id) => api::delete_token(&id).await.map(|_| ()),
             }
         }
     });
@@ -76,7 +75,7 @@ fn TokensInner() -> impl IntoView {
         let everyone = all.get();
         create.version().get();
         change.version().get();
-        async move { api::tokens(&session::authorization(), everyone).await }
+        async move { api::tokens(everyone).await }
     });
     view! {
         <section class="card">

@@ -8,7 +8,6 @@ use crate::components::error_box::ErrorBox;
 use crate::components::modal::confirmed;
 use crate::components::signed_in::SignedIn;
 use crate::components::time;
-use crate::session;
 
 /// The users page.
 #[component]
@@ -62,19 +61,16 @@ fn UsersInner() -> impl IntoView {
     let change = Action::new_local(|c: &Change| {
         let c = c.clone();
         async move {
-            let auth = session::authorization();
             match c {
-                Change::Create(req) => api::create_user(&auth, &req).await.map(|_| ()),
-                Change::Update(name, update) => {
-                    api::update_user(&auth, &name, &update).await.map(|_| ())
-                }
-                Change::Delete(name) => api::delete_user(&auth, &name).await.map(|_| ()),
+                Change::Create(req) => api::create_user(&req).await.map(|_| ()),
+                Change::Update(name, update) => api::update_user(&name, &update).await.map(|_| ()),
+                Change::Delete(name) => api::delete_user(&name).await.map(|_| ()),
             }
         }
     });
     let list = LocalResource::new(move || {
         change.version().get();
-        async move { api::users(&session::authorization()).await }
+        async move { api::users().await }
     });
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());

@@ -29,11 +29,7 @@ type Act = Action<VaultAction, Result<(), ApiError>>;
 fn VaultInner() -> impl IntoView {
     let act: Act = Action::new_local(|a: &VaultAction| {
         let a = a.clone();
-        async move {
-            api::vault_action(&session::authorization(), &a)
-                .await
-                .map(|_| ())
-        }
+        async move { api::vault_action(&a).await.map(|_| ()) }
     });
     // What is being asked about in a dialog, if anything.
     let asking = RwSignal::new(None::<VaultAction>);
@@ -43,27 +39,19 @@ fn VaultInner() -> impl IntoView {
     // Products and blocks load together: one resource less in the binary.
     let overview = LocalResource::new(move || {
         act.version().get();
-        async move {
-            let auth = session::authorization();
-            Ok::<_, ApiError>((
-                api::vault_products(&auth).await?,
-                api::vault_blocks(&auth).await?,
-            ))
-        }
+        async move { Ok::<_, ApiError>((api::vault_products().await?, api::vault_blocks().await?)) }
     });
     let users = LocalResource::new(move || {
         act.version().get();
         let q = search.get();
-        async move { api::vault_users(&session::authorization(), &q).await }
+        async move { api::vault_users(&q).await }
     });
     let leases = LocalResource::new(move || {
         act.version().get();
         let user = selected.get();
         async move {
             match user {
-                Some(u) => api::vault_user_leases(&session::authorization(), &u)
-                    .await
-                    .map(Some),
+                Some(u) => api::vault_user_leases(&u).await.map(Some),
                 None => Ok(None),
             }
         }
@@ -234,7 +222,7 @@ fn ProductTable(
                     <td class="bar-cell">
                         <div class="bar" role="meter" aria-label=format!("{} allocated", p.product)
                             aria-valuenow=p.allocated aria-valuemax=p.seats>
-                            <div class="fill" class:full=p.free == 0 style=format!("width:{pct}%")></div>
+                            <div class="fill" class:full=p.free == 0 style:width=format!("{pct}%")></div>
                         </div>
                     </td>
                     <td data-col="allocated">{p.allocated}</td>

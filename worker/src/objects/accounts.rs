@@ -111,6 +111,22 @@ pub(crate) enum AccountsCall {
         id: String,
         at: u64,
     },
+    /// Start a console session for the user (by the hash of its secret).
+    CreateSession {
+        hash: String,
+        user_id: String,
+        now: u64,
+        seconds: u64,
+    },
+    /// The user a session belongs to, while it stands.
+    Session {
+        hash: String,
+        now: u64,
+    },
+    /// Sign out.
+    EndSession {
+        hash: String,
+    },
     VaultInfo,
     SetVault {
         stored: StoredVault,
@@ -203,6 +219,11 @@ CREATE INDEX IF NOT EXISTS tokens_by_time ON tokens (created_at, id);
 CREATE TABLE IF NOT EXISTS token_use (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS vault (one INTEGER PRIMARY KEY CHECK (one = 1), hash TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+  hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, stamp TEXT NOT NULL,
+  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
 ";
 
 impl DurableObject for AccountsObject {
@@ -334,6 +355,45 @@ impl AccountsObject {
                 )?;
                 to_value(&())
             }
+            AccountsCall::CreateSession {
+                hash,
+                user_id,
+                now,
+                seconds,
+            } => {
+                let Some(user) = self
+                    .user_where("id = ?", text(&user_id))?
+                    .filter(|u| !u.disabled)
+                else {
+                    return to_value(&false);
+                };
+                run(
+                    &self.sql,
+                    "DELETE FROM sessions WHERE expires_at <= ?",
+                    vec![int(now)],
+                )?;
+                run(
+                    &self.sql,
+                    "INSERT INTO sessions (hash, user_id, stamp, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                    vec![
+                        text(&hash),
+                        text(&user.id),
+                        text(&stamp(&user)),
+                        int(now),
+                        int(now + seconds),
+                    ],
+                )?;
+                to_value(&true)
+            }
+            AccountsCall::Session { hash, now } => to_value(&self.session(&hash, now)?),
+            AccountsCall::EndSession { hash } => {
+                run(
+                    &self.sql,
+                    "DELETE FROM sessions WHERE hash = ?",
+                    vec![text(&hash)],
+                )?;
+                to_value(&())
+            }
             AccountsCall::VaultInfo => to_value(&self.vault_info()?),
             AccountsCall::SetVault { stored } => {
                 // One statement replaces the old secret: no moment with two, no orphan.
@@ -462,6 +522,7 @@ impl AccountsObject {
         if let Some(disabled) = change.disabled {
             user.disabled = disabled;
         }
+        let ends_sessions = change.password.is_some() || change.disabled == Some(true);
         if let Some(password) = change.password {
             // Hashed by the worker before it came here.
             user.password = password;
@@ -473,7 +534,45 @@ impl AccountsObject {
             return Ok(Err(e.into()));
         }
         self.put_user(&user)?;
+        if ends_sessions {
+            run(
+                &self.sql,
+                "DELETE FROM sessions WHERE user_id = ?",
+                vec![text(&user.id)],
+            )?;
+        }
         Ok(Ok(user))
+    }
+
+    /// The session's user, if the session stands: not expired, the user still there and
+    /// enabled, their password unchanged since it began. A session that does not stand
+    /// is removed.
+    fn session(&self, hash: &str, now: u64) -> Result<Option<User>, ApiError> {
+        #[derive(Deserialize)]
+        struct Row {
+            user_id: String,
+            stamp: String,
+            expires_at: u64,
+        }
+        let Some(row) = rows::<Row>(
+            &self.sql,
+            "SELECT user_id, stamp, expires_at FROM sessions WHERE hash = ?",
+            vec![text(hash)],
+        )?
+        .pop() else {
+            return Ok(None);
+        };
+        let user = self
+            .user_where("id = ?", text(&row.user_id))?
+            .filter(|u| !u.disabled && row.expires_at > now && stamp(u) == row.stamp);
+        if user.is_none() {
+            run(
+                &self.sql,
+                "DELETE FROM sessions WHERE hash = ?",
+                vec![text(hash)],
+            )?;
+        }
+        Ok(user)
     }
 
     fn delete_user(&self, actor: Role, username: &str) -> Result<Result<(), Refusal>, ApiError> {
@@ -687,6 +786,12 @@ impl AccountsObject {
             },
         })
     }
+}
+
+/// What a session remembers of its user's password: a digest of the stored record, so a
+/// password change (a new record) ends it.
+fn stamp(user: &User) -> String {
+    crate::tokens::hash(&user.password)
 }
 
 fn items_last_at(items: &[ApiToken]) -> u64 {

@@ -1,5 +1,5 @@
-//! `GET /api/me`: who the credentials belong to, and what they may do. The console's
-//! sign-in calls it to check a username and password.
+//! `GET /api/me`: who the credentials belong to, and what they may do. The console calls
+//! it on start, with its session cookie, to learn whether it is signed in.
 
 use tessera_engine::TokenScope;
 use tessera_engine::api::Me;
@@ -12,6 +12,7 @@ pub(crate) async fn get(req: &Request, env: &Env) -> Result<Response, ApiError> 
     let caller = auth::authenticate(req, env, true).await?;
     let (via, token_id) = match &caller.via {
         Via::Password => ("password", None),
+        Via::Session => ("session", None),
         Via::Token {
             id,
             scope: TokenScope::Api,

@@ -10,6 +10,7 @@ pub(crate) mod licensing;
 pub(crate) mod me;
 pub(crate) mod openapi;
 pub(crate) mod seats;
+pub(crate) mod session;
 pub(crate) mod tokens;
 pub(crate) mod users;
 pub(crate) mod validate;
