@@ -60,7 +60,8 @@ describe("the console's assets", () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
     const html = await res.text();
-    assert.match(html, /tessera_site\.js/);
+    assert.match(html, /<script type="module" src="\/boot\.js">/);
+    assert.match(await (await fetch(`${worker.url}/boot.js`)).text(), /tessera_site\.js/);
     const wasm = await fetch(`${worker.url}/tessera_site_bg.wasm`);
     assert.equal(wasm.status, 200);
     assert.equal(wasm.headers.get("content-type"), "application/wasm");
@@ -73,6 +74,6 @@ describe("the console's assets", () => {
       headers: { "Sec-Fetch-Mode": "navigate", Accept: "text/html" },
     });
     assert.equal(res.status, 200);
-    assert.match(await res.text(), /tessera_site\.js/);
+    assert.match(await res.text(), /\/boot\.js/);
   });
 });

@@ -32,7 +32,8 @@ const ROUTES = [
   ["GET", "/.well-known/jwks.json", null, false, undefined, 200],
   ["GET", "/api/me", "any", false, undefined, 200],
   // Signing in takes a body, not credentials: a wrong password is 401 for everyone.
-  ["POST", "/api/session", null, false, { username: "nobody", password: "not the password" }, 401],
+  // (a new name each time: ten failures for one name would lock it, as they should)
+  ["POST", "/api/session", null, false, () => ({ username: `nobody-${Math.random().toString(36).slice(2)}`, password: "not the password" }), 401],
   ["DELETE", "/api/session", null, false, undefined, 204],
   ["GET", "/api/users", "users:read", false, undefined, 200],
   ["POST", "/api/users", "users:write", false, { username: "Bad Name" }, 400],
@@ -136,7 +137,7 @@ for (const route of ROUTES) {
     rows.push(["-", "disabled", disabledToken], ["-", "deleted", deletedToken], ["-", "none", null]);
     const mismatches = [];
     for (const [role, kind, auth] of rows) {
-      const res = await call(worker, method, path, { auth, body });
+      const res = await call(worker, method, path, { auth, body: typeof body === "function" ? body() : body });
       const want = expected(route, role, kind);
       if (res.status !== want) mismatches.push(`${role}/${kind}: got ${res.status}, want ${want} ${JSON.stringify(res.body).slice(0, 120)}`);
       if (res.status >= 400) assert.equal(typeof res.body?.error?.code, "string", `${role}/${kind}: the error envelope`);
