@@ -91,6 +91,20 @@ export class Validator {
   free(): void;
 }
 
+/** A validator that fetches the JWKS itself and again on an unknown `kid` (a rotation). */
+export class RemoteValidator {
+  /** Fetch the JWKS at `url` and build the validator. */
+  static create(
+    url: string,
+    expectations?: Expectations,
+    options?: { fetch?: typeof fetch; minRefreshSeconds?: number },
+  ): Promise<RemoteValidator>;
+  /** As `Validator.validate`, fetching the keys again (at most once per interval) on `UNKNOWN_KEY`. */
+  validate(token: string, now?: Date | number): Promise<Result>;
+  /** As `Validator.validateLease`, likewise. */
+  validateLease(token: string, now?: Date | number): Promise<LeaseResult>;
+}
+
 /** `await init()` and `new Validator(...)` in one call. */
 export function createValidator(jwks: JsonWebKeySet | string, expectations?: Expectations): Promise<Validator>;
 

@@ -126,6 +126,82 @@ export class Validator {
   }
 }
 
+/**
+ * A validator that fetches the issuer's JWKS itself, and fetches it again when a token
+ * names a key it does not know yet — after the issuer rotated its keys — at most once
+ * per `minRefreshSeconds`, so a stream of forged `kid`s cannot make it fetch on each
+ * call. Create it with `await RemoteValidator.create(url, expectations)`.
+ */
+export class RemoteValidator {
+  #url;
+  #expectations;
+  #fetch;
+  #minRefreshMs;
+  #validator;
+  #fetchedAt = 0;
+  #refreshing;
+
+  constructor(url, expectations, fetchImpl, minRefreshMs) {
+    this.#url = url;
+    this.#expectations = expectations;
+    this.#fetch = fetchImpl;
+    this.#minRefreshMs = minRefreshMs;
+  }
+
+  /**
+   * @param url the issuer's JWKS URL, e.g. `https://licences.example.com/.well-known/jwks.json`
+   * @param expectations as for `Validator`
+   * @param options `{ fetch?, minRefreshSeconds? }` (default: the global fetch, 60 s)
+   */
+  static async create(url, expectations = {}, { fetch: fetchImpl = globalThis.fetch, minRefreshSeconds = 60 } = {}) {
+    if (typeof url !== "string" || !/^https?:\/\//.test(url)) {
+      throw new TypeError("tessera-license: the JWKS URL must be an http(s) URL");
+    }
+    if (typeof fetchImpl !== "function") {
+      throw new TypeError("tessera-license: no fetch to get the JWKS with");
+    }
+    await init();
+    const remote = new RemoteValidator(url, expectations, fetchImpl, minRefreshSeconds * 1000);
+    await remote.#load();
+    return remote;
+  }
+
+  async #load() {
+    const res = await this.#fetch(this.#url);
+    if (!res.ok) throw new Error(`tessera-license: fetching the JWKS failed: HTTP ${res.status}`);
+    const next = new Validator(await res.json(), this.#expectations);
+    this.#validator?.free();
+    this.#validator = next;
+    this.#fetchedAt = Date.now();
+  }
+
+  /** Fetch the JWKS again unless it was fetched within the refresh interval. */
+  async #refresh() {
+    if (Date.now() - this.#fetchedAt < this.#minRefreshMs) return false;
+    this.#refreshing ??= this.#load().finally(() => {
+      this.#refreshing = undefined;
+    });
+    await this.#refreshing;
+    return true;
+  }
+
+  async #check(method, token, now) {
+    const result = this.#validator[method](token, now);
+    if (result.code !== "UNKNOWN_KEY" || !(await this.#refresh())) return result;
+    return this.#validator[method](token, now);
+  }
+
+  /** As `Validator.validate`, refreshing the keys once on an unknown `kid`. */
+  validate(token, now = Date.now()) {
+    return this.#check("validate", token, now);
+  }
+
+  /** As `Validator.validateLease`, refreshing the keys once on an unknown `kid`. */
+  validateLease(token, now = Date.now()) {
+    return this.#check("validateLease", token, now);
+  }
+}
+
 /** `await init()` and construct a Validator, in one call. */
 export async function createValidator(jwks, expectations) {
   await init();

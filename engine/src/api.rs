@@ -82,7 +82,9 @@ pub struct KeyInfo {
     pub source: String,
     /// When the key was made (0 for the root key, which predates the deployment).
     pub created_at: u64,
-    /// Whether this key signs new tokens.
+    /// When it starts (or started) to sign; it is published from its creation.
+    pub activates_at: u64,
+    /// Whether this key signs new tokens now.
     pub active: bool,
 }
 

@@ -43,7 +43,8 @@
 //!   keys a verifier trusts), with JWKS import and export (RFC 8037 `OKP` keys).
 //! - `token`: [`sign`] and [`validate`] — signature first, then [`check_claims`].
 //! - `keyring`: the issuer's [`Keyring`]: a root key from a secret plus rotated keys,
-//!   stored sealed under the root.
+//!   stored sealed (ChaCha20-Poly1305 under an HKDF of the root), published before they
+//!   sign and retired once no token needs them.
 //! - `licensing`: the [`Licensing`] service over a [`Store`]: issue, list, revoke, and
 //!   seed 004's check / apply / renew / remove of an instance's applied licence.
 //!
@@ -122,7 +123,7 @@ pub use accounts::{
 #[cfg(feature = "jwt")]
 pub use crypto::install_crypto_provider;
 #[cfg(feature = "jwt")]
-pub use keyring::{Keyring, RotatedKey};
+pub use keyring::{KeyUse, Keyring, MAX_LIVE_KEYS, RotatedKey};
 #[cfg(feature = "jwt")]
 pub use keys::{KeySet, SigningKey};
 #[cfg(feature = "jwt")]
@@ -134,8 +135,8 @@ pub use records::{
 };
 #[cfg(feature = "jwt")]
 pub use token::{
-    LEASE_TYP, LeaseClaims, MAX_TOKEN_BYTES, judge_lease, sign, sign_lease, validate, verify,
-    verify_lease,
+    LEASE_TYP, LeaseClaims, MAX_TOKEN_BYTES, header_kid, judge_lease, sign, sign_lease, validate,
+    verify, verify_lease,
 };
 
 /// Seconds in a day: every `*_days` claim is counted in these.

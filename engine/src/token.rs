@@ -187,6 +187,13 @@ fn verify_jws<'t>(token: &'t str, keys: &KeySet, typ: Typ) -> Result<&'t str, De
     Ok(payload)
 }
 
+/// The `kid` a token's header names, unverified: for a shell that signed the token and
+/// records which key did.
+pub fn header_kid(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    decode_json::<JoseHeader>(header).ok()?.kid
+}
+
 /// The JOSE header members the engine reads; others are ignored.
 #[derive(serde::Deserialize)]
 struct JoseHeader {

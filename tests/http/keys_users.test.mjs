@@ -3,12 +3,14 @@ import assert from "node:assert/strict";
 import { createPublicKey, verify } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { assertError, call, issueRequest, userWithRole } from "../support/api.mjs";
-import { ADMIN, PUBLIC_JWK, basic } from "../support/secrets.mjs";
+import { ADMIN, PUBLIC_JWK, basic, envFile } from "../support/secrets.mjs";
 import { startWorker } from "../support/wrangler.mjs";
 
 let worker;
+// Rotated keys sign 3 s after they are published here (330 s by default).
+const ACTIVATION = 3;
 before(async () => {
-  worker = await startWorker();
+  worker = await startWorker({ envFile: envFile({ KEY_ACTIVATION_SECONDS: String(ACTIVATION) }) });
 });
 after(async () => {
   await worker?.stop();
@@ -40,27 +42,46 @@ describe("signing keys", () => {
     assert.ok(!("d" in keys[0]));
   });
 
-  test("rotation: new licences use the new key, old ones still verify", async () => {
+  test("rotation: a key is published before it signs; old licences still verify", async () => {
     const instance = `${worker.url}/`;
+    const kidOf = (token) => JSON.parse(Buffer.from(token.split(".")[0], "base64url")).kid;
     const old = (await call(worker, "POST", "/api/licenses", { body: issueRequest(instance) })).body;
+    const rootKid = kidOf(old.token);
     const rotated = await call(worker, "POST", "/api/keys/rotate");
     assert.equal(rotated.status, 201, JSON.stringify(rotated.body));
-    assert.equal(rotated.body.active, true);
     assert.equal(rotated.body.source, "rotated");
+    assert.equal(rotated.body.active, false, "not signing yet");
+    assert.equal(rotated.body.activates_at - rotated.body.created_at, ACTIVATION);
 
-    const listed = (await call(worker, "GET", "/api/keys")).body;
-    assert.equal(listed.length, 2);
-    assert.deepEqual(listed.filter((k) => k.active).map((k) => k.kid), [rotated.body.kid]);
-
+    // Published at once: a validator fetching the JWKS now already has it.
     const { keys } = await jwks();
-    assert.deepEqual(keys.map((k) => k.kid).sort(), listed.map((k) => k.kid).sort());
+    assert.deepEqual(keys.map((k) => k.kid).sort(), [rootKid, rotated.body.kid].sort());
+    const early = (await call(worker, "POST", "/api/licenses", { body: issueRequest(instance) })).body;
+    assert.equal(kidOf(early.token), rootKid, "the old key signs until the new one's time");
+    const listed = (await call(worker, "GET", "/api/keys")).body;
+    assert.deepEqual(listed.filter((k) => k.active).map((k) => k.kid), [rootKid]);
+
+    await new Promise((r) => setTimeout(r, (rotated.body.activates_at + 1) * 1000 - Date.now()));
     const fresh = (await call(worker, "POST", "/api/licenses", { body: issueRequest(instance) })).body;
-    assert.equal(JSON.parse(Buffer.from(fresh.token.split(".")[0], "base64url")).kid, rotated.body.kid);
-    assert.ok(verifiesWith(fresh.token, keys));
+    assert.equal(kidOf(fresh.token), rotated.body.kid);
+    assert.deepEqual((await call(worker, "GET", "/api/keys")).body.filter((k) => k.active).map((k) => k.kid), [rotated.body.kid]);
+    assert.ok(verifiesWith(fresh.token, keys), "the JWKS fetched before it signed verifies it");
     assert.ok(verifiesWith(old.token, keys), "licences signed before the rotation still verify");
     assert.equal((await call(worker, "POST", "/api/licensing/token", { body: { token: old.token } })).status, 200);
     assert.equal((await call(worker, "GET", "/api/licensing/check")).body, true);
     await call(worker, "DELETE", "/api/licensing/token", { body: { instance } });
+  });
+
+  test("by default a key is published longer than validators cache the JWKS before it signs", async () => {
+    const other = await startWorker();
+    try {
+      const jwksRes = await fetch(`${other.url}/.well-known/jwks.json`);
+      const maxAge = Number(/max-age=(\d+)/.exec(jwksRes.headers.get("cache-control"))[1]);
+      const rotated = (await call(other, "POST", "/api/keys/rotate")).body;
+      assert.ok(rotated.activates_at - rotated.created_at > maxAge, `${rotated.activates_at - rotated.created_at} s > ${maxAge} s`);
+    } finally {
+      await other.stop();
+    }
   });
 
   test("only a server administrator rotates; every role lists", async () => {

@@ -5,13 +5,13 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import * as jose from "jose";
-import { CODES, Validator, WARNINGS, createValidator, init } from "tessera-license";
+import { CODES, RemoteValidator, Validator, WARNINGS, createValidator, init } from "tessera-license";
 
 const ROOT = process.env.TESSERA_ROOT;
 assert.ok(ROOT, "TESSERA_ROOT names the repository (scripts/test sets it)");
 const { startWorker } = await import(`${ROOT}/tests/support/wrangler.mjs`);
 const { call, issueRequest } = await import(`${ROOT}/tests/support/api.mjs`);
-const { signWithRootKey } = await import(`${ROOT}/tests/support/secrets.mjs`);
+const { envFile, signWithRootKey } = await import(`${ROOT}/tests/support/secrets.mjs`);
 
 const DAY = 86_400;
 const NOW = 1_800_000_000; // seconds; fixed: the validator takes `now`
@@ -244,5 +244,43 @@ describe("against the running API", () => {
     assert.equal(v.validateLease(beat.body.token).valid, true);
     assert.equal((await call(worker, "POST", "/api/seats/release", { auth: null, body: { token } })).status, 204);
     assert.equal((await call(worker, "POST", "/api/seats/heartbeat", { auth: null, body: { token } })).status, 410);
+  });
+});
+
+describe("keys that rotate", () => {
+  test("given the JWKS URL, the validator fetches the keys again when a licence names a new one", async () => {
+    const worker = await startWorker({ envFile: envFile({ KEY_ACTIVATION_SECONDS: "1" }) });
+    try {
+      const instance = `${worker.url}/`;
+      let fetches = 0;
+      const counted = (url) => {
+        fetches++;
+        return fetch(url);
+      };
+      const v = await RemoteValidator.create(`${worker.url}/.well-known/jwks.json`, { issuer: instance }, { fetch: counted, minRefreshSeconds: 0.5 });
+      assert.equal(fetches, 1);
+      const before = (await call(worker, "POST", "/api/licenses", { body: issueRequest(instance) })).body;
+      assert.equal((await v.validate(before.token)).valid, true);
+      assert.equal(fetches, 1, "a known key needs no fetch");
+
+      const rotated = (await call(worker, "POST", "/api/keys/rotate")).body;
+      await new Promise((r) => setTimeout(r, (rotated.activates_at + 1) * 1000 - Date.now()));
+      const after = (await call(worker, "POST", "/api/licenses", { body: issueRequest(instance) })).body;
+      assert.equal(JSON.parse(Buffer.from(after.token.split(".")[0], "base64url")).kid, rotated.kid);
+      await new Promise((r) => setTimeout(r, 600)); // past the refresh interval
+      const result = await v.validate(after.token);
+      assert.equal(result.valid, true, JSON.stringify(result));
+      assert.equal(fetches, 2, "one fetch for the new key");
+      assert.equal((await v.validate(before.token)).valid, true, "the old key still verifies");
+
+      // Forged kids cannot make it fetch on every call.
+      const forged = signWithRootKey({ ...JSON.parse(Buffer.from(after.token.split(".")[1], "base64url")) }, "no-such-kid");
+      assert.equal((await v.validate(forged)).code, "UNKNOWN_KEY");
+      assert.equal((await v.validate(forged)).code, "UNKNOWN_KEY");
+      assert.ok(fetches <= 3, `${fetches} fetches`);
+      await assert.rejects(RemoteValidator.create("not a url"), TypeError);
+    } finally {
+      await worker.stop();
+    }
   });
 });

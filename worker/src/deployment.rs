@@ -4,8 +4,12 @@
 //!   `INSTANCE_URL` and `ISSUER_URL` vars when set, otherwise the origin the request
 //!   came to.
 //! - Its keyring: the root key from the `SIGNING_KEY` secret (a private Ed25519 JWK, or
-//!   a base64url 32-byte seed), plus rotated keys stored sealed in KV under
-//!   `signing-key:<kid>`, one KV key each, so two rotations never overwrite each other.
+//!   a base64url 32-byte seed), plus rotated keys stored sealed in the accounts object
+//!   (rotation is a credential operation), with the latest `exp` each key signed, so a
+//!   key retires once no token needs it. A rotated key is published at once and signs
+//!   from [`KEY_ACTIVATION_SECONDS`] later: longer than validators cache the JWKS
+//!   (`max-age=300`) plus this isolate cache, so no validator meets a token signed by a
+//!   key it could not have fetched.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,16 +18,20 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use tessera_engine::{
-    Decision, DenyCode, Expectations, KeySet, Keyring, LicenseClaims, RotatedKey, SigningKey,
-    Store, check_claims, normalize_instance,
+    Decision, DenyCode, Expectations, KeySet, KeyUse, Keyring, LicenseClaims, RotatedKey,
+    SigningKey, check_claims, normalize_instance,
 };
 use worker::{Env, Request};
 
 use crate::error::ApiError;
 use crate::kv::Kv;
+use crate::objects::accounts::{self, AccountsCall};
 use crate::objects::licence::Licences;
 
-const ROTATED_PREFIX: &str = "signing-key:";
+/// How long after its creation a rotated key starts to sign, by default: the JWKS's
+/// `max-age` (300 s) plus [`KEYRING_SECONDS`]. The `KEY_ACTIVATION_SECONDS` var
+/// overrides it (tests use a few seconds).
+pub(crate) const KEY_ACTIVATION_SECONDS: u64 = 300 + KEYRING_SECONDS;
 
 fn origin(req: &Request) -> Result<String, ApiError> {
     let url = req.url()?;
@@ -135,7 +143,7 @@ thread_local! {
 }
 
 /// The keyring and its key set (cached per isolate, see [`KEYRING_SECONDS`]).
-pub(crate) async fn keys(env: &Env, kv: &Kv) -> Result<Rc<Keys>, ApiError> {
+pub(crate) async fn keys(env: &Env) -> Result<Rc<Keys>, ApiError> {
     let now = crate::platform::now();
     let cached = KEYS.with_borrow(|c| {
         c.as_ref()
@@ -145,13 +153,13 @@ pub(crate) async fn keys(env: &Env, kv: &Kv) -> Result<Rc<Keys>, ApiError> {
     if let Some(keys) = cached {
         return Ok(keys);
     }
-    let keys = remember(load_keyring(env, kv).await?)?;
+    let keys = remember(load_keyring(env).await?)?;
     Ok(keys)
 }
 
 /// The keyring (cached per isolate, see [`KEYRING_SECONDS`]).
-pub(crate) async fn keyring(env: &Env, kv: &Kv) -> Result<Keyring, ApiError> {
-    Ok(keys(env, kv).await?.ring.clone())
+pub(crate) async fn keyring(env: &Env) -> Result<Keyring, ApiError> {
+    Ok(keys(env).await?.ring.clone())
 }
 
 fn remember(ring: Keyring) -> Result<Rc<Keys>, ApiError> {
@@ -161,30 +169,65 @@ fn remember(ring: Keyring) -> Result<Rc<Keys>, ApiError> {
     Ok(keys)
 }
 
-async fn load_keyring(env: &Env, kv: &Kv) -> Result<Keyring, ApiError> {
+/// The keyring from the accounts object; keys no token needs any more are retired on
+/// the way (deleted there, left out here).
+async fn load_keyring(env: &Env) -> Result<Keyring, ApiError> {
     let root = root_key(env)?;
-    let mut rotated = Vec::new();
-    for key in kv.list(ROTATED_PREFIX).await? {
-        if let Some(json) = kv.get(&key).await? {
-            let entry: RotatedKey = serde_json::from_str(&json)
-                .map_err(|e| ApiError::Internal(format!("corrupt {key}: {e}")))?;
-            rotated.push(entry);
-        }
+    let (rotated, uses): (Vec<RotatedKey>, Vec<KeyUse>) =
+        accounts::ask(env, AccountsCall::Keys).await?;
+    let ring = Keyring::open(root.clone(), rotated.clone(), &uses)?;
+    let retired = ring.retirable(crate::platform::now());
+    if retired.is_empty() {
+        return Ok(ring);
     }
-    Ok(Keyring::open(root, rotated)?)
+    accounts::ask::<()>(
+        env,
+        AccountsCall::RetireKeys {
+            kids: retired.clone(),
+        },
+    )
+    .await?;
+    let kept = rotated
+        .into_iter()
+        .filter(|e| !retired.contains(&e.kid))
+        .collect();
+    Ok(Keyring::open(root, kept, &uses)?)
 }
 
-/// Store a rotated key, and make `ring` (which holds it) this isolate's keyring.
-pub(crate) async fn store_rotated(
-    kv: &Kv,
-    entry: &RotatedKey,
-    ring: &Keyring,
-) -> Result<(), ApiError> {
-    let json = serde_json::to_string(entry).map_err(|e| ApiError::Internal(e.to_string()))?;
-    kv.put(&format!("{ROTATED_PREFIX}{}", entry.kid), &json)
-        .await?;
+/// Rotate: a new key, published now, signing from the activation delay on.
+pub(crate) async fn rotate(env: &Env) -> Result<(Keyring, RotatedKey), ApiError> {
+    let mut ring = load_keyring(env).await?;
+    let now = crate::platform::now();
+    let delay = env
+        .var("KEY_ACTIVATION_SECONDS")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(KEY_ACTIVATION_SECONDS);
+    let entry = ring.rotate(
+        &crate::platform::random::<32>()?,
+        &crate::platform::random::<12>()?,
+        now,
+        now.saturating_add(delay),
+    )?;
+    accounts::ask::<()>(
+        env,
+        AccountsCall::AddKey {
+            entry: entry.clone(),
+        },
+    )
+    .await?;
     remember(ring.clone())?;
-    Ok(())
+    Ok((ring, entry))
+}
+
+/// Record that key `kid` signed a licence token valid until `exp`: the key stays in
+/// the JWKS at least that long.
+pub(crate) async fn key_used(env: &Env, kid: &str, exp: u64) -> Result<(), ApiError> {
+    let call = AccountsCall::KeyUsed {
+        kid: kid.to_string(),
+        exp,
+    };
+    accounts::ask(env, call).await
 }
 
 /// What the licensing and seat routes need: the store, the licences' live state, the
@@ -202,7 +245,7 @@ impl<'a> LicensingContext<'a> {
         env: &'a Env,
     ) -> Result<LicensingContext<'a>, ApiError> {
         let kv = Kv::from_env(env)?;
-        let keys = keys(env, &kv).await?;
+        let keys = keys(env).await?;
         Ok(LicensingContext {
             kv,
             live: Licences::new(env),
@@ -216,7 +259,7 @@ impl<'a> LicensingContext<'a> {
             store: &self.kv,
             live: &self.live,
             keys: &self.keys.set,
-            signer: self.keys.ring.active(),
+            signer: self.keys.ring.active(crate::platform::now()),
             issuer: &self.issuer,
         }
     }
@@ -228,6 +271,6 @@ impl<'a> LicensingContext<'a> {
 
     /// The key new tokens (licences and leases) are signed with.
     pub(crate) fn signer(&self) -> &SigningKey {
-        self.keys.ring.active()
+        self.keys.ring.active(crate::platform::now())
     }
 }

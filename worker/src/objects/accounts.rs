@@ -19,8 +19,10 @@
 //!
 //! Tables: `users` (one JSON row per user, role and status as columns for counting),
 //! `tokens` (one JSON row per token, keyed by id, its secret's hash unique until it is
-//! deleted), `token_use` ("last used"), `vault` (at most one row), `meta`. Accounts kept
-//! in KV by earlier versions are moved here, once, on first start.
+//! deleted), `token_use` ("last used"), `vault` (at most one row), `sessions` (console
+//! sessions, by the hash of their secret), `keys` (rotated signing keys, sealed, with
+//! the latest `exp` each signed), `meta`. Accounts and keys kept in KV by earlier
+//! versions are moved here, once, on first start.
 
 use serde::{Deserialize, Serialize};
 use tessera_engine::api::Page;
@@ -127,6 +129,20 @@ pub(crate) enum AccountsCall {
     EndSession {
         hash: String,
     },
+    /// The rotated signing keys, and the latest `exp` each signed.
+    Keys,
+    AddKey {
+        entry: tessera_engine::RotatedKey,
+    },
+    /// Key `kid` signed a licence token valid until `exp`.
+    KeyUsed {
+        kid: String,
+        exp: u64,
+    },
+    /// Keys no token needs any more.
+    RetireKeys {
+        kids: Vec<String>,
+    },
     VaultInfo,
     SetVault {
         stored: StoredVault,
@@ -224,6 +240,7 @@ CREATE TABLE IF NOT EXISTS sessions (
   created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
+CREATE TABLE IF NOT EXISTS keys (kid TEXT PRIMARY KEY, entry TEXT NOT NULL, last_exp INTEGER NOT NULL DEFAULT 0);
 ";
 
 impl DurableObject for AccountsObject {
@@ -392,6 +409,55 @@ impl AccountsObject {
                     "DELETE FROM sessions WHERE hash = ?",
                     vec![text(&hash)],
                 )?;
+                to_value(&())
+            }
+            AccountsCall::Keys => {
+                #[derive(Deserialize)]
+                struct Row {
+                    kid: String,
+                    entry: String,
+                    last_exp: u64,
+                }
+                let found: Vec<Row> =
+                    rows(&self.sql, "SELECT kid, entry, last_exp FROM keys", vec![])?;
+                let mut entries = Vec::with_capacity(found.len());
+                let mut uses = Vec::with_capacity(found.len());
+                for row in found {
+                    entries.push(parse::<tessera_engine::RotatedKey>(
+                        "signing key",
+                        &row.entry,
+                    )?);
+                    uses.push(tessera_engine::KeyUse {
+                        kid: row.kid,
+                        last_exp: row.last_exp,
+                    });
+                }
+                to_value(&(entries, uses))
+            }
+            AccountsCall::AddKey { entry } => {
+                run(
+                    &self.sql,
+                    "INSERT INTO keys (kid, entry) VALUES (?, ?)",
+                    vec![text(&entry.kid), text(&json(&entry)?)],
+                )?;
+                to_value(&())
+            }
+            AccountsCall::KeyUsed { kid, exp } => {
+                run(
+                    &self.sql,
+                    "UPDATE keys SET last_exp = MAX(last_exp, ?) WHERE kid = ?",
+                    vec![int(exp), text(&kid)],
+                )?;
+                to_value(&())
+            }
+            AccountsCall::RetireKeys { kids } => {
+                for kid in kids {
+                    run(
+                        &self.sql,
+                        "DELETE FROM keys WHERE kid = ?",
+                        vec![text(&kid)],
+                    )?;
+                }
                 to_value(&())
             }
             AccountsCall::VaultInfo => to_value(&self.vault_info()?),
@@ -816,7 +882,13 @@ async fn import_from_kv(sql: &SqlStorage, env: &Env) -> Result<(), ApiError> {
     }
     let kv = env.kv(crate::kv::KV_BINDING)?;
     let mut moved = Vec::new();
-    for prefix in ["user:", "token:", "token-used:", "vault-token"] {
+    for prefix in [
+        "user:",
+        "token:",
+        "token-used:",
+        "vault-token",
+        "signing-key:",
+    ] {
         let keys = kv.list().prefix(prefix.to_string()).execute().await?.keys;
         for key in keys {
             let Some(value) = kv.get(&key.name).text().await? else {
@@ -851,6 +923,14 @@ async fn import_from_kv(sql: &SqlStorage, env: &Env) -> Result<(), ApiError> {
                             int(stored.token.created_at),
                             text(&value),
                         ],
+                    )?;
+                }
+                "signing-key:" => {
+                    let entry: tessera_engine::RotatedKey = parse("signing key", &value)?;
+                    run(
+                        sql,
+                        "INSERT OR IGNORE INTO keys (kid, entry) VALUES (?, ?)",
+                        vec![text(&entry.kid), text(&value)],
                     )?;
                 }
                 "token-used:" => {

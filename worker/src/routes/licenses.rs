@@ -30,7 +30,17 @@ pub(crate) async fn issue(req: &mut Request, env: &Env) -> Result<Response, ApiE
             platform::now(),
         )
         .await?;
+    note_key(env, &record.token, record.claims.exp).await?;
     super::json(201, &record)
+}
+
+/// Record which key signed `token` and until when it is valid: the key stays published
+/// at least that long.
+pub(crate) async fn note_key(env: &Env, token: &str, exp: u64) -> Result<(), ApiError> {
+    match tessera_engine::header_kid(token) {
+        Some(kid) => crate::deployment::key_used(env, &kid, exp).await,
+        None => Ok(()),
+    }
 }
 
 pub(crate) async fn get(req: &Request, env: &Env, lid: &str) -> Result<Response, ApiError> {

@@ -82,6 +82,9 @@ pub(crate) async fn renew(req: &mut Request, env: &Env) -> Result<Response, ApiE
             platform::now(),
         )
         .await?;
+    if let Some(token) = &status.token {
+        super::licenses::note_key(env, token, status.claims.exp).await?;
+    }
     super::json(200, &status)
 }
 
