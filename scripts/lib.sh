@@ -90,6 +90,19 @@ setup_wrk() {
   fi
 }
 
+# schemathesis (PyPI) in a venv in the tools cache: the API contract tests.
+SCHEMATHESIS_VERSION=4.32.5
+setup_schemathesis() {
+  local venv="$TESSERA_TOOLS/schemathesis-$SCHEMATHESIS_VERSION"
+  if [ ! -x "$venv/bin/st" ]; then
+    log "installing schemathesis $SCHEMATHESIS_VERSION (PyPI) into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2
+  fi
+  export SCHEMATHESIS_BIN="$venv/bin/st"
+}
+
 # wasm-opt -Oz in place, with the features rustc enables by default for
 # wasm32-unknown-unknown (binaryen's defaults reject its bulk-memory output).
 wasm_opt() {
@@ -111,6 +124,12 @@ build_site() {
   wasm_opt "$out/tessera_site_bg.wasm"
   cp "$TESSERA_ROOT/site/index.html" "$TESSERA_ROOT/site/style.css" "$TESSERA_ROOT/site/boot.js" \
     "$TESSERA_ROOT/site/_headers" "$out/"
+  # The API reference: Swagger UI from npm swagger-ui-dist, and our page that loads it.
+  mkdir -p "$out/swagger"
+  cp "$TESSERA_ROOT/node_modules/swagger-ui-dist/swagger-ui-bundle.js" \
+    "$TESSERA_ROOT/node_modules/swagger-ui-dist/swagger-ui.css" \
+    "$TESSERA_ROOT/node_modules/swagger-ui-dist/LICENSE" \
+    "$TESSERA_ROOT/site/swagger/index.html" "$TESSERA_ROOT/site/swagger/init.js" "$out/swagger/"
 }
 
 # The worker: worker-build (cargo → wasm-bindgen → wasm-opt → shim), into worker/build.

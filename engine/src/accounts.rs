@@ -24,6 +24,7 @@ pub const MAX_DESCRIPTION: usize = 200;
 
 /// A user, as the API shows one (never with a password hash).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     /// The user's name.
     pub username: String,
@@ -39,6 +40,7 @@ pub struct UserView {
 /// `POST /api/users`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUser {
     /// 1 to 64 of `a-z 0-9 . _ -`.
     pub username: String,
@@ -51,6 +53,7 @@ pub struct CreateUser {
 /// `PATCH /api/users/:username`: any subset.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateUser {
     /// A new role.
     #[serde(default)]
@@ -65,6 +68,7 @@ pub struct UpdateUser {
 
 /// A token's scope (seed 000).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TokenScope {
     /// Everything the creator's role allows (within the token's modules).
     #[default]
@@ -76,6 +80,7 @@ pub enum TokenScope {
 
 /// A token's status (seed 003).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TokenStatus {
     /// Accepted.
     Active,
@@ -87,6 +92,7 @@ pub enum TokenStatus {
 
 /// An API token, as the API shows it: never the secret, never its hash.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiToken {
     /// The token's id.
     pub id: String,
@@ -113,6 +119,7 @@ pub struct ApiToken {
 /// `POST /api/tokens`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateToken {
     /// `API` (default) or `Agent`.
     #[serde(default)]
@@ -125,12 +132,14 @@ pub struct CreateToken {
     pub modules: Vec<Module>,
     /// Optional expiry, Unix seconds; none by default.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 253_402_300_799_u64))]
     pub expires_at: Option<u64>,
 }
 
 /// `PATCH /api/tokens/:id`: a new description, and/or enable or disable.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateToken {
     /// A new description.
     #[serde(default)]
@@ -142,6 +151,7 @@ pub struct UpdateToken {
 
 /// The answer to creating a token: the token and, this once, its secret.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedToken {
     /// The token.
     pub token: ApiToken,
@@ -151,6 +161,7 @@ pub struct CreatedToken {
 
 /// What the settings page shows about the vault access token: never its value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VaultTokenInfo {
     /// Whether one exists.
     pub exists: bool,
@@ -164,6 +175,7 @@ pub struct VaultTokenInfo {
 
 /// The answer to generating the vault access token: shown once.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeneratedVaultToken {
     /// About the new token.
     pub info: VaultTokenInfo,
@@ -211,10 +223,13 @@ pub fn check_create_token(
         return Err(Error::Forbidden("Agent tokens are for administrators"));
     }
     check_description(&req.description)?;
-    if req.expires_at.is_some_and(|t| t <= now) {
+    if req
+        .expires_at
+        .is_some_and(|t| t <= now || t > crate::MAX_TIMESTAMP)
+    {
         return Err(Error::Invalid {
             field: "expires_at",
-            message: "must be in the future".into(),
+            message: "must be in the future, and no later than 9999-12-31".into(),
         });
     }
     Ok(())
@@ -325,6 +340,29 @@ mod tests {
                 ..
             })
         ));
+        // Past 9999 (2^63 here, found by schemathesis): not exact in JavaScript.
+        let far = CreateToken {
+            expires_at: Some(1 << 63),
+            ..CreateToken::default()
+        };
+        assert!(matches!(
+            check_create_token(&far, true, 10),
+            Err(Error::Invalid {
+                field: "expires_at",
+                ..
+            })
+        ));
+        assert!(
+            check_create_token(
+                &CreateToken {
+                    expires_at: Some(crate::MAX_TIMESTAMP),
+                    ..CreateToken::default()
+                },
+                true,
+                10
+            )
+            .is_ok()
+        );
 
         let mut token = ApiToken {
             id: "t".into(),

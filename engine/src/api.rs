@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 
 /// `GET /api/health`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `"ok"` when every check passed.
     pub status: String,
@@ -21,6 +22,7 @@ pub struct Health {
 
 /// The body of every API error: `{"error": {"code", "message"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorEnvelope {
     /// The error.
     pub error: ErrorBody,
@@ -28,6 +30,7 @@ pub struct ErrorEnvelope {
 
 /// A stable SCREAMING code and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Stable: clients match on it.
     pub code: String,
@@ -43,6 +46,7 @@ pub struct ErrorBody {
 
 /// `GET /api/me`: who the caller is and what they may do.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// The user's name (`"vault"` for the vault access token).
     pub username: String,
@@ -60,6 +64,7 @@ pub struct Me {
 /// The body of seed 004's `POST /api/licensing/token`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplyToken {
     /// The licence token to apply.
     pub token: String,
@@ -67,6 +72,7 @@ pub struct ApplyToken {
 
 /// The body of seed 004's `DELETE /api/licensing/token`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemoveToken {
     /// Root URL of the instance whose licence is removed. Required.
     #[serde(default)]
@@ -75,6 +81,7 @@ pub struct RemoveToken {
 
 /// What the API shows about a key.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyInfo {
     /// The key id tokens carry.
     pub kid: String,
@@ -93,6 +100,7 @@ pub struct KeyInfo {
 /// `POST /api/licenses/validate`: online validation of a licence token.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidateRequest {
     /// The licence token.
     pub token: String,
@@ -107,6 +115,7 @@ pub struct ValidateRequest {
 /// The answer to `POST /api/licenses/validate`: the npm validator's shape, with
 /// revocation known.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidateAnswer {
     /// Whether the licence is valid now.
     pub valid: bool,
@@ -121,6 +130,7 @@ pub struct ValidateAnswer {
 /// `POST /api/seats/checkout`: take (or refresh) a seat.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckoutRequest {
     /// The licence token the app holds.
     pub license: String,
@@ -136,6 +146,7 @@ pub struct CheckoutRequest {
 /// `POST /api/seats/heartbeat` and `/release`: the lease token.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeaseTokenRequest {
     /// The lease token from checkout (or the last heartbeat).
     pub token: String,
@@ -143,6 +154,7 @@ pub struct LeaseTokenRequest {
 
 /// A lease as an app sees it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeaseView {
     /// The lease id (the lease token's `jti`).
     pub id: String,
@@ -166,6 +178,7 @@ pub struct LeaseView {
 
 /// The answer to checkout and heartbeat: the lease and a lease token for it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeaseAnswer {
     /// The lease.
     pub lease: LeaseView,
@@ -177,6 +190,7 @@ pub struct LeaseAnswer {
 
 /// Free and allocated seats of one product, over every licence that covers it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductSeats {
     /// The product.
     pub product: String,
@@ -196,6 +210,7 @@ pub struct ProductSeats {
 
 /// One licence's seats of one product.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LicenceSeats {
     /// The licence id.
     pub lid: String,
@@ -217,6 +232,7 @@ pub struct LicenceSeats {
 
 /// A lease as the vault lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeldLease {
     /// The lease id.
     pub lease: String,
@@ -242,6 +258,7 @@ pub struct HeldLease {
 
 /// A user holding at least one seat, or blocked.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActiveUser {
     /// The user.
     pub user: String,
@@ -255,6 +272,7 @@ pub struct ActiveUser {
 
 /// A blocked user.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockView {
     /// The user.
     pub user: String,
@@ -266,6 +284,7 @@ pub struct BlockView {
 
 /// A disconnected product.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DisconnectedView {
     /// The product.
     pub product: String,
@@ -277,6 +296,7 @@ pub struct DisconnectedView {
 
 /// What a vault change reached: licences told, leases it ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VaultChange {
     /// Leases ended by this change.
     pub ended: u64,
@@ -289,6 +309,7 @@ pub struct VaultChange {
 
 /// One licence's live seat state.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LicencePool {
     /// The licence id.
     pub lid: String,
@@ -310,6 +331,7 @@ pub struct LicencePool {
 
 /// A seat event as the API lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeatEventView {
     /// Its position in the licence's log (increasing).
     pub seq: u64,
@@ -320,6 +342,7 @@ pub struct SeatEventView {
 
 /// A page of a list, and the cursor for the next one (none on the last page).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// This page's items.
     pub items: Vec<T>,

@@ -15,6 +15,7 @@ use alloc::vec::Vec;
 /// value.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LicenseClaims {
     /// Unique id of this token; a renewal gets a new one.
     #[cfg_attr(feature = "serde", serde(default))]

@@ -17,6 +17,7 @@ use crate::instance::same_instance;
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "SCREAMING_SNAKE_CASE"))]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DenyCode {
     /// Not a well-formed token: not three base64url parts, bad JSON, a missing required
     /// claim, a wrong claim type, empty or longer than [`MAX_TOKEN_BYTES`](crate::MAX_TOKEN_BYTES).
@@ -95,6 +96,7 @@ impl core::fmt::Display for DenyCode {
     serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")
 )]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Warning {
     /// The licence expires within `lic_exp_warn_days`.
     LicenseExpiring {

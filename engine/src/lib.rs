@@ -57,12 +57,18 @@
 //! - `serde`: serde derives on the domain model.
 //! - `jwt` (default): signing, verification and JWKS; implies `std` and `serde`.
 //! - `wasm`: the npm validator's wasm-bindgen bindings; implies `jwt`.
+//! - `openapi`: `utoipa::ToSchema` on every wire type, for the worker's test that
+//!   generates the OpenAPI document; never part of a shipped build.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs, clippy::unwrap_used)]
 
 extern crate alloc;
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", not(feature = "openapi")))]
+extern crate std;
+// utoipa's derive expands to bare `format!`: bring std's macros into scope for it.
+#[cfg(feature = "openapi")]
+#[macro_use]
 extern crate std;
 
 #[cfg(feature = "serde")]
@@ -141,3 +147,7 @@ pub use token::{
 
 /// Seconds in a day: every `*_days` claim is counted in these.
 pub const DAY: u64 = 86_400;
+
+/// The latest time a request may name (9999-12-31T23:59:59Z): later ones are refused,
+/// so every time the API hands out stays exact in JavaScript (below 2^53).
+pub const MAX_TIMESTAMP: u64 = 253_402_300_799;

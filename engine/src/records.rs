@@ -25,6 +25,7 @@ const MAX_PRODUCTS: usize = 32;
 /// `lexp` and `exp`. Unknown fields are refused, so a typo cannot silently drop a term.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssueRequest {
     /// The customer's company name (required).
     pub company: String,
@@ -39,6 +40,7 @@ pub struct IssueRequest {
     /// Products the licence covers (becomes `prod`; at least one).
     pub products: Vec<String>,
     /// When the licence expires, Unix seconds (becomes `lexp`).
+    #[cfg_attr(feature = "openapi", schema(maximum = 253_402_300_799_u64))]
     pub expires_at: u64,
     /// Lifetime of each token, in days (default 30); renewal issues another.
     #[serde(default = "default_token_days")]
@@ -105,6 +107,7 @@ fn default_update_days() -> u32 {
 /// Whether an issued licence still stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LicenceState {
     /// In force (until `lexp`).
     Active,
@@ -114,6 +117,7 @@ pub enum LicenceState {
 
 /// An issued licence, as stored and as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LicenceRecord {
     /// Licence id (the tokens' `lid`).
     pub lid: String,
@@ -156,6 +160,7 @@ pub struct AppliedLicence {
 /// `status` is `0` for a valid licence with nothing to do, `1` for a valid licence
 /// with warnings to act on.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LicenceStatus {
     /// 0: valid; 1: valid, see `warnings`.
     pub status: u8,
@@ -183,6 +188,7 @@ impl LicenceStatus {
 
 /// What the console shows about an instance's applied licence, valid or not.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppliedView {
     /// The instance's canonical root URL.
     pub instance: String,
@@ -262,8 +268,11 @@ impl IssueRequest {
         for p in &self.products {
             text("products", p, true)?;
         }
-        if self.expires_at <= now {
-            return Err(invalid("expires_at", "must be in the future"));
+        if self.expires_at <= now || self.expires_at > crate::MAX_TIMESTAMP {
+            return Err(invalid(
+                "expires_at",
+                "must be in the future, and no later than 9999-12-31",
+            ));
         }
         if !(1..=3650).contains(&self.token_days) {
             return Err(invalid("token_days", "must be 1 to 3650"));

@@ -9,10 +9,14 @@
 //! seats, and nothing else. This table is the single source of
 //! truth for who may do what; the README's table follows it.
 
+#[cfg(feature = "openapi")]
+use alloc::{string::String, vec::Vec};
+
 /// A user's role, from most to least powerful.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     /// Everything, including the licensing endpoints of seed 004 and signing keys.
     ServerAdmin,
@@ -29,6 +33,7 @@ pub enum Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Module {
     /// Seed 004's applied-licence endpoints.
     Licensing,

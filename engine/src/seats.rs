@@ -277,6 +277,7 @@ impl core::fmt::Display for SeatDenial {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SeatEventKind {
     /// A lease began.
     Granted,
@@ -317,6 +318,7 @@ impl SeatEventKind {
 /// One thing that happened in a pool, for the event log (and the reports built on it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeatEvent {
     /// When, Unix seconds.
     pub at: u64,

@@ -53,6 +53,13 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // typed parse would stop earlier at the wrong type.
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
         .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    // Every body is an object: serde would also read a struct from an array
+    // (`[null, null]` as `{"description": null, "status": null}`).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::InvalidBody(
+            "the body must be a JSON object".into(),
+        ));
+    }
     serde_json::from_slice(bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))
 }
 
@@ -81,6 +88,15 @@ mod tests {
         ));
         assert!(matches!(
             parse::<ApplyToken>(b"{\"token\":\"a\",\"x\":1}"),
+            Err(ApiError::InvalidBody(_))
+        ));
+        // A struct is never read from an array (serde would): found by schemathesis.
+        assert!(matches!(
+            parse::<tessera_engine::UpdateToken>(b"[null, null]"),
+            Err(ApiError::InvalidBody(_))
+        ));
+        assert!(matches!(
+            parse::<ApplyToken>(b" [\"a\"]"),
             Err(ApiError::InvalidBody(_))
         ));
         let big = vec![b' '; MAX_BODY_BYTES + 1];

@@ -109,7 +109,7 @@ fn issue_builds_signed_claims_with_defaults() {
 #[test]
 fn issue_refuses_bad_fields_and_stores_nothing() {
     let f = Fixture::new();
-    let cases: [(&str, serde_json::Value); 11] = [
+    let cases: [(&str, serde_json::Value); 12] = [
         ("lease_seconds", serde_json::json!(59)),
         ("lease_seconds", serde_json::json!(7 * DAY + 1)),
         ("company", serde_json::json!("")),
@@ -117,6 +117,7 @@ fn issue_refuses_bad_fields_and_stores_nothing() {
         ("products", serde_json::json!([])),
         ("products", serde_json::json!([""])),
         ("expires_at", serde_json::json!(NOW)),
+        ("expires_at", serde_json::json!(crate::MAX_TIMESTAMP + 1)),
         ("token_days", serde_json::json!(0)),
         ("details_url", serde_json::json!("javascript:alert(1)")),
         ("trial_exp", serde_json::json!(NOW + DAY)),

@@ -1,6 +1,7 @@
 //! Settings: the vault access token (seeds 001/002). Generate it (shown once, with a
 //! copy button); once one exists, "Generate new token" and "Delete token", each
-//! confirmed in a dialog. The page shows whether one exists, never its value.
+//! confirmed in a dialog. The page shows whether one exists, never its value. Below it,
+//! the License Vault API section links the API specification (Swagger UI, `/swagger/`).
 
 use leptos::prelude::*;
 use tessera_engine::{GeneratedVaultToken, VaultTokenInfo};
@@ -24,7 +25,16 @@ pub(crate) fn Settings() -> impl IntoView {
                 } else {
                     view! { <p class="muted">"Only administrators manage the API access token."</p> }.into_any()
                 }}
-                <p><a href="/api/openapi.json">"API specification (OpenAPI)"</a></p>
+            </section>
+            <section class="card">
+                <h2>"License Vault API"</h2>
+                // Full page loads (rel=external): the router must not take these.
+                <p>
+                    <a href="/swagger/" rel="external">"API specification"</a>
+                    " (Swagger UI; the "
+                    <a href="/api/openapi.json" rel="external">"OpenAPI document"</a>
+                    ")"
+                </p>
             </section>
         </SignedIn>
     }

@@ -66,7 +66,13 @@ pub(crate) async fn apply(req: &mut Request, env: &Env) -> Result<Response, ApiE
 /// Renewal's body: seed 004 sends `{}`; anything else in it is a mistake.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RenewBody {}
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+pub(crate) struct RenewBody {}
+
+/// Seed 004's answer to a removal: `{}`.
+#[derive(serde::Serialize)]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+pub(crate) struct Removed {}
 
 pub(crate) async fn renew(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let caller = auth::require_basic(req, env, Permission::LicensingWrite).await?;
@@ -115,5 +121,5 @@ pub(crate) async fn remove(req: &mut Request, env: &Env) -> Result<Response, Api
     }
     let ctx = LicensingContext::load(req, env).await?;
     ctx.service().remove(&target).await?;
-    super::json(202, &serde_json::json!({}))
+    super::json(202, &Removed {})
 }

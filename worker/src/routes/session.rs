@@ -26,7 +26,8 @@ pub(crate) const SESSION_SECONDS: u64 = 8 * 3600;
 /// `POST /api/session`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SignIn {
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+pub(crate) struct SignIn {
     username: String,
     password: String,
 }

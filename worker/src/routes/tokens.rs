@@ -31,7 +31,16 @@ fn viewer(caller: &Caller) -> Viewer {
 pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let caller = auth::require(req, env, Permission::TokensWrite).await?;
     let q = Query::of(req)?;
-    let all = q.get("all") == Some("true");
+    let all = match q.get("all") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(ApiError::InvalidField {
+                field: "all",
+                message: "must be true or false".into(),
+            });
+        }
+    };
     if all && !caller.may(Permission::TokensAdmin) {
         return Err(ApiError::Forbidden(
             "listing everyone's tokens needs tokens:admin",

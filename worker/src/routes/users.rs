@@ -4,6 +4,7 @@
 //! manages server administrators; the last active one cannot be disabled, demoted or
 //! deleted (409). Lists come in pages (`?cursor`, `?limit`), by name.
 
+use serde::Serialize;
 use tessera_engine::api::Page;
 use tessera_engine::{CreateUser, Permission, UpdateUser, UserView};
 use worker::{Env, Request, Response};
@@ -64,8 +65,18 @@ pub(crate) async fn update(
     super::json(200, &user.view())
 }
 
+/// The answer of a deletion: the name that is gone.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+pub(crate) struct Deleted {
+    deleted: String,
+}
+
 pub(crate) async fn delete(req: &Request, env: &Env, username: &str) -> Result<Response, ApiError> {
     let caller = auth::require(req, env, Permission::UsersWrite).await?;
     users::delete(env, &actor(&caller)?, username).await?;
-    super::json(200, &serde_json::json!({ "deleted": username }))
+    let deleted = Deleted {
+        deleted: username.to_string(),
+    };
+    super::json(200, &deleted)
 }

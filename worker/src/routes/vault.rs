@@ -35,7 +35,8 @@ use crate::{auth, body};
 /// The body of the product actions: nothing (or `{}`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NoBody {}
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+pub(crate) struct NoBody {}
 
 /// A user named in a path, checked as a seat request's user is.
 fn user_param(user: &str) -> Result<(), ApiError> {

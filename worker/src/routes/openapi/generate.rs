@@ -1,0 +1,825 @@
+//! Generates the OpenAPI document from the code: the route table (`router::ROUTES`), one
+//! [`Op`] per [`Route`] (an exhaustive match, so a new route does not compile until it
+//! is documented), and the schemas `utoipa` derives from the very types the routes
+//! deserialize and serialize.
+//!
+//! The error statuses follow from what a route does — every authenticated route can
+//! answer 401, 403 and 429 (failed sign-ins are limited), every state-changing one 415
+//! (and 403 when a browser sends it cross-site), every body 400 and 413 — plus the
+//! statuses its own rules add (404, 409, 410, 422).
+//!
+//! `cargo test -p tessera-worker` fails when `worker/openapi.json` differs from what this
+//! generates; `UPDATE_OPENAPI=1` writes it instead.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use tessera_engine::api::{
+    ActiveUser, ApplyToken, BlockView, CheckoutRequest, ErrorEnvelope, Health, HeldLease, KeyInfo,
+    LeaseAnswer, LeaseTokenRequest, LicencePool, LicenceSeats, Me, Page, ProductSeats, RemoveToken,
+    SeatEventView, ValidateAnswer, ValidateRequest, VaultChange,
+};
+use tessera_engine::{
+    ApiToken, AppliedView, CreateToken, CreateUser, CreatedToken, GeneratedVaultToken,
+    IssueRequest, LicenceRecord, LicenceStatus, UpdateToken, UpdateUser, UserView, VaultTokenInfo,
+};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{PartialSchema, ToSchema};
+use worker::Method;
+
+use crate::body::MAX_BODY_BYTES;
+use crate::router::{ROUTES, Route};
+use crate::routes::{agent, licensing, session, users, vault};
+
+/// Who may call a route.
+#[derive(Clone, Copy, PartialEq)]
+enum Auth {
+    /// Anyone: public, or the credential is a token in the body.
+    Public,
+    /// A user's password (Basic), an API/Agent/vault token (Bearer) or a console session.
+    Any,
+    /// Seed 004's licensing endpoints: a password (Basic) or a console session.
+    Password,
+}
+
+/// One operation, as the route's code behaves.
+struct Op {
+    summary: &'static str,
+    /// The permission it needs, and anything a caller must know.
+    description: Cow<'static, str>,
+    auth: Auth,
+    query: Vec<Value>,
+    body: Option<Value>,
+    /// Success statuses and their bodies (`None`: no body).
+    ok: Vec<(u16, &'static str, Option<Value>)>,
+    /// The statuses the route's own rules add (404, 409, 410, 422, ...).
+    errors: &'static [u16],
+}
+
+/// Component schemas, collected as operations reference them.
+#[derive(Default)]
+struct Components(BTreeMap<String, Value>);
+
+impl Components {
+    fn add(&mut self, name: String, schema: RefOr<Schema>) {
+        let value = serde_json::to_value(schema).expect("schemas serialize");
+        self.0.entry(name).or_insert(value);
+    }
+
+    /// A reference to `T`'s schema, registering it and every schema it names.
+    fn of<T: ToSchema>(&mut self) -> Value {
+        let mut deps = Vec::new();
+        T::schemas(&mut deps);
+        for (name, schema) in deps {
+            self.add(name, schema);
+        }
+        let name = T::name().into_owned();
+        self.add(name.clone(), T::schema());
+        reference(&name)
+    }
+
+    /// `Page<T>`, named `{T}Page`.
+    fn page<T: ToSchema>(&mut self) -> Value {
+        self.of::<T>();
+        let name = format!("{}Page", T::name());
+        self.add(name.clone(), Page::<T>::schema());
+        reference(&name)
+    }
+
+    fn array<T: ToSchema>(&mut self) -> Value {
+        json!({ "type": "array", "items": self.of::<T>() })
+    }
+}
+
+fn reference(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn query(name: &str, description: &str, schema: Value) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
+}
+
+fn pagination() -> Vec<Value> {
+    vec![
+        query(
+            "cursor",
+            "`next_cursor` of the previous page.",
+            json!({ "type": "string" }),
+        ),
+        query(
+            "limit",
+            "Page size.",
+            json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }),
+        ),
+    ]
+}
+
+fn instance() -> Vec<Value> {
+    vec![query(
+        "instance",
+        "The instance acted on (an http(s) root URL); defaults to the deployment's own \
+         (`INSTANCE_URL`).",
+        json!({ "type": "string" }),
+    )]
+}
+
+fn needs(permission: &str) -> Cow<'static, str> {
+    Cow::Owned(format!("Requires `{permission}`."))
+}
+
+fn seats_needs(permission: &str) -> Cow<'static, str> {
+    Cow::Owned(format!(
+        "Requires `{permission}` (the vault access token has it)."
+    ))
+}
+
+fn op(route: Route, c: &mut Components) -> Op {
+    let base = |summary, description, auth| Op {
+        summary,
+        description,
+        auth,
+        query: Vec::new(),
+        body: None,
+        ok: Vec::new(),
+        errors: &[],
+    };
+    let ok = |status, schema| {
+        vec![(
+            status,
+            if status == 201 { "Created" } else { "OK" },
+            Some(schema),
+        )]
+    };
+    match route {
+        Route::Health => Op {
+            ok: ok(200, c.of::<Health>()),
+            ..base(
+                "Liveness, version and a KV round trip",
+                "".into(),
+                Auth::Public,
+            )
+        },
+        Route::OpenApi => Op {
+            ok: ok(200, json!({ "type": "object" })),
+            ..base("This document", "".into(), Auth::Public)
+        },
+        Route::Jwks => Op {
+            ok: ok(
+                200,
+                json!({
+                    "type": "object",
+                    "required": ["keys"],
+                    "properties": { "keys": { "type": "array", "items": {
+                        "type": "object",
+                        "required": ["kty", "crv", "x", "kid"],
+                        "properties": {
+                            "kty": { "type": "string", "const": "OKP" },
+                            "crv": { "type": "string", "const": "Ed25519" },
+                            "x": { "type": "string" },
+                            "kid": { "type": "string" }
+                        }
+                    } } }
+                }),
+            ),
+            ..base(
+                "Public keys that verify licences (JWKS, RFC 8037 OKP keys)",
+                "Cacheable for 5 minutes; a rotated key is listed here before it signs.".into(),
+                Auth::Public,
+            )
+        },
+        Route::Me => Op {
+            ok: ok(200, c.of::<Me>()),
+            ..base(
+                "The caller's user, role and permissions",
+                "".into(),
+                Auth::Any,
+            )
+        },
+        Route::SessionCreate => Op {
+            body: Some(c.of::<session::SignIn>()),
+            ok: ok(201, c.of::<Me>()),
+            errors: &[401],
+            ..base(
+                "Sign in to the console: a session cookie for a password",
+                "Sets `tessera_session` (HttpOnly, Secure, SameSite=Strict, Path=/api). \
+                 Failed sign-ins are limited per username and per address (429 with \
+                 `Retry-After`)."
+                    .into(),
+                Auth::Public,
+            )
+        },
+        Route::SessionDelete => Op {
+            ok: vec![(204, "Signed out; the cookie is cleared", None)],
+            ..base(
+                "Sign out: end the session (204 even without one)",
+                "".into(),
+                Auth::Public,
+            )
+        },
+        Route::UsersList => Op {
+            query: pagination(),
+            ok: ok(200, c.page::<UserView>()),
+            ..base("List users", needs("users:read"), Auth::Any)
+        },
+        Route::UsersCreate => Op {
+            body: Some(c.of::<CreateUser>()),
+            ok: ok(201, c.of::<UserView>()),
+            errors: &[409],
+            ..base("Create a user", needs("users:write"), Auth::Any)
+        },
+        Route::UsersGet => Op {
+            ok: ok(200, c.of::<UserView>()),
+            errors: &[404],
+            ..base("One user", needs("users:read"), Auth::Any)
+        },
+        Route::UsersUpdate => Op {
+            body: Some(c.of::<UpdateUser>()),
+            ok: ok(200, c.of::<UserView>()),
+            errors: &[404, 409],
+            ..base(
+                "Change a user's role, status or password",
+                needs("users:write"),
+                Auth::Any,
+            )
+        },
+        Route::UsersDelete => Op {
+            ok: ok(200, c.of::<users::Deleted>()),
+            errors: &[404, 409],
+            ..base(
+                "Delete a user (their tokens stop)",
+                needs("users:write"),
+                Auth::Any,
+            )
+        },
+        Route::TokensList => Op {
+            query: [
+                vec![query(
+                    "all",
+                    "`true`: everyone's tokens (needs `tokens:admin`).",
+                    json!({ "type": "boolean" }),
+                )],
+                pagination(),
+            ]
+            .concat(),
+            ok: ok(200, c.page::<ApiToken>()),
+            ..base(
+                "Your API tokens (?all=true: everyone's, with tokens:admin)",
+                needs("tokens:write"),
+                Auth::Any,
+            )
+        },
+        Route::TokensCreate => Op {
+            body: Some(c.of::<CreateToken>()),
+            ok: ok(201, c.of::<CreatedToken>()),
+            errors: &[409],
+            ..base(
+                "Create an API or Agent token; the secret is in this response only",
+                "Requires `tokens:write` (Agent scope: `tokens:admin`), signed in with a \
+                 password or a console session."
+                    .into(),
+                Auth::Any,
+            )
+        },
+        Route::TokensGet => Op {
+            ok: ok(200, c.of::<ApiToken>()),
+            errors: &[404],
+            ..base(
+                "One token (yours, or anyone's with tokens:admin)",
+                needs("tokens:write"),
+                Auth::Any,
+            )
+        },
+        Route::TokensUpdate => Op {
+            body: Some(c.of::<UpdateToken>()),
+            ok: ok(200, c.of::<ApiToken>()),
+            errors: &[404, 409],
+            ..base(
+                "Edit the description, enable or disable",
+                needs("tokens:write"),
+                Auth::Any,
+            )
+        },
+        Route::TokensDelete => Op {
+            ok: ok(200, c.of::<ApiToken>()),
+            errors: &[404],
+            ..base(
+                "Delete (refused at once; kept in the list as Deleted)",
+                needs("tokens:write"),
+                Auth::Any,
+            )
+        },
+        Route::VaultTokenGet => Op {
+            ok: ok(200, c.of::<VaultTokenInfo>()),
+            ..base(
+                "Whether the vault access token exists (never its value)",
+                needs("vault:read"),
+                Auth::Any,
+            )
+        },
+        Route::VaultTokenGenerate => Op {
+            ok: ok(201, c.of::<GeneratedVaultToken>()),
+            ..base(
+                "Generate or regenerate the vault access token; the old one stops at once",
+                needs("vault:write"),
+                Auth::Any,
+            )
+        },
+        Route::VaultTokenDelete => Op {
+            ok: ok(200, c.of::<VaultTokenInfo>()),
+            ..base(
+                "Delete the vault access token",
+                needs("vault:write"),
+                Auth::Any,
+            )
+        },
+        Route::AgentPing => Op {
+            ok: ok(200, c.of::<agent::Pong>()),
+            ..base(
+                "The agent endpoint: check an Agent token",
+                needs("agent:write"),
+                Auth::Any,
+            )
+        },
+        Route::KeysList => Op {
+            ok: ok(200, c.array::<KeyInfo>()),
+            ..base("List signing keys", needs("keys:read"), Auth::Any)
+        },
+        Route::KeysRotate => Op {
+            ok: ok(201, c.of::<KeyInfo>()),
+            errors: &[409],
+            ..base(
+                "Rotate: a new key is published now and signs once every cached JWKS has it",
+                "Requires `keys:write`, signed in with a password or a console session. \
+                 409 when 32 keys are live."
+                    .into(),
+                Auth::Any,
+            )
+        },
+        Route::LicensesList => Op {
+            query: pagination(),
+            ok: ok(200, c.page::<LicenceRecord>()),
+            ..base(
+                "Issued licences, a page at a time (licence-id order)",
+                needs("licenses:read"),
+                Auth::Any,
+            )
+        },
+        Route::LicensesIssue => Op {
+            body: Some(c.of::<IssueRequest>()),
+            ok: ok(201, c.of::<LicenceRecord>()),
+            ..base(
+                "Issue a licence and sign its first token",
+                needs("licenses:write"),
+                Auth::Any,
+            )
+        },
+        Route::LicensesGet => Op {
+            ok: ok(200, c.of::<LicenceRecord>()),
+            errors: &[404],
+            ..base("One issued licence", needs("licenses:read"), Auth::Any)
+        },
+        Route::LicensesRevoke => Op {
+            ok: ok(200, c.of::<LicenceRecord>()),
+            errors: &[404],
+            ..base(
+                "Revoke a licence (idempotent)",
+                needs("licenses:write"),
+                Auth::Any,
+            )
+        },
+        Route::LicensingCheck => Op {
+            query: instance(),
+            ok: ok(200, json!({ "type": "boolean" })),
+            errors: &[400],
+            ..base(
+                "Seed 004: is a valid licence applied?",
+                needs("licensing:read"),
+                Auth::Password,
+            )
+        },
+        Route::LicensingApply => Op {
+            query: instance(),
+            body: Some(c.of::<ApplyToken>()),
+            ok: ok(200, c.of::<LicenceStatus>()),
+            ..base(
+                "Seed 004: apply a licence token to the instance",
+                needs("licensing:write"),
+                Auth::Password,
+            )
+        },
+        Route::LicensingRenew => Op {
+            query: instance(),
+            body: Some(c.of::<licensing::RenewBody>()),
+            ok: ok(200, c.of::<LicenceStatus>()),
+            errors: &[404],
+            ..base(
+                "Seed 004: ask the issuer (this deployment) for a fresh token",
+                needs("licensing:write"),
+                Auth::Password,
+            )
+        },
+        Route::LicensingRemove => Op {
+            query: instance(),
+            body: Some(c.of::<RemoveToken>()),
+            ok: vec![(202, "Accepted", Some(c.of::<licensing::Removed>()))],
+            errors: &[422],
+            ..base(
+                "Seed 004: remove the applied licence",
+                "Requires `licensing:delete`. 422 when the body's `instance` is missing \
+                 or is not the instance acted on."
+                    .into(),
+                Auth::Password,
+            )
+        },
+        Route::LicensingApplied => Op {
+            query: instance(),
+            ok: ok(
+                200,
+                json!({ "oneOf": [{ "type": "null" }, c.of::<AppliedView>()] }),
+            ),
+            errors: &[400],
+            ..base(
+                "The applied licence as the console shows it (or null)",
+                needs("licensing:read"),
+                Auth::Password,
+            )
+        },
+        Route::LicensesValidate => Op {
+            body: Some(c.of::<ValidateRequest>()),
+            ok: ok(200, c.of::<ValidateAnswer>()),
+            ..base(
+                "Validate a licence online (signature, claims, revocation)",
+                "Always 200 for a well-formed request: `{valid, code, claims, warnings}`, \
+                 the npm validator's shape."
+                    .into(),
+                Auth::Public,
+            )
+        },
+        Route::SeatsCheckout => Op {
+            body: Some(c.of::<CheckoutRequest>()),
+            ok: vec![
+                (201, "A seat was taken", Some(c.of::<LeaseAnswer>())),
+                (
+                    200,
+                    "The session's seat was refreshed",
+                    Some(c.of::<LeaseAnswer>()),
+                ),
+            ],
+            errors: &[403, 409],
+            ..base(
+                "Take (201) or refresh (200) a seat",
+                "The app authenticates with the licence token in the body. Denials: 409 \
+                 `NO_SEAT_AVAILABLE` / `SESSION_LIMIT_REACHED`; 403 `PRODUCT_DISCONNECTED` \
+                 / `USER_BLOCKED` / the licence's own denial (`REVOKED`, `EXPIRED`, ...)."
+                    .into(),
+                Auth::Public,
+            )
+        },
+        Route::SeatsHeartbeat => Op {
+            body: Some(c.of::<LeaseTokenRequest>()),
+            ok: ok(200, c.of::<LeaseAnswer>()),
+            errors: &[410],
+            ..base(
+                "Extend a lease; answers a fresh lease token",
+                "410 `LEASE_EXPIRED` or `LEASE_REVOKED` once the lease is gone: check out \
+                 again. 400 `INVALID_LEASE` for a token that does not verify."
+                    .into(),
+                Auth::Public,
+            )
+        },
+        Route::SeatsRelease => Op {
+            body: Some(c.of::<LeaseTokenRequest>()),
+            ok: vec![(204, "Released", None)],
+            ..base(
+                "Give a lease back (204, also when already gone)",
+                "The app authenticates with the lease token in the body.".into(),
+                Auth::Public,
+            )
+        },
+        Route::VaultProducts => Op {
+            ok: ok(200, c.array::<ProductSeats>()),
+            ..base(
+                "Free and allocated seats per product",
+                seats_needs("seats:read"),
+                Auth::Any,
+            )
+        },
+        Route::VaultProductLicences => Op {
+            query: pagination(),
+            ok: ok(200, c.page::<LicenceSeats>()),
+            errors: &[400],
+            ..base(
+                "Per licence: seats of a product",
+                seats_needs("seats:read"),
+                Auth::Any,
+            )
+        },
+        Route::VaultProductDisconnect => Op {
+            body: Some(c.of::<vault::NoBody>()),
+            ok: ok(200, c.of::<VaultChange>()),
+            errors: &[400],
+            ..base(
+                "Disconnect a product: its leases end at once; new requests are denied \
+                 PRODUCT_DISCONNECTED",
+                seats_needs("seats:write"),
+                Auth::Any,
+            )
+        },
+        Route::VaultProductConnect => Op {
+            body: Some(c.of::<vault::NoBody>()),
+            ok: ok(200, c.of::<VaultChange>()),
+            errors: &[400],
+            ..base(
+                "Connect a disconnected product again",
+                seats_needs("seats:write"),
+                Auth::Any,
+            )
+        },
+        Route::VaultUsers => Op {
+            query: [
+                vec![query(
+                    "search",
+                    "Only users whose name contains this.",
+                    json!({ "type": "string" }),
+                )],
+                pagination(),
+            ]
+            .concat(),
+            ok: ok(200, c.page::<ActiveUser>()),
+            ..base("Users holding seats", seats_needs("seats:read"), Auth::Any)
+        },
+        Route::VaultUserLicences => Op {
+            ok: ok(200, c.array::<HeldLease>()),
+            errors: &[400],
+            ..base(
+                "Every lease a user holds, across licences",
+                seats_needs("seats:read"),
+                Auth::Any,
+            )
+        },
+        Route::VaultUserRevokeAll => Op {
+            query: vec![query(
+                "block",
+                "`true`: also refuse the user new seats until unblocked.",
+                json!({ "type": "boolean" }),
+            )],
+            ok: ok(200, c.of::<VaultChange>()),
+            errors: &[400],
+            ..base(
+                "Revoke all of a user's leases (block=true also refuses new ones)",
+                seats_needs("seats:write"),
+                Auth::Any,
+            )
+        },
+        Route::VaultUserRevokeOne => Op {
+            ok: ok(200, c.of::<VaultChange>()),
+            errors: &[400, 404],
+            ..base(
+                "Revoke one lease of a user",
+                seats_needs("seats:write"),
+                Auth::Any,
+            )
+        },
+        Route::VaultBlocks => Op {
+            ok: ok(200, c.array::<BlockView>()),
+            ..base("Blocked users", seats_needs("seats:read"), Auth::Any)
+        },
+        Route::VaultUnblock => Op {
+            ok: ok(200, c.of::<VaultChange>()),
+            errors: &[400],
+            ..base("Unblock a user", seats_needs("seats:write"), Auth::Any)
+        },
+        Route::VaultLicence => Op {
+            ok: ok(200, c.of::<LicencePool>()),
+            errors: &[404],
+            ..base(
+                "A licence's live seat state, from its object",
+                seats_needs("seats:read"),
+                Auth::Any,
+            )
+        },
+        Route::VaultLicenceEvents => Op {
+            query: [
+                vec![query(
+                    "kind",
+                    "Only events of this kind.",
+                    json!({ "type": "string", "enum":
+                        ["granted", "refreshed", "released", "expired", "revoked", "denied"] }),
+                )],
+                pagination(),
+            ]
+            .concat(),
+            ok: ok(200, c.page::<SeatEventView>()),
+            errors: &[404],
+            ..base(
+                "A licence's seat events, newest first",
+                seats_needs("seats:read"),
+                Auth::Any,
+            )
+        },
+    }
+}
+
+/// `/api/users/:username` → `/api/users/{username}`, and the path parameters.
+fn openapi_path(pattern: &str) -> (String, Vec<Value>) {
+    let mut params = Vec::new();
+    let path = pattern
+        .split('/')
+        .map(|segment| match segment.strip_prefix(':') {
+            Some(name) => {
+                params.push(json!({
+                    "name": name, "in": "path", "required": true,
+                    "schema": { "type": "string", "minLength": 1 }
+                }));
+                format!("{{{name}}}")
+            }
+            None => segment.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    (path, params)
+}
+
+fn operation(method: &Method, pattern: &str, route: Route, c: &mut Components) -> Value {
+    let op = op(route, c);
+    let (_, path_params) = openapi_path(pattern);
+    let mut statuses: Vec<u16> = op.errors.to_vec();
+    if op.auth != Auth::Public {
+        statuses.extend([401, 403, 429]);
+    }
+    if route == Route::SessionCreate {
+        statuses.push(429);
+    }
+    if *method != Method::Get {
+        statuses.push(415);
+        if route.ambient() {
+            statuses.push(403);
+        }
+    }
+    if op.body.is_some() {
+        statuses.extend([400, 413, 415]);
+    }
+    if !op.query.is_empty() {
+        statuses.push(400);
+    }
+    statuses.sort_unstable();
+    statuses.dedup();
+
+    let mut responses = serde_json::Map::new();
+    for (status, description, schema) in &op.ok {
+        let mut response = json!({ "description": description });
+        if let Some(schema) = schema {
+            response["content"] = json!({ "application/json": { "schema": schema } });
+        }
+        if route == Route::SessionCreate {
+            response["headers"] = json!({ "Set-Cookie": {
+                "description": "The session cookie.",
+                "required": true,
+                "schema": { "type": "string" }
+            } });
+        }
+        responses.insert(status.to_string(), response);
+    }
+    for status in statuses {
+        let name = if status == 429 {
+            "TooManyRequests"
+        } else {
+            "Error"
+        };
+        responses.insert(
+            status.to_string(),
+            json!({ "$ref": format!("#/components/responses/{name}") }),
+        );
+    }
+
+    let security = match op.auth {
+        Auth::Public => json!([]),
+        Auth::Any => json!([{ "basic": [] }, { "bearer": [] }, { "session": [] }]),
+        Auth::Password => json!([{ "basic": [] }, { "session": [] }]),
+    };
+    let mut value = json!({
+        "operationId": format!("{route:?}"),
+        "summary": op.summary,
+        "security": security,
+        "responses": responses,
+    });
+    if !op.description.is_empty() {
+        value["description"] = json!(op.description);
+    }
+    let parameters: Vec<Value> = path_params.into_iter().chain(op.query).collect();
+    if !parameters.is_empty() {
+        value["parameters"] = json!(parameters);
+    }
+    if let Some(schema) = op.body {
+        // A body whose every field is optional may be left out (it reads as `{}`).
+        let name = schema["$ref"].as_str().and_then(|r| r.rsplit('/').next());
+        let required = name
+            .and_then(|n| c.0.get(n))
+            .and_then(|s| s["required"].as_array())
+            .is_some_and(|r| !r.is_empty());
+        value["requestBody"] = json!({
+            "required": required,
+            "content": { "application/json": { "schema": schema } }
+        });
+    }
+    value
+}
+
+/// The whole document.
+pub(super) fn document() -> Value {
+    let mut c = Components::default();
+    let mut paths = serde_json::Map::new();
+    for (method, pattern, route) in ROUTES {
+        let (path, _) = openapi_path(pattern);
+        let operation = operation(method, pattern, *route, &mut c);
+        let item = paths.entry(path).or_insert_with(|| json!({}));
+        item[method.as_ref().to_ascii_lowercase()] = operation;
+    }
+    let error = c.of::<ErrorEnvelope>();
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Tessera API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": format!(
+                "Edge-native software licensing. Errors are `{{\"error\": {{\"code\", \
+                 \"message\", \"field\"?, \"reason\"?}}}}`; a client's mistake is always a 4xx \
+                 and changes nothing. Request bodies are JSON, at most {MAX_BODY_BYTES} bytes. \
+                 Generated from the code by `routes::openapi` (see its module docs)."
+            ),
+        },
+        "paths": paths,
+        "components": {
+            "schemas": c.0,
+            "responses": {
+                "Error": {
+                    "description": "An error: a stable `code` and a message.",
+                    "content": { "application/json": { "schema": error } }
+                },
+                "TooManyRequests": {
+                    "description": "Too many failed sign-ins: try again after `Retry-After` seconds.",
+                    "headers": { "Retry-After": {
+                        "description": "Seconds until a sign-in is accepted again.",
+                        "required": true,
+                        "schema": { "type": "integer", "minimum": 1 }
+                    } },
+                    "content": { "application/json": { "schema": error } }
+                }
+            },
+            "securitySchemes": {
+                "basic": { "type": "http", "scheme": "basic",
+                    "description": "A user's username and password." },
+                "bearer": { "type": "http", "scheme": "bearer",
+                    "description": "An API token (tsr_…), Agent token (tsr_…) or the vault access token (tsv_…)." },
+                "session": { "type": "apiKey", "in": "cookie", "name": "tessera_session",
+                    "description": "The console's session (POST /api/session)." }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed `worker/openapi.json` is what the code generates.
+    #[test]
+    fn the_committed_document_is_generated_from_the_code() {
+        let generated =
+            serde_json::to_string_pretty(&document()).expect("the document serializes") + "\n";
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            std::fs::write(path, &generated).expect("write openapi.json");
+            return;
+        }
+        assert!(
+            super::super::DOCUMENT == generated,
+            "worker/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p tessera-worker \
+             openapi` and commit it"
+        );
+    }
+
+    /// Every operation answers at least one success and documents its errors; every
+    /// reference resolves.
+    #[test]
+    fn every_reference_resolves() {
+        let doc = document();
+        let text = doc.to_string();
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        for piece in text.split("\"#/components/schemas/").skip(1) {
+            let name = piece.split('"').next().expect("a name");
+            assert!(schemas.contains_key(name), "dangling reference to {name}");
+        }
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("operations") {
+                let responses = op["responses"].as_object().expect("responses");
+                assert!(
+                    responses.keys().any(|s| s.starts_with('2')),
+                    "{method} {path} has no success response"
+                );
+            }
+        }
+    }
+}
