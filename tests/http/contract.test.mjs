@@ -73,7 +73,7 @@ function schemathesis(name, args) {
     ...args,
   ];
   return new Promise((ok, fail) => {
-    const child = spawn(ST, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(ST, argv, { cwd: reports, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
