@@ -199,6 +199,16 @@ impl Role {
     /// Every role.
     pub const ALL: [Role; 4] = [Role::ServerAdmin, Role::Admin, Role::Editor, Role::Viewer];
 
+    /// The role's name, as in JSON (`server_admin`, `admin`, `editor`, `viewer`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::ServerAdmin => "server_admin",
+            Role::Admin => "admin",
+            Role::Editor => "editor",
+            Role::Viewer => "viewer",
+        }
+    }
+
     /// What this role may do.
     pub const fn permissions(self) -> &'static [Permission] {
         use Permission::*;
@@ -285,6 +295,15 @@ pub fn allows(role: Option<Role>, credential: Credential<'_>, permission: Permis
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn role_names_are_their_json() {
+        for role in Role::ALL {
+            let json = serde_json::to_string(&role).expect("serializes");
+            assert_eq!(json, alloc::format!("\"{}\"", role.as_str()));
+        }
+    }
 
     #[test]
     fn only_server_admins_touch_the_applied_licence_or_keys() {

@@ -19,19 +19,10 @@ pub(crate) fn Users() -> impl IntoView {
     }
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::ServerAdmin => "server_admin",
-        Role::Admin => "admin",
-        Role::Editor => "editor",
-        Role::Viewer => "viewer",
-    }
-}
-
 fn role_from(name: &str) -> Role {
     Role::ALL
         .into_iter()
-        .find(|r| role_name(*r) == name)
+        .find(|r| r.as_str() == name)
         .unwrap_or(Role::Viewer)
 }
 
@@ -140,7 +131,7 @@ fn UserTable(users: Vec<UserView>, change: Action<Change, Result<(), ApiError>>)
                     <td>
                         <select aria-label=format!("Role of {name}") on:change=set_role>
                             {ROLE_HELP.iter().map(|(r, _)| view! {
-                                <option value=*r selected=*r == role_name(u.role)>{*r}</option>
+                                <option value=*r selected=*r == u.role.as_str()>{*r}</option>
                             }).collect_view()}
                         </select>
                     </td>

@@ -287,15 +287,6 @@ fn to_value<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(value).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::ServerAdmin => "server_admin",
-        Role::Admin => "admin",
-        Role::Editor => "editor",
-        Role::Viewer => "viewer",
-    }
-}
-
 impl AccountsObject {
     fn handle(&self, call: AccountsCall) -> Result<serde_json::Value, ApiError> {
         match call {
@@ -527,7 +518,7 @@ impl AccountsObject {
             vec![
                 text(&user.id),
                 text(&user.username),
-                text(role_name(user.role)),
+                text(user.role.as_str()),
                 int(u64::from(user.disabled)),
                 text(&json(user)?),
             ],
@@ -903,7 +894,7 @@ async fn import_from_kv(sql: &SqlStorage, env: &Env) -> Result<(), ApiError> {
                         vec![
                             text(&user.id),
                             text(&user.username),
-                            text(role_name(user.role)),
+                            text(user.role.as_str()),
                             int(u64::from(user.disabled)),
                             text(&value),
                         ],
