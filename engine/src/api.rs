@@ -349,3 +349,99 @@ pub struct Page<T> {
     /// Pass as `cursor` for the next page.
     pub next_cursor: Option<String>,
 }
+
+/// One denial, as the denials report lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DenialRow {
+    /// The event's id (`t:<lid>:<seq>` for Tessera's own, `a:...` for an agent's).
+    pub id: String,
+    /// When (Unix seconds).
+    pub at: u64,
+    /// The product asked for.
+    pub product: String,
+    /// Who asked.
+    pub user: String,
+    /// From which host ("" if none).
+    pub host: String,
+    /// The licence (Tessera's own denials).
+    pub lid: Option<String>,
+    /// The licence's company (Tessera's own denials).
+    pub company: Option<String>,
+    /// Why: a seat denial code (`NO_SEAT_AVAILABLE`, `USER_BLOCKED`, ...), a licence's
+    /// code (`EXPIRED`, `REVOKED`, ...), or an agent's reason ("" if it gave none).
+    pub reason: String,
+    /// The outside licence server an agent reported it from; none for Tessera's own.
+    pub server: Option<String>,
+}
+
+/// How many denials one product had for one reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DenialCount {
+    /// The product.
+    pub product: String,
+    /// The reason.
+    pub reason: String,
+    /// How many, over the whole range.
+    pub count: u64,
+}
+
+/// `GET /api/vault/reports/denials`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DenialsReport {
+    /// The range's start (Unix seconds).
+    pub from: u64,
+    /// The range's end (exclusive).
+    pub to: u64,
+    /// Counts per product and reason over the whole range (every page carries them).
+    pub counts: Vec<DenialCount>,
+    /// Denials, newest first: this page.
+    pub items: Vec<DenialRow>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// One change made through the API, as the audit log keeps it. Never a secret: the
+/// object is an id or a name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    /// Its position in the log (increasing).
+    #[serde(default)]
+    pub seq: u64,
+    /// When (Unix seconds).
+    pub at: u64,
+    /// Who: the user's name (`vault` for the vault access token).
+    pub actor: String,
+    /// The API or Agent token that acted, if one did.
+    pub token_id: Option<String>,
+    /// How the actor signed in: `password`, `session`, `token` or `vault`.
+    pub via: String,
+    /// What, e.g. `licence.issue`, `token.update`, `seats.block` (README lists them).
+    pub action: String,
+    /// Which object: a licence id, a username, a token id, a product, ...
+    pub object: Option<String>,
+    /// The client's address, as Cloudflare reported it.
+    pub address: Option<String>,
+}
+
+/// `POST /api/agent/events`: a batch from an agent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentBatch {
+    /// Up to 1,000 events.
+    pub events: Vec<crate::AgentEvent>,
+}
+
+/// The answer to an agent's batch: every event is now stored, once.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentBatchAnswer {
+    /// Events stored by this request.
+    pub accepted: u64,
+    /// Events stored before (a retry): counted once.
+    pub duplicates: u64,
+}

@@ -29,6 +29,9 @@
 //! - [`seats`](Pool): floating seats — one licence's pool of leases, the vault's
 //!   [`DenyState`] (blocks, disconnected products), and the [`SeatEvent`]s every
 //!   grant, refresh, release, expiry, revocation and denial records.
+//! - [`reports`](usage): the usage report computed from seat spans (peak seats,
+//!   seat-hours, distinct users per interval), and the events an agent brings from
+//!   outside licence servers ([`AgentEvent`], [`agent_spans`]).
 //! - `accounts` (feature `serde`): users and API tokens — wire shapes ([`UserView`],
 //!   [`ApiToken`], ...) and the rules for changing them (no escalation, the last server
 //!   administrator stays, Agent tokens are for administrators).
@@ -84,6 +87,7 @@ mod password;
 #[cfg(feature = "serde")]
 mod records;
 mod renewal;
+mod reports;
 mod roles;
 mod seats;
 mod store;
@@ -110,6 +114,11 @@ pub use instance::{MAX_INSTANCE_BYTES, normalize_instance};
 pub use limits::{Attempts, SIGN_IN_PER_ADDRESS, SIGN_IN_PER_USER, Window};
 pub use password::{PBKDF2_ITERATIONS, PasswordHash, constant_time_eq};
 pub use renewal::renew;
+pub use reports::{
+    AGENT_CLOCK_SKEW, AgentEvent, AgentEventType, Close, Interval, IntervalUsage, MAX_AGENT_BATCH,
+    MAX_BUCKETS, MAX_REASON_BYTES, OpenSpan, ReportRange, Span, UsageReport, UserUsage,
+    agent_spans, usage,
+};
 pub use roles::{Credential, Module, Permission, Role, VAULT_TOKEN_PERMISSIONS, allows};
 pub use seats::{
     Changes, Checkout, DEFAULT_LEASE_SECONDS, DenyState, Holding, Lease, MAX_HOST_BYTES,

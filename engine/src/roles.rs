@@ -51,11 +51,15 @@ pub enum Module {
     Agent,
     /// Floating seats: the licence vault's leases, blocks and products.
     Seats,
+    /// The usage and denials reports.
+    Reports,
+    /// The audit log.
+    Audit,
 }
 
 impl Module {
     /// Every module.
-    pub const ALL: [Module; 8] = [
+    pub const ALL: [Module; 10] = [
         Module::Licensing,
         Module::Licenses,
         Module::Keys,
@@ -64,6 +68,8 @@ impl Module {
         Module::Vault,
         Module::Agent,
         Module::Seats,
+        Module::Reports,
+        Module::Audit,
     ];
 
     /// The module's name, as in permissions.
@@ -77,6 +83,8 @@ impl Module {
             Module::Vault => "vault",
             Module::Agent => "agent",
             Module::Seats => "seats",
+            Module::Reports => "reports",
+            Module::Audit => "audit",
         }
     }
 }
@@ -117,11 +125,15 @@ pub enum Permission {
     SeatsRead,
     /// Revoke seats, block and unblock users, disconnect and connect products.
     SeatsWrite,
+    /// Read the usage and denials reports.
+    ReportsRead,
+    /// Read the audit log.
+    AuditRead,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 18] = [
         Permission::LicensingRead,
         Permission::LicensingWrite,
         Permission::LicensingDelete,
@@ -138,6 +150,8 @@ impl Permission {
         Permission::AgentWrite,
         Permission::SeatsRead,
         Permission::SeatsWrite,
+        Permission::ReportsRead,
+        Permission::AuditRead,
     ];
 
     /// The `resource:action` string.
@@ -159,6 +173,8 @@ impl Permission {
             Permission::AgentWrite => "agent:write",
             Permission::SeatsRead => "seats:read",
             Permission::SeatsWrite => "seats:write",
+            Permission::ReportsRead => "reports:read",
+            Permission::AuditRead => "audit:read",
         }
     }
 
@@ -191,6 +207,8 @@ impl Permission {
             Permission::VaultRead | Permission::VaultWrite => Module::Vault,
             Permission::AgentWrite => Module::Agent,
             Permission::SeatsRead | Permission::SeatsWrite => Module::Seats,
+            Permission::ReportsRead => Module::Reports,
+            Permission::AuditRead => Module::Audit,
         }
     }
 }
@@ -227,6 +245,8 @@ impl Role {
                 AgentWrite,
                 SeatsRead,
                 SeatsWrite,
+                ReportsRead,
+                AuditRead,
             ],
             Role::Editor => &[
                 LicensesRead,
@@ -235,8 +255,9 @@ impl Role {
                 TokensWrite,
                 SeatsRead,
                 SeatsWrite,
+                ReportsRead,
             ],
-            Role::Viewer => &[LicensesRead, KeysRead, TokensWrite, SeatsRead],
+            Role::Viewer => &[LicensesRead, KeysRead, TokensWrite, SeatsRead, ReportsRead],
         }
     }
 
@@ -269,10 +290,11 @@ pub enum Credential<'a> {
 
 /// Permissions the vault access token grants, whoever generated it: seeds 001/002's
 /// "full access via the API to the license usage data" and its management (seats).
-pub const VAULT_TOKEN_PERMISSIONS: [Permission; 3] = [
+pub const VAULT_TOKEN_PERMISSIONS: [Permission; 4] = [
     Permission::LicensesRead,
     Permission::SeatsRead,
     Permission::SeatsWrite,
+    Permission::ReportsRead,
 ];
 
 /// Whether a caller with `role` (none for the vault token) signed in with `credential`

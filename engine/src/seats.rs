@@ -142,7 +142,7 @@ pub fn check_seat_request(product: &str, user: &str, host: &str) -> Result<(), E
     field("host", host, 0, MAX_HOST_BYTES)
 }
 
-fn field(name: &'static str, value: &str, min: usize, max: usize) -> Result<(), Error> {
+pub(crate) fn field(name: &'static str, value: &str, min: usize, max: usize) -> Result<(), Error> {
     let message = if value.len() < min || (min > 0 && value.trim().is_empty()) {
         String::from("is required")
     } else if value.len() > max {

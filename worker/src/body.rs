@@ -15,6 +15,14 @@ pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Parse the body as `T`. An empty body parses as `{}` (seed 004's renew sends `{}`
 /// but clients often send nothing).
 pub(crate) async fn json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+    json_up_to(req, MAX_BODY_BYTES).await
+}
+
+/// [`json`] with a limit of `limit` bytes (for a route that takes batches).
+pub(crate) async fn json_up_to<T: DeserializeOwned>(
+    req: &mut Request,
+    limit: usize,
+) -> Result<T, ApiError> {
     let headers = req.headers();
     if let Some(media) = headers.get("Content-Type")? {
         let media = media
@@ -28,21 +36,23 @@ pub(crate) async fn json<T: DeserializeOwned>(req: &mut Request) -> Result<T, Ap
         }
     }
     if let Some(length) = headers.get("Content-Length")?
-        && length
-            .trim()
-            .parse::<usize>()
-            .is_ok_and(|n| n > MAX_BODY_BYTES)
+        && length.trim().parse::<usize>().is_ok_and(|n| n > limit)
     {
-        return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+        return Err(ApiError::PayloadTooLarge(limit));
     }
     let bytes = req.bytes().await.unwrap_or_default();
-    parse(&bytes)
+    parse_up_to(&bytes, limit)
 }
 
 /// The pure half of [`json`], for tests.
+#[cfg(test)]
 pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+    parse_up_to(bytes, MAX_BODY_BYTES)
+}
+
+fn parse_up_to<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, ApiError> {
+    if bytes.len() > limit {
+        return Err(ApiError::PayloadTooLarge(limit));
     }
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"

@@ -24,14 +24,21 @@
 //! - `objects/`: the Durable Objects — `licence` (one per licence: revocation, seats,
 //!   seat events) and `directory` (the vault's deny state and roll-up) — and the one
 //!   JSON protocol the worker speaks to them.
+//! - `events`: the event store (D1) — seat events handed over by the licence objects
+//!   and by agents, the seats they imply (spans) for the reports, and the audit log.
+//! - `audit`: recording one audit entry per change made through the API.
+//! - `csv`: the reports' and the audit log's CSV exports.
 //! - `platform`: clock, randomness and Web Crypto PBKDF2 — what the engine leaves out.
 //!
 //! Licensing rules live in `tessera-engine`; this crate only does I/O around them.
 
+mod audit;
 mod auth;
 mod body;
+mod csv;
 mod deployment;
 mod error;
+mod events;
 mod guard;
 mod kv;
 mod objects;

@@ -45,4 +45,48 @@ impl Query {
     pub(crate) fn cursor(&self) -> Option<&str> {
         self.get("cursor").filter(|c| !c.is_empty())
     }
+
+    /// `?name=` as Unix seconds, if given.
+    pub(crate) fn time(&self, name: &'static str) -> Result<Option<u64>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|t| *t <= tessera_engine::MAX_TIMESTAMP)
+                    .ok_or(ApiError::InvalidField {
+                        field: name,
+                        message: "must be a time in Unix seconds".into(),
+                    })
+            })
+            .transpose()
+    }
+
+    /// `?name=`, if given and not empty, at most `max` bytes.
+    pub(crate) fn text(&self, name: &'static str, max: usize) -> Result<Option<&str>, ApiError> {
+        match self.get(name).filter(|v| !v.is_empty()) {
+            Some(v) if v.len() > max || v.chars().any(char::is_control) => {
+                Err(ApiError::InvalidField {
+                    field: name,
+                    message: format!("must be at most {max} bytes, without control characters"),
+                })
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// `?from` and `?to` (Unix seconds, `to` exclusive): by default the `default_span`
+    /// seconds up to now.
+    pub(crate) fn range(&self, now: u64, default_span: u64) -> Result<(u64, u64), ApiError> {
+        let to = self.time("to")?.unwrap_or(now + 1);
+        let from = self
+            .time("from")?
+            .unwrap_or(to.saturating_sub(default_span));
+        if from >= to {
+            return Err(ApiError::InvalidField {
+                field: "from",
+                message: "must be before to".into(),
+            });
+        }
+        Ok((from, to))
+    }
 }

@@ -59,6 +59,10 @@ pub(crate) enum Route {
     VaultUnblock,
     VaultLicence,
     VaultLicenceEvents,
+    ReportsUsage,
+    ReportsDenials,
+    AgentEvents,
+    AuditLog,
 }
 
 use Method::{Delete, Get, Patch, Post};
@@ -140,6 +144,10 @@ pub(crate) const ROUTES: &[(Method, &str, Route)] = &[
         "/api/vault/licenses/:lid/events",
         Route::VaultLicenceEvents,
     ),
+    (Get, "/api/vault/reports/usage", Route::ReportsUsage),
+    (Get, "/api/vault/reports/denials", Route::ReportsDenials),
+    (Post, "/api/agent/events", Route::AgentEvents),
+    (Get, "/api/audit", Route::AuditLog),
 ];
 
 /// The path parameters of a matched route, percent-decoded.
@@ -278,6 +286,10 @@ pub(crate) async fn dispatch(mut req: Request, env: Env) -> Result<Response, Api
         Route::VaultLicenceEvents => {
             routes::vault::licence_events(&req, &env, params.get("lid")).await
         }
+        Route::ReportsUsage => routes::reports::usage_report(&req, &env).await,
+        Route::ReportsDenials => routes::reports::denials(&req, &env).await,
+        Route::AgentEvents => routes::agent::events(&mut req, &env).await,
+        Route::AuditLog => routes::audit::list(&req, &env).await,
     }
 }
 

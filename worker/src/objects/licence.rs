@@ -7,8 +7,15 @@
 //! request's check-and-write commits as one), and sets its alarm. Two requests can never
 //! both take the last seat: the decision and the write happen in one synchronous run.
 //!
-//! Tables: `meta` (`lid`, `terms`, `revoked`, `deny`, `seq` as JSON text), `leases`
-//! (one JSON row per lease) and `events` (the seat event log, newest last).
+//! Tables: `meta` (`lid`, `terms`, `revoked`, `deny`, `seq`, `shipped` as JSON text),
+//! `leases` (one JSON row per lease) and `events` (the seat event log, newest last).
+//!
+//! The event log is also an outbox: the alarm hands events over to the event store
+//! (D1, [`events`](crate::events)) in order, in batches, about a second after they
+//! happen, and only then marks them shipped (`shipped`, the last `seq` D1 took). Each
+//! event's id there is `t:<lid>:<seq>`, written with `INSERT OR IGNORE`, so a hand-over
+//! repeated after a lost answer or a restart stores nothing twice; a failed one is
+//! retried with backoff and nothing unshipped is ever pruned.
 //!
 //! The alarm does two things: it expires sessions when their time comes (the seat frees
 //! itself with no request to the licence), and it reports who holds what to the
@@ -54,8 +61,13 @@ const MAX_REPORT_BACKOFF: u64 = 60;
 /// be reached, and how often the directory is asked again meanwhile.
 const DENY_GRACE_SECONDS: u64 = 300;
 const DENY_RETRY_SECONDS: u64 = 5;
-/// Seat events kept per licence (older ones are dropped by the alarm).
+/// Seat events kept per licence (older ones are dropped by the alarm once shipped).
 const EVENTS_KEPT: u64 = 50_000;
+/// How soon after an event the alarm hands it to the event store, in milliseconds.
+const SHIP_DELAY_MS: u64 = 1000;
+/// Events per hand-over, and hand-overs per alarm.
+const SHIP_BATCH: u64 = 500;
+const SHIP_BATCHES_PER_ALARM: usize = 8;
 
 /// A request to a licence object: which licence, and what to do.
 #[derive(Debug, Serialize, Deserialize)]
@@ -164,6 +176,13 @@ struct Live {
     deny_retry_at: u64,
     /// The alarm this object last set (epoch ms), if any is pending.
     alarm_at: Option<u64>,
+    /// The `seq` of the last event logged.
+    event_seq: u64,
+    /// The `seq` of the last event the event store took.
+    shipped: u64,
+    /// Failed hand-overs in a row, and not to try again before then (epoch ms).
+    ship_failures: u32,
+    ship_retry_at: u64,
 }
 
 /// One licence's live state.
@@ -224,6 +243,11 @@ impl DurableObject for LicenceObject {
 struct MetaRow {
     key: String,
     value: String,
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    n: u64,
 }
 
 #[derive(Deserialize)]
@@ -415,6 +439,7 @@ impl LicenceObject {
         let mut revoked = None;
         let mut deny = DenyState::default();
         let mut seq = 0;
+        let mut shipped = 0;
         let mut stored_lid = None;
         for row in rows::<MetaRow>(&self.sql, "SELECT key, value FROM meta", vec![])? {
             match row.key.as_str() {
@@ -433,6 +458,7 @@ impl LicenceObject {
                     deny = serde_json::from_str(&row.value).map_err(|e| corrupt("deny state", e))?
                 }
                 "seq" => seq = row.value.parse().map_err(|e| corrupt("seq", e))?,
+                "shipped" => shipped = row.value.parse().map_err(|e| corrupt("shipped", e))?,
                 _ => {}
             }
         }
@@ -453,6 +479,13 @@ impl LicenceObject {
         for row in rows::<BodyRow>(&self.sql, "SELECT body FROM leases", vec![])? {
             leases.push(serde_json::from_str::<Lease>(&row.body).map_err(|e| corrupt("lease", e))?);
         }
+        let event_seq = rows::<CountRow>(
+            &self.sql,
+            "SELECT COALESCE(MAX(seq), 0) AS n FROM events",
+            vec![],
+        )?
+        .pop()
+        .map_or(0, |r| r.n);
         let known = terms.is_some();
         let terms = terms.unwrap_or_else(|| SeatTerms::unknown(lid));
         *self.lid.borrow_mut() = lid.to_string();
@@ -467,6 +500,10 @@ impl LicenceObject {
             deny_fresh_until: 0,
             deny_retry_at: 0,
             alarm_at: None,
+            event_seq,
+            shipped,
+            ship_failures: 0,
+            ship_retry_at: 0,
         });
         Ok(())
     }
@@ -518,11 +555,14 @@ impl LicenceObject {
         for id in &ch.removed {
             run(&self.sql, "DELETE FROM leases WHERE id = ?", vec![text(id)])?;
         }
+        let mut event_seq = live.event_seq;
         for e in &ch.events {
+            event_seq += 1;
             run(
                 &self.sql,
-                "INSERT INTO events (at, kind, lease, product, user, host, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO events (seq, at, kind, lease, product, user, host, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
+                    int(event_seq),
                     int(e.at),
                     text(e.kind.as_str()),
                     e.lease.as_deref().map(text).into(),
@@ -550,6 +590,7 @@ impl LicenceObject {
             )?;
         }
         drop(guard);
+        self.with_mut(|l| l.event_seq = event_seq)?;
         if ch.holdings_changed() {
             let membership = ch.membership_changed();
             let seq = self.with_mut(|l| {
@@ -580,10 +621,9 @@ impl LicenceObject {
             } else {
                 None
             };
-            match (expiry, report) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            }
+            let ship =
+                (l.event_seq > l.shipped).then(|| (now_ms + SHIP_DELAY_MS).max(l.ship_retry_at));
+            [expiry, report, ship].into_iter().flatten().min()
         })
     }
 
@@ -629,10 +669,15 @@ impl LicenceObject {
         if due {
             self.report().await?;
         }
+        if self.with(|l| l.event_seq > l.shipped && now_ms >= l.ship_retry_at)? {
+            self.ship().await?;
+        }
+        // Only shipped events go, and the newest stay for the licence's own log.
+        let shipped = self.with(|l| l.shipped)?;
         run(
             &self.sql,
-            "DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?",
-            vec![int(EVENTS_KEPT)],
+            "DELETE FROM events WHERE seq <= ? AND seq <= (SELECT MAX(seq) FROM events) - ?",
+            vec![int(shipped), int(EVENTS_KEPT)],
         )?;
         let failures = self.with(|l| l.failures)?;
         let backoff = (1u64 << failures.min(6)).min(MAX_REPORT_BACKOFF) * 1000;
@@ -658,6 +703,51 @@ impl LicenceObject {
         .pop()
         .map(|r| r.value)
         .ok_or_else(|| ApiError::Internal("an alarm for a licence object with no lid".into()))
+    }
+
+    /// Hand unshipped events over to the event store, oldest first, a batch at a time;
+    /// each batch is marked shipped only once the store has it. On failure, the alarm
+    /// tries again with backoff (1 s doubling to 60 s).
+    async fn ship(&self) -> Result<(), ApiError> {
+        let (lid, company) = self.with(|l| {
+            let terms = l.pool.terms();
+            (terms.lid.clone(), terms.company.clone())
+        })?;
+        for _ in 0..SHIP_BATCHES_PER_ALARM {
+            let shipped = self.with(|l| l.shipped)?;
+            let found: Vec<EventRow> = rows(
+                &self.sql,
+                "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                vec![int(shipped), int(SHIP_BATCH)],
+            )?;
+            let Some(last) = found.last().map(|r| r.seq) else {
+                return Ok(());
+            };
+            let batch = outbox_batch(&lid, &company, found);
+            let written = match crate::events::Store::open(&self.env).await {
+                Ok(store) => store.append(&batch).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = written {
+                worker::console_warn!("seat events not handed over (will retry): {e:?}");
+                return self.with_mut(|l| {
+                    l.ship_failures = l.ship_failures.saturating_add(1);
+                    let backoff = (1u64 << l.ship_failures.min(6)).min(MAX_REPORT_BACKOFF) * 1000;
+                    l.ship_retry_at = worker::Date::now().as_millis() + backoff;
+                });
+            }
+            run(
+                &self.sql,
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('shipped', ?)",
+                vec![text(&last.to_string())],
+            )?;
+            self.with_mut(|l| {
+                l.shipped = l.shipped.max(last);
+                l.ship_failures = 0;
+                l.ship_retry_at = 0;
+            })?;
+        }
+        Ok(())
     }
 
     /// Report who holds what to the directory; on failure, the alarm retries.
@@ -932,4 +1022,46 @@ mod tests {
             Freshness::Ask { fallback: false }
         );
     }
+}
+
+/// The event store's rows for a licence's events: the events with their ids, the
+/// seats they began (a grant) and the seats they ended (a release, expiry or
+/// revocation of a lease).
+fn outbox_batch(lid: &str, company: &str, found: Vec<EventRow>) -> crate::events::Batch {
+    let mut batch = crate::events::Batch::default();
+    for r in found {
+        let id = format!("t:{lid}:{}", r.seq);
+        if let Some(lease) = &r.lease {
+            match r.kind.as_str() {
+                "granted" => batch.opened.push(tessera_engine::OpenSpan {
+                    key: lease.clone(),
+                    server: String::new(),
+                    product: r.product.clone(),
+                    user: r.user.clone(),
+                    host: r.host.clone(),
+                    start: r.at,
+                }),
+                "released" | "expired" | "revoked" => batch.closed.push(tessera_engine::Close {
+                    key: lease.clone(),
+                    at: r.at,
+                    by: id.clone(),
+                }),
+                _ => {}
+            }
+        }
+        batch.events.push(crate::events::StoredEvent {
+            id,
+            at: r.at,
+            kind: r.kind,
+            product: r.product,
+            user: r.user,
+            host: r.host,
+            lid: Some(lid.to_string()),
+            company: Some(company.to_string()),
+            lease: r.lease,
+            reason: r.reason,
+            server: None,
+        });
+    }
+    batch
 }

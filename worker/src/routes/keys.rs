@@ -8,7 +8,7 @@ use tessera_engine::Permission;
 use worker::{Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::{auth, deployment, platform};
+use crate::{audit, auth, deployment, platform};
 
 pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
     auth::require(req, env, Permission::KeysRead).await?;
@@ -19,8 +19,9 @@ pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError>
 }
 
 pub(crate) async fn rotate(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::KeysWrite).await?;
+    let caller = auth::require(req, env, Permission::KeysWrite).await?;
     let (ring, entry) = deployment::rotate(env).await?;
+    audit::record(req, env, &caller, "keys.rotate", Some(&entry.kid)).await;
     let info = ring
         .describe(platform::now())
         .into_iter()

@@ -7,7 +7,7 @@ use worker::{Env, Request, Response};
 use crate::deployment::LicensingContext;
 use crate::error::ApiError;
 use crate::query::Query;
-use crate::{auth, body, platform};
+use crate::{audit, auth, body, platform};
 
 pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
     auth::require(req, env, Permission::LicensesRead).await?;
@@ -31,6 +31,7 @@ pub(crate) async fn issue(req: &mut Request, env: &Env) -> Result<Response, ApiE
         )
         .await?;
     note_key(env, &record.token, record.claims.exp).await?;
+    audit::record(req, env, &caller, "licence.issue", Some(&record.claims.lid)).await;
     super::json(201, &record)
 }
 
@@ -52,10 +53,10 @@ pub(crate) async fn get(req: &Request, env: &Env, lid: &str) -> Result<Response,
 pub(crate) async fn revoke(req: &Request, env: &Env, lid: &str) -> Result<Response, ApiError> {
     let caller = auth::require(req, env, Permission::LicensesWrite).await?;
     let ctx = LicensingContext::load(req, env).await?;
-    super::json(
-        200,
-        &ctx.service()
-            .revoke(lid, &caller.username, platform::now())
-            .await?,
-    )
+    let record = ctx
+        .service()
+        .revoke(lid, &caller.username, platform::now())
+        .await?;
+    audit::record(req, env, &caller, "licence.revoke", Some(lid)).await;
+    super::json(200, &record)
 }

@@ -18,7 +18,7 @@ use worker::{Env, Request, Response};
 
 use crate::deployment::{self, LicensingContext};
 use crate::error::ApiError;
-use crate::{auth, body, platform};
+use crate::{audit, auth, body, platform};
 
 /// The instance a request acts on: `?instance=` if given, else this deployment's own.
 fn target_instance(req: &Request, env: &Env) -> Result<String, ApiError> {
@@ -60,6 +60,7 @@ pub(crate) async fn apply(req: &mut Request, env: &Env) -> Result<Response, ApiE
             platform::now(),
         )
         .await?;
+    audit::record(req, env, &caller, "licensing.apply", Some(&instance)).await;
     super::json(200, &status)
 }
 
@@ -91,11 +92,12 @@ pub(crate) async fn renew(req: &mut Request, env: &Env) -> Result<Response, ApiE
     if let Some(token) = &status.token {
         super::licenses::note_key(env, token, status.claims.exp).await?;
     }
+    audit::record(req, env, &caller, "licensing.renew", Some(&instance)).await;
     super::json(200, &status)
 }
 
 pub(crate) async fn remove(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require_basic(req, env, Permission::LicensingDelete).await?;
+    let caller = auth::require_basic(req, env, Permission::LicensingDelete).await?;
     // Seed 004: a missing or wrong instance, however it is wrong, is 422.
     let target = target_instance(req, env).map_err(|e| match e {
         ApiError::InvalidField { message, .. } => {
@@ -121,5 +123,6 @@ pub(crate) async fn remove(req: &mut Request, env: &Env) -> Result<Response, Api
     }
     let ctx = LicensingContext::load(req, env).await?;
     ctx.service().remove(&target).await?;
+    audit::record(req, env, &caller, "licensing.remove", Some(&target)).await;
     super::json(202, &Removed {})
 }

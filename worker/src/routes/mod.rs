@@ -2,6 +2,7 @@
 //! types shared with the console live in `tessera_engine::api`).
 
 pub(crate) mod agent;
+pub(crate) mod audit;
 pub(crate) mod health;
 pub(crate) mod jwks;
 pub(crate) mod keys;
@@ -9,6 +10,7 @@ pub(crate) mod licenses;
 pub(crate) mod licensing;
 pub(crate) mod me;
 pub(crate) mod openapi;
+pub(crate) mod reports;
 pub(crate) mod seats;
 pub(crate) mod session;
 pub(crate) mod tokens;

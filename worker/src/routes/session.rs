@@ -75,6 +75,9 @@ pub(crate) async fn create(req: &mut Request, env: &Env) -> Result<Response, Api
             .map(|p| p.as_str().to_string())
             .collect(),
     };
+    let mut session_caller = caller.clone();
+    session_caller.via = auth::Via::Session;
+    crate::audit::record(req, env, &session_caller, "session.create", None).await;
     let mut response = super::json(201, &me)?;
     response
         .headers_mut()

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::objects::accounts::{self, AccountsCall};
 use crate::query::Query;
 use crate::tokens::{self, StoredToken, Viewer};
-use crate::{body, platform};
+use crate::{audit, body, platform};
 
 fn viewer(caller: &Caller) -> Viewer {
     Viewer {
@@ -87,6 +87,7 @@ pub(crate) async fn create(req: &mut Request, env: &Env) -> Result<Response, Api
     };
     let token = stored.token.clone();
     accounts::ask::<()>(env, AccountsCall::CreateToken { stored }).await?;
+    audit::record(req, env, &caller, "token.create", Some(&token.id)).await;
     super::json(201, &CreatedToken { token, secret })
 }
 
@@ -109,6 +110,7 @@ pub(crate) async fn update(req: &mut Request, env: &Env, id: &str) -> Result<Res
         change,
     };
     let token: ApiToken = accounts::change(env, call).await?;
+    audit::record(req, env, &caller, "token.update", Some(&token.id)).await;
     super::json(200, &token)
 }
 
@@ -119,5 +121,6 @@ pub(crate) async fn delete(req: &Request, env: &Env, id: &str) -> Result<Respons
         id: id.to_string(),
     };
     let token: ApiToken = accounts::change(env, call).await?;
+    audit::record(req, env, &caller, "token.delete", Some(&token.id)).await;
     super::json(200, &token)
 }

@@ -12,7 +12,7 @@ use worker::{Env, Request, Response};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::query::Query;
-use crate::{auth, body, users};
+use crate::{audit, auth, body, users};
 
 fn actor(caller: &Caller) -> Result<users::Actor, ApiError> {
     match (&caller.user_id, caller.role) {
@@ -51,6 +51,7 @@ pub(crate) async fn create(req: &mut Request, env: &Env) -> Result<Response, Api
     let caller = auth::require(req, env, Permission::UsersWrite).await?;
     let request: CreateUser = body::json(req).await?;
     let user = users::create(env, &actor(&caller)?, request).await?;
+    audit::record(req, env, &caller, "user.create", Some(&user.username)).await;
     super::json(201, &user.view())
 }
 
@@ -62,6 +63,7 @@ pub(crate) async fn update(
     let caller = auth::require(req, env, Permission::UsersWrite).await?;
     let change: UpdateUser = body::json(req).await?;
     let user = users::update(env, &actor(&caller)?, username, change).await?;
+    audit::record(req, env, &caller, "user.update", Some(&user.username)).await;
     super::json(200, &user.view())
 }
 
@@ -75,6 +77,7 @@ pub(crate) struct Deleted {
 pub(crate) async fn delete(req: &Request, env: &Env, username: &str) -> Result<Response, ApiError> {
     let caller = auth::require(req, env, Permission::UsersWrite).await?;
     users::delete(env, &actor(&caller)?, username).await?;
+    audit::record(req, env, &caller, "user.delete", Some(username)).await;
     let deleted = Deleted {
         deleted: username.to_string(),
     };

@@ -30,7 +30,7 @@ use crate::error::ApiError;
 use crate::objects::directory::{self, DirectoryCall};
 use crate::objects::licence::{LicenceCall, Licences};
 use crate::query::Query;
-use crate::{auth, body};
+use crate::{audit, auth, body};
 
 /// The body of the product actions: nothing (or `{}`).
 #[derive(Deserialize)]
@@ -88,10 +88,16 @@ async fn product_action(
     } else {
         DirectoryCall::Disconnect {
             product: product.to_string(),
-            by: caller.username,
+            by: caller.username.clone(),
         }
     };
     let change: VaultChange = directory::ask(env, call).await?;
+    let action = if connect {
+        "product.connect"
+    } else {
+        "product.disconnect"
+    };
+    audit::record(req, env, &caller, action, Some(product)).await;
     super::json(200, &change)
 }
 
@@ -167,9 +173,15 @@ pub(crate) async fn revoke_user_licences(
     let call = DirectoryCall::RevokeUser {
         user: user.to_string(),
         block,
-        by: caller.username,
+        by: caller.username.clone(),
     };
     let change: VaultChange = directory::ask(env, call).await?;
+    let action = if block {
+        "seats.revoke_all_and_block"
+    } else {
+        "seats.revoke_all"
+    };
+    audit::record(req, env, &caller, action, Some(user)).await;
     super::json(200, &change)
 }
 
@@ -179,7 +191,7 @@ pub(crate) async fn revoke_user_licence(
     user: &str,
     lease: &str,
 ) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::SeatsWrite).await?;
+    let caller = auth::require(req, env, Permission::SeatsWrite).await?;
     user_param(user)?;
     let lid = lease_lid(lease).ok_or(ApiError::NotFound("lease"))?;
     let call = LicenceCall::RevokeLease {
@@ -190,6 +202,7 @@ pub(crate) async fn revoke_user_licence(
     if !ended {
         return Err(ApiError::NotFound("lease"));
     }
+    audit::record(req, env, &caller, "seats.revoke", Some(lease)).await;
     super::json(
         200,
         &VaultChange {
@@ -207,7 +220,7 @@ pub(crate) async fn blocks(req: &Request, env: &Env) -> Result<Response, ApiErro
 }
 
 pub(crate) async fn unblock(req: &Request, env: &Env, user: &str) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::SeatsWrite).await?;
+    let caller = auth::require(req, env, Permission::SeatsWrite).await?;
     user_param(user)?;
     let change: VaultChange = directory::ask(
         env,
@@ -216,6 +229,7 @@ pub(crate) async fn unblock(req: &Request, env: &Env, user: &str) -> Result<Resp
         },
     )
     .await?;
+    audit::record(req, env, &caller, "seats.unblock", Some(user)).await;
     super::json(200, &change)
 }
 

@@ -8,7 +8,7 @@ use tessera_engine::{GeneratedVaultToken, Permission, new_secret};
 use worker::{Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::{auth, platform, tokens};
+use crate::{audit, auth, platform, tokens};
 
 pub(crate) async fn get(req: &Request, env: &Env) -> Result<Response, ApiError> {
     auth::require(req, env, Permission::VaultRead).await?;
@@ -19,10 +19,13 @@ pub(crate) async fn generate(req: &Request, env: &Env) -> Result<Response, ApiEr
     let caller = auth::require(req, env, Permission::VaultWrite).await?;
     let secret = new_secret(true, &platform::random::<32>()?);
     let info = tokens::set_vault(env, &secret, &caller.username, platform::now()).await?;
+    audit::record(req, env, &caller, "vault_token.generate", None).await;
     super::json(201, &GeneratedVaultToken { info, secret })
 }
 
 pub(crate) async fn delete(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::VaultWrite).await?;
-    super::json(200, &tokens::delete_vault(env).await?)
+    let caller = auth::require(req, env, Permission::VaultWrite).await?;
+    let info = tokens::delete_vault(env).await?;
+    audit::record(req, env, &caller, "vault_token.delete", None).await;
+    super::json(200, &info)
 }

@@ -32,6 +32,8 @@ use worker::Method;
 use crate::body::MAX_BODY_BYTES;
 use crate::router::{ROUTES, Route};
 use crate::routes::{agent, licensing, session, users, vault};
+use tessera_engine::UsageReport;
+use tessera_engine::api::{AgentBatch, AgentBatchAnswer, AuditEntry, DenialsReport};
 
 /// Who may call a route.
 #[derive(Clone, Copy, PartialEq)]
@@ -56,6 +58,8 @@ struct Op {
     ok: Vec<(u16, &'static str, Option<Value>)>,
     /// The statuses the route's own rules add (404, 409, 410, 422, ...).
     errors: &'static [u16],
+    /// Whether it also answers CSV (`?format=csv`, `Accept: text/csv`).
+    csv: bool,
 }
 
 /// Component schemas, collected as operations reference them.
@@ -116,6 +120,37 @@ fn pagination() -> Vec<Value> {
     ]
 }
 
+fn time_range() -> Vec<Value> {
+    vec![
+        query(
+            "from",
+            "Start, Unix seconds (default: 30 days before `to`).",
+            json!({ "type": "integer", "minimum": 0, "maximum": tessera_engine::MAX_TIMESTAMP }),
+        ),
+        query(
+            "to",
+            "End, Unix seconds, exclusive (default: now).",
+            json!({ "type": "integer", "minimum": 0, "maximum": tessera_engine::MAX_TIMESTAMP }),
+        ),
+    ]
+}
+
+fn format_param() -> Value {
+    query(
+        "format",
+        "`csv` for a CSV download with a header row (as does `Accept: text/csv`).",
+        json!({ "type": "string", "enum": ["json", "csv"] }),
+    )
+}
+
+fn text_filter(name: &str, description: &str) -> Value {
+    query(
+        name,
+        description,
+        json!({ "type": "string", "maxLength": 200 }),
+    )
+}
+
 fn instance() -> Vec<Value> {
     vec![query(
         "instance",
@@ -144,6 +179,7 @@ fn op(route: Route, c: &mut Components) -> Op {
         body: None,
         ok: Vec::new(),
         errors: &[],
+        csv: false,
     };
     let ok = |status, schema| {
         vec![(
@@ -339,6 +375,18 @@ fn op(route: Route, c: &mut Components) -> Op {
             ..base(
                 "The agent endpoint: check an Agent token",
                 needs("agent:write"),
+                Auth::Any,
+            )
+        },
+        Route::AgentEvents => Op {
+            body: Some(c.of::<AgentBatch>()),
+            ok: ok(200, c.of::<AgentBatchAnswer>()),
+            ..base(
+                "Hand over events from an outside licence server (all or nothing, idempotent)",
+                "Requires `agent:write` (an Agent token). Up to 1,000 events, at most 1 MiB; \
+                 an invalid item refuses the batch (400 naming its index) and nothing is \
+                 stored. An event already stored (same `server` and `id`) counts once."
+                    .into(),
                 Auth::Any,
             )
         },
@@ -619,6 +667,77 @@ fn op(route: Route, c: &mut Components) -> Op {
                 Auth::Any,
             )
         },
+        Route::ReportsUsage => Op {
+            query: [
+                time_range(),
+                vec![
+                    query(
+                        "interval",
+                        "Interval length (UTC-aligned); at most 1,000 intervals.",
+                        json!({ "type": "string", "enum": ["hour", "day"], "default": "day" }),
+                    ),
+                    text_filter("product", "Only this product."),
+                    text_filter("user", "Only this user."),
+                    format_param(),
+                    query(
+                        "table",
+                        "Which table a CSV holds: per product and interval, or per user.",
+                        json!({ "type": "string", "enum": ["products", "users"] }),
+                    ),
+                ],
+            ]
+            .concat(),
+            ok: ok(200, c.of::<UsageReport>()),
+            csv: true,
+            ..base(
+                "Usage report: peak seats, seat-hours and users per product and interval",
+                seats_needs("reports:read"),
+                Auth::Any,
+            )
+        },
+        Route::ReportsDenials => Op {
+            query: [
+                time_range(),
+                vec![
+                    text_filter("product", "Only this product."),
+                    text_filter("user", "Only this user."),
+                    text_filter("reason", "Only this reason (e.g. `NO_SEAT_AVAILABLE`)."),
+                    format_param(),
+                ],
+                pagination(),
+            ]
+            .concat(),
+            ok: ok(200, c.of::<DenialsReport>()),
+            csv: true,
+            ..base(
+                "Denials report: each denied request, newest first, and counts per product and reason",
+                seats_needs("reports:read"),
+                Auth::Any,
+            )
+        },
+        Route::AuditLog => Op {
+            query: [
+                time_range(),
+                vec![
+                    text_filter("actor", "Only this user's changes."),
+                    query(
+                        "action",
+                        "Only this action (e.g. `licence.issue`).",
+                        json!({ "type": "string", "maxLength": 64 }),
+                    ),
+                    format_param(),
+                ],
+                pagination(),
+            ]
+            .concat(),
+            ok: ok(200, c.page::<AuditEntry>()),
+            csv: true,
+            ..base(
+                "The audit log: every change made through the API, newest first",
+                needs("audit:read"),
+                Auth::Any,
+            )
+        },
     }
 }
 
@@ -672,6 +791,9 @@ fn operation(method: &Method, pattern: &str, route: Route, c: &mut Components) -
         let mut response = json!({ "description": description });
         if let Some(schema) = schema {
             response["content"] = json!({ "application/json": { "schema": schema } });
+            if op.csv {
+                response["content"]["text/csv"] = json!({ "schema": { "type": "string" } });
+            }
         }
         if route == Route::SessionCreate {
             response["headers"] = json!({ "Set-Cookie": {

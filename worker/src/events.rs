@@ -1,0 +1,388 @@
+//! The event store: seat events, the seats they imply ("spans"), and the audit log, in
+//! one D1 database (binding `EVENTS`, see `wrangler.toml`).
+//!
+//! Why D1: reports scan and group events over weeks; that is SQL's job, and one
+//! database read by every report beats fanning out to every licence object. The
+//! licence objects stay the authority on live seats and keep their own event log as an
+//! *outbox*: each event has an id (`t:<lid>:<seq>`), and an object hands its events
+//! over in order, marking them shipped only after D1 has them. Writing is
+//! `INSERT OR IGNORE` by id, so a batch sent twice (a retry after a lost answer, a
+//! restart mid-hand-over) stores each event once, and nothing is marked shipped that D1
+//! did not take.
+//!
+//! Tables (created on first use by each isolate, [`Store::open`]):
+//! - `events`: every event — Tessera's own (`server` null) and agents' (`server` set).
+//! - `spans`: one row per seat held, `started` to `ended` (null while held), keyed by
+//!   the lease id (Tessera) or the checkout's key (agents). `end_event` names the event
+//!   that ended it, unique, so a retried checkin ends nothing twice. Reports read spans:
+//!   the seats held during a range, whatever the history's length.
+//! - `audit`: one row per change made through the API.
+//!
+//! A batch is written with three statements in one D1 batch (one transaction), each
+//! taking the whole batch as one JSON array parameter (`json_each`), so a batch of
+//! a thousand events is three statements, not three thousand.
+
+use std::cell::Cell;
+
+use serde::{Deserialize, Serialize};
+use tessera_engine::api::{AuditEntry, DenialCount, DenialRow};
+use tessera_engine::{Close, OpenSpan, Span};
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env};
+
+use crate::error::ApiError;
+
+/// The binding of the event database.
+pub(crate) const BINDING: &str = "EVENTS";
+
+const SCHEMA: [&str; 7] = [
+    "CREATE TABLE IF NOT EXISTS events (
+      id TEXT PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL,
+      product TEXT NOT NULL, user TEXT NOT NULL, host TEXT NOT NULL,
+      lid TEXT, company TEXT, lease TEXT, reason TEXT, server TEXT)",
+    "CREATE INDEX IF NOT EXISTS events_kind_at ON events (kind, at)",
+    "CREATE TABLE IF NOT EXISTS spans (
+      key TEXT PRIMARY KEY, product TEXT NOT NULL, user TEXT NOT NULL, host TEXT NOT NULL,
+      server TEXT, started INTEGER NOT NULL, ended INTEGER, end_event TEXT UNIQUE)",
+    "CREATE INDEX IF NOT EXISTS spans_ended ON spans (ended)",
+    "CREATE INDEX IF NOT EXISTS spans_open ON spans (server, product, user, host) WHERE ended IS NULL",
+    "CREATE TABLE IF NOT EXISTS audit (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+      token_id TEXT, via TEXT NOT NULL, action TEXT NOT NULL, object TEXT, address TEXT)",
+    "CREATE INDEX IF NOT EXISTS audit_at ON audit (at)",
+];
+
+thread_local! {
+    /// Whether this isolate has made sure the tables exist.
+    static READY: Cell<bool> = const { Cell::new(false) };
+}
+
+/// One event as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredEvent {
+    pub(crate) id: String,
+    pub(crate) at: u64,
+    pub(crate) kind: String,
+    pub(crate) product: String,
+    pub(crate) user: String,
+    pub(crate) host: String,
+    pub(crate) lid: Option<String>,
+    pub(crate) company: Option<String>,
+    pub(crate) lease: Option<String>,
+    pub(crate) reason: Option<String>,
+    pub(crate) server: Option<String>,
+}
+
+/// What one hand-over writes: events, the spans they open and the spans they close.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    pub(crate) events: Vec<StoredEvent>,
+    pub(crate) opened: Vec<OpenSpan>,
+    pub(crate) closed: Vec<Close>,
+}
+
+#[derive(Serialize)]
+struct CloseRow<'a> {
+    key: &'a str,
+    at: u64,
+    by: &'a str,
+}
+
+/// Filters of the denials report.
+#[derive(Debug, Default)]
+pub(crate) struct DenialFilter<'a> {
+    pub(crate) from: u64,
+    pub(crate) to: u64,
+    pub(crate) product: Option<&'a str>,
+    pub(crate) user: Option<&'a str>,
+    pub(crate) reason: Option<&'a str>,
+}
+
+/// Filters of the audit log.
+#[derive(Debug, Default)]
+pub(crate) struct AuditFilter<'a> {
+    pub(crate) from: u64,
+    pub(crate) to: u64,
+    pub(crate) actor: Option<&'a str>,
+    pub(crate) action: Option<&'a str>,
+}
+
+fn d1_error(what: &str) -> impl Fn(worker::Error) -> ApiError + '_ {
+    move |e| ApiError::Internal(format!("event store, {what}: {e}"))
+}
+
+fn json_arg<T: Serialize>(value: &T) -> Result<JsValue, ApiError> {
+    serde_json::to_string(value)
+        .map(|s| JsValue::from_str(&s))
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn opt(value: Option<&str>) -> JsValue {
+    value.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+fn num(n: u64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+/// The event store of this deployment.
+pub(crate) struct Store {
+    db: D1Database,
+}
+
+impl Store {
+    /// Open the store, creating its tables on this isolate's first use.
+    pub(crate) async fn open(env: &Env) -> Result<Store, ApiError> {
+        let db = env.d1(BINDING).map_err(d1_error("binding"))?;
+        let store = Store { db };
+        if !READY.get() {
+            let statements = SCHEMA.iter().map(|s| store.db.prepare(*s)).collect();
+            store
+                .db
+                .batch(statements)
+                .await
+                .map_err(d1_error("schema"))?;
+            READY.set(true);
+        }
+        Ok(store)
+    }
+
+    fn bind(&self, query: &str, args: &[JsValue]) -> Result<D1PreparedStatement, ApiError> {
+        self.db.prepare(query).bind(args).map_err(d1_error("bind"))
+    }
+
+    /// Run a query whose one row's one column is a JSON text (`json_group_array(...)`),
+    /// and parse it: one string crosses into wasm, not one JS object per row.
+    async fn json_rows<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        query: &str,
+        args: &[JsValue],
+    ) -> Result<T, ApiError> {
+        let rows = self
+            .bind(query, args)?
+            .raw_js_value()
+            .await
+            .map_err(d1_error(what))?;
+        let text = rows
+            .first()
+            .map(|row| {
+                js_sys::Reflect::get_u32(row, 0)
+                    .ok()
+                    .and_then(|v| v.as_string())
+            })
+            .unwrap_or_default()
+            .unwrap_or_else(|| "[]".into());
+        serde_json::from_str(&text)
+            .map_err(|e| ApiError::Internal(format!("event store, {what}: {e}")))
+    }
+
+    /// Write a batch in one transaction. Answers how many of its events were new (the
+    /// rest were stored before: a retry).
+    pub(crate) async fn append(&self, batch: &Batch) -> Result<u64, ApiError> {
+        if batch.events.is_empty() {
+            return Ok(0);
+        }
+        let closed: Vec<CloseRow<'_>> = batch
+            .closed
+            .iter()
+            .map(|c| CloseRow {
+                key: &c.key,
+                at: c.at,
+                by: &c.by,
+            })
+            .collect();
+        let mut statements = vec![self.bind(
+            "INSERT OR IGNORE INTO events (id, at, kind, product, user, host, lid, company, lease, reason, server)
+             SELECT json_extract(value, '$.id'), json_extract(value, '$.at'), json_extract(value, '$.kind'),
+                    json_extract(value, '$.product'), json_extract(value, '$.user'), json_extract(value, '$.host'),
+                    json_extract(value, '$.lid'), json_extract(value, '$.company'), json_extract(value, '$.lease'),
+                    json_extract(value, '$.reason'), json_extract(value, '$.server')
+             FROM json_each(?1)",
+            &[json_arg(&batch.events)?],
+        )?];
+        if !batch.opened.is_empty() {
+            statements.push(self.bind(
+                "INSERT OR IGNORE INTO spans (key, product, user, host, server, started)
+                 SELECT json_extract(value, '$.key'), json_extract(value, '$.product'), json_extract(value, '$.user'),
+                        json_extract(value, '$.host'), nullif(json_extract(value, '$.server'), ''),
+                        json_extract(value, '$.start')
+                 FROM json_each(?1)",
+                &[json_arg(&batch.opened)?],
+            )?);
+        }
+        if !closed.is_empty() {
+            statements.push(self.bind(
+                "UPDATE spans SET ended = j.at, end_event = j.by
+                 FROM (SELECT json_extract(value, '$.key') AS key, json_extract(value, '$.at') AS at,
+                              json_extract(value, '$.by') AS by FROM json_each(?1)) AS j
+                 WHERE spans.key = j.key AND spans.ended IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM spans AS s WHERE s.end_event = j.by)",
+                &[json_arg(&closed)?],
+            )?);
+        }
+        let results = self
+            .db
+            .batch(statements)
+            .await
+            .map_err(d1_error("append"))?;
+        let inserted = results
+            .first()
+            .and_then(|r| r.meta().ok().flatten())
+            .and_then(|m| m.changes)
+            .unwrap_or(0);
+        Ok(inserted as u64)
+    }
+
+    /// Which of `ids` are stored already.
+    pub(crate) async fn known(&self, ids: &[String]) -> Result<Vec<String>, ApiError> {
+        self.json_rows(
+            "known",
+            "SELECT json_group_array(id) FROM events WHERE id IN (SELECT value FROM json_each(?1))",
+            &[json_arg(&ids)?],
+        )
+        .await
+    }
+
+    /// The open spans of agents' servers that a batch's checkins may end.
+    pub(crate) async fn open_spans(
+        &self,
+        keys: &[(String, String, String, String)],
+    ) -> Result<Vec<OpenSpan>, ApiError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.json_rows(
+                "open spans",
+                "SELECT json_group_array(json_object('key', s.key, 'server', s.server,
+                        'product', s.product, 'user', s.user, 'host', s.host, 'start', s.started))
+                 FROM json_each(?1) AS j JOIN spans AS s
+                   ON s.server = json_extract(j.value, '$[0]') AND s.product = json_extract(j.value, '$[1]')
+                  AND s.user = json_extract(j.value, '$[2]') AND s.host = json_extract(j.value, '$[3]')
+                 WHERE s.ended IS NULL",
+                &[json_arg(&keys)?],
+            )
+            .await
+    }
+
+    /// The seats held at some time in `[from, to)`, optionally of one product or user.
+    /// Read as one JSON text (one value to cross into wasm, not one per row).
+    pub(crate) async fn spans(
+        &self,
+        from: u64,
+        to: u64,
+        product: Option<&str>,
+        user: Option<&str>,
+    ) -> Result<Vec<Span>, ApiError> {
+        let rows: Vec<(String, String, u64, Option<u64>)> = self
+            .json_rows(
+                "spans",
+                "SELECT json_group_array(json_array(product, user, started, ended))
+                 FROM spans
+                 WHERE (ended > ?1 OR ended IS NULL) AND started < ?2
+                   AND (?3 IS NULL OR product = ?3) AND (?4 IS NULL OR user = ?4)",
+                &[num(from), num(to), opt(product), opt(user)],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(product, user, start, end)| Span {
+                product,
+                user,
+                start,
+                end,
+            })
+            .collect())
+    }
+
+    /// Denials in `[from, to)`, newest first, after `cursor` (`<at>:<id>`), at most
+    /// `limit`; and the counts per product and reason over the whole range.
+    pub(crate) async fn denials(
+        &self,
+        f: &DenialFilter<'_>,
+        cursor: Option<(u64, &str)>,
+        limit: u32,
+    ) -> Result<(Vec<DenialRow>, Vec<DenialCount>), ApiError> {
+        const WHERE: &str = "kind = 'denied' AND at >= ?1 AND at < ?2
+            AND (?3 IS NULL OR product = ?3) AND (?4 IS NULL OR user = ?4)
+            AND (?5 IS NULL OR coalesce(reason, '') = ?5)";
+        let args = [
+            num(f.from),
+            num(f.to),
+            opt(f.product),
+            opt(f.user),
+            opt(f.reason),
+        ];
+        let (c_at, c_id) = cursor.unwrap_or((u64::MAX / 2, ""));
+        let mut page_args = args.to_vec();
+        page_args.extend([num(c_at), JsValue::from_str(c_id), num(u64::from(limit))]);
+        let page = format!(
+            "SELECT json_group_array(json_object('id', id, 'at', at, 'product', product,
+                    'user', user, 'host', host, 'lid', lid, 'company', company,
+                    'reason', reason, 'server', server)) FROM (
+               SELECT id, at, product, user, host, lid, company, coalesce(reason, '') AS reason, server
+               FROM events WHERE {WHERE} AND (at < ?6 OR (at = ?6 AND ?7 <> '' AND id < ?7))
+               ORDER BY at DESC, id DESC LIMIT ?8)"
+        );
+        let counts = format!(
+            "SELECT json_group_array(json_object('product', product, 'reason', reason, 'count', n)) FROM (
+               SELECT product, coalesce(reason, '') AS reason, count(*) AS n
+               FROM events WHERE {WHERE} GROUP BY product, coalesce(reason, '')
+               ORDER BY product, reason)"
+        );
+        let (rows, counts) = futures_util::future::try_join(
+            self.json_rows("denials", &page, &page_args),
+            self.json_rows("denial counts", &counts, &args),
+        )
+        .await?;
+        Ok((rows, counts))
+    }
+
+    /// Record one change made through the API.
+    pub(crate) async fn audit(&self, entry: &AuditEntry) -> Result<(), ApiError> {
+        self.bind(
+            "INSERT INTO audit (at, actor, token_id, via, action, object, address) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[
+                num(entry.at),
+                JsValue::from_str(&entry.actor),
+                opt(entry.token_id.as_deref()),
+                JsValue::from_str(&entry.via),
+                JsValue::from_str(&entry.action),
+                opt(entry.object.as_deref()),
+                opt(entry.address.as_deref()),
+            ],
+        )?
+        .run()
+        .await
+        .map_err(d1_error("audit"))?;
+        Ok(())
+    }
+
+    /// Audit entries in `[from, to)`, newest first, before `cursor` (an entry's `seq`).
+    pub(crate) async fn audit_log(
+        &self,
+        f: &AuditFilter<'_>,
+        cursor: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, ApiError> {
+        self.json_rows(
+            "audit log",
+            "SELECT json_group_array(json_object('seq', seq, 'at', at, 'actor', actor,
+                    'token_id', token_id, 'via', via, 'action', action, 'object', object,
+                    'address', address)) FROM (
+               SELECT * FROM audit
+               WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR actor = ?3) AND (?4 IS NULL OR action = ?4)
+                 AND seq < ?5
+               ORDER BY seq DESC LIMIT ?6)",
+            &[
+                num(f.from),
+                num(f.to),
+                opt(f.actor),
+                opt(f.action),
+                num(cursor.unwrap_or(i64::MAX as u64)),
+                num(u64::from(limit)),
+            ],
+        )
+        .await
+    }
+}

@@ -1,0 +1,148 @@
+//! The vault's reports (seeds 001/002), from the event store: readable with the vault
+//! access token and by roles with `reports:read`. Each answers JSON, or CSV with a
+//! header row when asked (`?format=csv` or `Accept: text/csv`), as a download.
+//!
+//! - `GET /api/vault/reports/usage` (`?from&to&interval=hour|day&product&user`,
+//!   `&table=products|users` for CSV) — per product and interval: peak seats held at
+//!   once, seat-hours, distinct users; per user: seat-hours, last seen. Default: the
+//!   last 30 days by day.
+//! - `GET /api/vault/reports/denials` (`?from&to&product&user&reason&cursor&limit`) —
+//!   each denial, newest first, and counts per product and reason. Default: the last
+//!   30 days.
+//!
+//! Times are Unix seconds, `to` exclusive. Reports include events handed over from
+//! the licence objects, normally within seconds (see `events`).
+
+use tessera_engine::api::DenialsReport;
+use tessera_engine::{Interval, MAX_USER_BYTES, Permission, ReportRange, usage};
+use worker::{Env, Request, Response};
+
+use crate::csv::{self, Csv};
+use crate::error::ApiError;
+use crate::events::{DenialFilter, Store};
+use crate::query::Query;
+use crate::{auth, platform};
+
+/// The default range of a report: 30 days.
+const DEFAULT_SPAN: u64 = 30 * 86_400;
+/// Longest product or reason filter, in bytes.
+const MAX_FILTER_BYTES: usize = 200;
+
+pub(crate) async fn usage_report(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::ReportsRead).await?;
+    let q = Query::of(req)?;
+    let now = platform::now();
+    let interval = match q.get("interval") {
+        None => Interval::Day,
+        Some(name) => Interval::parse(name).ok_or(ApiError::InvalidField {
+            field: "interval",
+            message: "must be hour or day".into(),
+        })?,
+    };
+    let (from, to) = q.range(now, DEFAULT_SPAN)?;
+    let range = ReportRange::new(from, to, interval)?;
+    let product = q.text("product", MAX_FILTER_BYTES)?;
+    let user = q.text("user", MAX_USER_BYTES)?;
+    let users_table = match q.get("table") {
+        None | Some("products") => false,
+        Some("users") => true,
+        Some(_) => {
+            return Err(ApiError::InvalidField {
+                field: "table",
+                message: "must be products or users".into(),
+            });
+        }
+    };
+    let as_csv = csv::wanted(req, &q)?;
+    let store = Store::open(env).await?;
+    let spans = store.spans(from, to, product, user).await?;
+    let report = usage(&spans, range, now);
+    if !as_csv {
+        return super::json(200, &report);
+    }
+    let csv = if users_table {
+        let mut csv = Csv::new(&["user", "seat_hours", "last_seen"]);
+        for u in &report.users {
+            csv.row([
+                u.user.as_str(),
+                &u.seat_hours.to_string(),
+                &u.last_seen.to_string(),
+            ]);
+        }
+        csv
+    } else {
+        let mut csv = Csv::new(&["product", "start", "peak_seats", "seat_hours", "users"]);
+        for p in &report.products {
+            csv.row([
+                p.product.as_str(),
+                &p.start.to_string(),
+                &p.peak_seats.to_string(),
+                &p.seat_hours.to_string(),
+                &p.users.to_string(),
+            ]);
+        }
+        csv
+    };
+    let table = if users_table { "users" } else { "products" };
+    csv.into_response(&format!("tessera-usage-{table}-{from}-{to}.csv"))
+}
+
+pub(crate) async fn denials(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    auth::require(req, env, Permission::ReportsRead).await?;
+    let q = Query::of(req)?;
+    let (from, to) = q.range(platform::now(), DEFAULT_SPAN)?;
+    let filter = DenialFilter {
+        from,
+        to,
+        product: q.text("product", MAX_FILTER_BYTES)?,
+        user: q.text("user", MAX_USER_BYTES)?,
+        reason: q.text("reason", MAX_FILTER_BYTES)?,
+    };
+    let cursor = match q.cursor() {
+        None => None,
+        Some(c) => Some(
+            c.split_once(':')
+                .and_then(|(at, id)| Some((at.parse::<u64>().ok()?, id)))
+                .filter(|(_, id)| !id.is_empty())
+                .ok_or(ApiError::InvalidField {
+                    field: "cursor",
+                    message: "is not a cursor this report gave".into(),
+                })?,
+        ),
+    };
+    let limit = q.limit()?;
+    let as_csv = csv::wanted(req, &q)?;
+    let store = Store::open(env).await?;
+    let (items, counts) = store.denials(&filter, cursor, limit).await?;
+    let next_cursor = (items.len() == limit as usize)
+        .then(|| items.last().map(|d| format!("{}:{}", d.at, d.id)))
+        .flatten();
+    if as_csv {
+        let mut csv = Csv::new(&[
+            "at", "product", "user", "host", "lid", "company", "reason", "server",
+        ]);
+        for d in &items {
+            csv.row([
+                d.at.to_string().as_str(),
+                &d.product,
+                &d.user,
+                &d.host,
+                d.lid.as_deref().unwrap_or(""),
+                d.company.as_deref().unwrap_or(""),
+                &d.reason,
+                d.server.as_deref().unwrap_or(""),
+            ]);
+        }
+        return csv.into_response(&format!("tessera-denials-{from}-{to}.csv"));
+    }
+    super::json(
+        200,
+        &DenialsReport {
+            from,
+            to,
+            counts,
+            items,
+            next_cursor,
+        },
+    )
+}
