@@ -208,14 +208,17 @@ fn hours(seconds: u64) -> f64 {
 
 /// The usage report over `spans` for `range`, as of `now` (a span still held counts up
 /// to `now`). Spans outside the range are ignored; a seat given back at the very moment
-/// another is taken does not count as two held at once.
+/// another is taken does not count as two held at once; a seat held for less than a
+/// second (taken and given back within the same second) counts as held for one.
 pub fn usage(spans: &[Span], range: ReportRange, now: u64) -> UsageReport {
     // Each span clipped to the range (and to now when still held).
     let mut by_product: BTreeMap<&str, Vec<(u64, u64, &str)>> = BTreeMap::new();
     let mut per_user: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for s in spans {
         let start = s.start.max(range.from);
-        let end = s.end.unwrap_or(now).min(range.to);
+        // Times are whole seconds: a seat taken and given back within one second was
+        // held for a part of it, and counts as held for that second.
+        let end = s.end.unwrap_or(now).max(s.start + 1).min(range.to);
         if end <= start {
             continue;
         }
@@ -639,6 +642,18 @@ mod tests {
             ),
             (1, 10, 1.0)
         );
+    }
+
+    #[test]
+    fn a_seat_held_under_a_second_still_counts() {
+        let spans = vec![
+            span("cad", "ann", T0 + 10, None),
+            span("cad", "bob", T0 + 20, Some(T0 + 20)),
+        ];
+        let range = ReportRange::new(T0, T0 + H, Interval::Hour).expect("range");
+        let r = usage(&spans, range, T0 + 30);
+        assert_eq!((r.products[0].peak_seats, r.products[0].users), (2, 2));
+        assert_eq!(r.users.len(), 2);
     }
 
     fn agent(id: &str, kind: AgentEventType, time: u64) -> AgentEvent {

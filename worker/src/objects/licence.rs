@@ -505,6 +505,10 @@ impl LicenceObject {
             ship_failures: 0,
             ship_retry_at: 0,
         });
+        // Events logged before a restart and not yet handed over: the alarm takes them.
+        if event_seq > shipped {
+            self.schedule()?;
+        }
         Ok(())
     }
 
