@@ -994,40 +994,6 @@ impl tessera_engine::LiveState for Licences<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_deny_state_is_asked_for_when_stale_and_serves_a_grace_when_the_directory_is_down() {
-        let t = 1_000_000;
-        assert_eq!(
-            deny_freshness(t, 0, 0),
-            Freshness::Ask { fallback: false },
-            "never fetched"
-        );
-        assert_eq!(deny_freshness(t - 1, t, 0), Freshness::Use, "fresh");
-        assert_eq!(
-            deny_freshness(t, t, 0),
-            Freshness::Ask { fallback: true },
-            "stale: ask"
-        );
-        // The directory did not answer at `t`: serve the held state, ask again in a while.
-        let retry = t + DENY_RETRY_SECONDS;
-        assert_eq!(deny_freshness(t + 1, t, retry), Freshness::Use);
-        assert_eq!(
-            deny_freshness(retry, t, retry),
-            Freshness::Ask { fallback: true }
-        );
-        // Past the grace, a failed ask fails the request: seats are refused.
-        let end = t + DENY_GRACE_SECONDS;
-        assert_eq!(
-            deny_freshness(end, t, end + 100),
-            Freshness::Ask { fallback: false }
-        );
-    }
-}
-
 /// The event store's rows for a licence's events: the events with their ids, the
 /// seats they began (a grant) and the seats they ended (a release, expiry or
 /// revocation of a lease).
@@ -1068,4 +1034,38 @@ fn outbox_batch(lid: &str, company: &str, found: Vec<EventRow>) -> crate::events
         });
     }
     batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deny_state_is_asked_for_when_stale_and_serves_a_grace_when_the_directory_is_down() {
+        let t = 1_000_000;
+        assert_eq!(
+            deny_freshness(t, 0, 0),
+            Freshness::Ask { fallback: false },
+            "never fetched"
+        );
+        assert_eq!(deny_freshness(t - 1, t, 0), Freshness::Use, "fresh");
+        assert_eq!(
+            deny_freshness(t, t, 0),
+            Freshness::Ask { fallback: true },
+            "stale: ask"
+        );
+        // The directory did not answer at `t`: serve the held state, ask again in a while.
+        let retry = t + DENY_RETRY_SECONDS;
+        assert_eq!(deny_freshness(t + 1, t, retry), Freshness::Use);
+        assert_eq!(
+            deny_freshness(retry, t, retry),
+            Freshness::Ask { fallback: true }
+        );
+        // Past the grace, a failed ask fails the request: seats are refused.
+        let end = t + DENY_GRACE_SECONDS;
+        assert_eq!(
+            deny_freshness(end, t, end + 100),
+            Freshness::Ask { fallback: false }
+        );
+    }
 }
