@@ -14,12 +14,12 @@ import { startWorker } from "../support/wrangler.mjs";
 
 const ROLES = {
   server_admin: "*",
-  admin: ["licenses:read", "licenses:write", "keys:read", "users:read", "users:write", "tokens:write", "tokens:admin", "vault:read", "vault:write", "agent:write", "seats:read", "seats:write"],
-  editor: ["licenses:read", "licenses:write", "keys:read", "tokens:write", "seats:read", "seats:write"],
-  viewer: ["licenses:read", "keys:read", "tokens:write", "seats:read"],
+  admin: ["licenses:read", "licenses:write", "keys:read", "users:read", "users:write", "tokens:write", "tokens:admin", "vault:read", "vault:write", "agent:write", "seats:read", "seats:write", "reports:read", "audit:read"],
+  editor: ["licenses:read", "licenses:write", "keys:read", "tokens:write", "seats:read", "seats:write", "reports:read"],
+  viewer: ["licenses:read", "keys:read", "tokens:write", "seats:read", "reports:read"],
 };
 // The vault access token (seeds 001/002): licence data and seats, nothing else.
-const VAULT = ["licenses:read", "seats:read", "seats:write"];
+const VAULT = ["licenses:read", "seats:read", "seats:write", "reports:read"];
 const grants = (role, permission) => ROLES[role] === "*" || ROLES[role].includes(permission);
 // Making or changing credentials needs a password sign-in, whatever a token's role.
 const CREDENTIALS = ["users:write", "tokens:write", "tokens:admin", "vault:write", "keys:write"];
@@ -49,6 +49,7 @@ const ROUTES = [
   ["POST", "/api/vault-token", "vault:write", false, undefined, 201],
   ["DELETE", "/api/vault-token", "vault:write", false, undefined, 200],
   ["POST", "/api/agent/ping", "agent:write", false, undefined, 200],
+  ["POST", "/api/agent/events", "agent:write", false, { events: [] }, 400],
   ["GET", "/api/keys", "keys:read", false, undefined, 200],
   ["POST", "/api/keys/rotate", "keys:write", false, undefined, 201],
   ["GET", "/api/licenses", "licenses:read", false, undefined, 200],
@@ -78,6 +79,10 @@ const ROUTES = [
   ["DELETE", "/api/vault/blocks/%0A", "seats:write", false, undefined, 400, "/api/vault/blocks/{user}"],
   ["GET", "/api/vault/licenses/nope", "seats:read", false, undefined, 404, "/api/vault/licenses/{lid}"],
   ["GET", "/api/vault/licenses/nope/events", "seats:read", false, undefined, 404, "/api/vault/licenses/{lid}/events"],
+  // Reports and the audit log: reads over an empty range.
+  ["GET", "/api/vault/reports/usage?from=0&to=1", "reports:read", false, undefined, 200, "/api/vault/reports/usage"],
+  ["GET", "/api/vault/reports/denials?from=0&to=1", "reports:read", false, undefined, 200, "/api/vault/reports/denials"],
+  ["GET", "/api/audit?from=0&to=1", "audit:read", false, undefined, 200, "/api/audit"],
 ];
 
 function expected([, , permission, basicOnly, , ok], role, kind) {

@@ -144,10 +144,15 @@ fn format_param() -> Value {
 }
 
 fn text_filter(name: &str, description: &str) -> Value {
+    let max = if name == "user" {
+        tessera_engine::MAX_USER_BYTES
+    } else {
+        200
+    };
     query(
         name,
         description,
-        json!({ "type": "string", "maxLength": 200 }),
+        json!({ "type": "string", "maxLength": max }),
     )
 }
 
