@@ -7,9 +7,8 @@ use leptos_router::path;
 
 use crate::api;
 use crate::pages::{
-    audit::Audit, home::Home, licences::Licences, licensing::Licensing, not_found::NotFound,
-    reports::Reports, settings::Settings, sign_in::SignIn, token_details::TokenDetails,
-    tokens::Tokens, users::Users, vault::Vault,
+    home::Home, licences::Licences, licensing::Licensing, not_found::NotFound, settings::Settings,
+    sign_in::SignIn, token_details::TokenDetails, tokens::Tokens, users::Users, vault::Vault,
 };
 use crate::session::{Session, SessionSignal};
 
@@ -40,10 +39,8 @@ pub(crate) fn App() -> impl IntoView {
                     <A href="/licences">"Licences"</A>
                     <A href="/licensing">"Applied licence"</A>
                     <A href="/vault">"Vault"</A>
-                    <A href="/reports">"Reports"</A>
                     <A href="/tokens">"API tokens"</A>
                     <A href="/users">"Users"</A>
-                    <A href="/audit">"Audit log"</A>
                     <A href="/settings">"Settings"</A>
                 </nav>
                 <span class="spacer"></span>
@@ -67,8 +64,6 @@ pub(crate) fn App() -> impl IntoView {
                         <Route path=path!("/users") view=Users />
                         <Route path=path!("/settings") view=Settings />
                         <Route path=path!("/vault") view=Vault />
-                        <Route path=path!("/reports") view=Reports />
-                        <Route path=path!("/audit") view=Audit />
                     </Routes>
                 </Show>
             </main>
