@@ -241,20 +241,17 @@ impl Taken {
     }
 }
 
-/// The client's address as Cloudflare reports it.
-fn client_address(req: &Request) -> String {
-    req.headers()
-        .get("CF-Connecting-IP")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "unknown".into())
+/// The client's address as Cloudflare reports it (none off Cloudflare).
+pub(crate) fn client_address(req: &Request) -> Option<String> {
+    req.headers().get("CF-Connecting-IP").ok().flatten()
 }
 
 /// Take an attempt from the limits of `username` and of the client's address, both
 /// checked before any PBKDF2 work; `429` with `Retry-After` when either is spent.
 async fn take_attempt(req: &Request, env: &Env, username: &str) -> Result<Taken, ApiError> {
     let user_key = format!("user:{username}");
-    let address_key = format!("address:{}", client_address(req));
+    let address = client_address(req).unwrap_or_else(|| "unknown".into());
+    let address_key = format!("address:{address}");
     let (user, address) = futures_util::future::join(
         limiter::take(env, &user_key, SIGN_IN_PER_USER),
         limiter::take(env, &address_key, SIGN_IN_PER_ADDRESS),

@@ -24,7 +24,7 @@
 
 use std::cell::Cell;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tessera_engine::api::{AuditEntry, DenialCount, DenialRow};
 use tessera_engine::{Close, OpenSpan, Span};
 use wasm_bindgen::JsValue;
@@ -58,7 +58,7 @@ thread_local! {
 }
 
 /// One event as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct StoredEvent {
     pub(crate) id: String,
     pub(crate) at: u64,

@@ -74,13 +74,13 @@ impl Query {
         }
     }
 
-    /// `?from` and `?to` (Unix seconds, `to` exclusive): by default the `default_span`
-    /// seconds up to now.
-    pub(crate) fn range(&self, now: u64, default_span: u64) -> Result<(u64, u64), ApiError> {
+    /// `?from` and `?to` (Unix seconds, `to` exclusive): by default the 30 days up to now.
+    pub(crate) fn range(&self, now: u64) -> Result<(u64, u64), ApiError> {
+        const DEFAULT_SPAN: u64 = 30 * 86_400;
         let to = self.time("to")?.unwrap_or(now + 1);
         let from = self
             .time("from")?
-            .unwrap_or(to.saturating_sub(default_span));
+            .unwrap_or(to.saturating_sub(DEFAULT_SPAN));
         if from >= to {
             return Err(ApiError::InvalidField {
                 field: "from",

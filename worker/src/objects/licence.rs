@@ -683,8 +683,7 @@ impl LicenceObject {
             "DELETE FROM events WHERE seq <= ? AND seq <= (SELECT MAX(seq) FROM events) - ?",
             vec![int(shipped), int(EVENTS_KEPT)],
         )?;
-        let failures = self.with(|l| l.failures)?;
-        let backoff = (1u64 << failures.min(6)).min(MAX_REPORT_BACKOFF) * 1000;
+        let backoff = backoff_ms(self.with(|l| l.failures)?);
         let now_ms = worker::Date::now().as_millis();
         if let Some(want) = self.wake_at(now_ms, backoff)? {
             let want = want.max(now_ms + 1000);
@@ -736,8 +735,7 @@ impl LicenceObject {
                 worker::console_warn!("seat events not handed over (will retry): {e:?}");
                 return self.with_mut(|l| {
                     l.ship_failures = l.ship_failures.saturating_add(1);
-                    let backoff = (1u64 << l.ship_failures.min(6)).min(MAX_REPORT_BACKOFF) * 1000;
-                    l.ship_retry_at = worker::Date::now().as_millis() + backoff;
+                    l.ship_retry_at = worker::Date::now().as_millis() + backoff_ms(l.ship_failures);
                 });
             }
             run(
@@ -994,6 +992,12 @@ impl tessera_engine::LiveState for Licences<'_> {
     }
 }
 
+/// How long to wait after `failures` failed attempts in a row, in milliseconds: one
+/// second, doubling, at most [`MAX_REPORT_BACKOFF`] seconds.
+fn backoff_ms(failures: u32) -> u64 {
+    (1u64 << failures.min(6)).min(MAX_REPORT_BACKOFF) * 1000
+}
+
 /// The event store's rows for a licence's events: the events with their ids, the
 /// seats they began (a grant) and the seats they ended (a release, expiry or
 /// revocation of a lease).
@@ -1002,8 +1006,8 @@ fn outbox_batch(lid: &str, company: &str, found: Vec<EventRow>) -> crate::events
     for r in found {
         let id = format!("t:{lid}:{}", r.seq);
         if let Some(lease) = &r.lease {
-            match r.kind.as_str() {
-                "granted" => batch.opened.push(tessera_engine::OpenSpan {
+            match SeatEventKind::parse(&r.kind) {
+                Some(SeatEventKind::Granted) => batch.opened.push(tessera_engine::OpenSpan {
                     key: lease.clone(),
                     server: String::new(),
                     product: r.product.clone(),
@@ -1011,11 +1015,13 @@ fn outbox_batch(lid: &str, company: &str, found: Vec<EventRow>) -> crate::events
                     host: r.host.clone(),
                     start: r.at,
                 }),
-                "released" | "expired" | "revoked" => batch.closed.push(tessera_engine::Close {
-                    key: lease.clone(),
-                    at: r.at,
-                    by: id.clone(),
-                }),
+                Some(SeatEventKind::Released | SeatEventKind::Expired | SeatEventKind::Revoked) => {
+                    batch.closed.push(tessera_engine::Close {
+                        key: lease.clone(),
+                        at: r.at,
+                        by: id.clone(),
+                    })
+                }
                 _ => {}
             }
         }

@@ -12,13 +12,10 @@ use crate::events::{AuditFilter, Store};
 use crate::query::Query;
 use crate::{auth, platform};
 
-/// The default range: 30 days.
-const DEFAULT_SPAN: u64 = 30 * 86_400;
-
 pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
     auth::require(req, env, Permission::AuditRead).await?;
     let q = Query::of(req)?;
-    let (from, to) = q.range(platform::now(), DEFAULT_SPAN)?;
+    let (from, to) = q.range(platform::now())?;
     let filter = AuditFilter {
         from,
         to,

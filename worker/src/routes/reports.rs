@@ -23,8 +23,6 @@ use crate::events::{DenialFilter, Store};
 use crate::query::Query;
 use crate::{auth, platform};
 
-/// The default range of a report: 30 days.
-const DEFAULT_SPAN: u64 = 30 * 86_400;
 /// Longest product or reason filter, in bytes.
 const MAX_FILTER_BYTES: usize = 200;
 
@@ -39,7 +37,7 @@ pub(crate) async fn usage_report(req: &Request, env: &Env) -> Result<Response, A
             message: "must be hour or day".into(),
         })?,
     };
-    let (from, to) = q.range(now, DEFAULT_SPAN)?;
+    let (from, to) = q.range(now)?;
     let range = ReportRange::new(from, to, interval)?;
     let product = q.text("product", MAX_FILTER_BYTES)?;
     let user = q.text("user", MAX_USER_BYTES)?;
@@ -90,7 +88,7 @@ pub(crate) async fn usage_report(req: &Request, env: &Env) -> Result<Response, A
 pub(crate) async fn denials(req: &Request, env: &Env) -> Result<Response, ApiError> {
     auth::require(req, env, Permission::ReportsRead).await?;
     let q = Query::of(req)?;
-    let (from, to) = q.range(platform::now(), DEFAULT_SPAN)?;
+    let (from, to) = q.range(platform::now())?;
     let filter = DenialFilter {
         from,
         to,
