@@ -15,6 +15,8 @@ export TESSERA_ROOT
 # Pins. wasm-bindgen must equal the `=` pin in Cargo.toml (checked below).
 WORKER_BUILD_VERSION=0.8.7
 WASM_BINDGEN_VERSION=0.2.130
+# The console's code splitting; the version leptos' wasm_split_helpers 0.2 pairs with.
+WASM_SPLIT_VERSION=0.2.4
 
 TESSERA_TOOLS="${TESSERA_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera/tools}"
 export TESSERA_TOOLS
@@ -50,6 +52,8 @@ setup_rust() {
   # wasm-bindgen-cli's own lockfile names a yanked crate: install without --locked.
   install_cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
   install_cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
+  install_cargo_tool wasm_split_cli_support "$WASM_SPLIT_VERSION" wasm-split-cli --locked \
+    --features build-binary
   export WASM_BINDGEN_BIN="$TESSERA_TOOLS/wasm-bindgen-cli-$WASM_BINDGEN_VERSION/bin/wasm-bindgen"
 }
 
@@ -110,18 +114,27 @@ wasm_opt() {
     --enable-reference-types --enable-multivalue --enable-mutable-globals "$1" -o "$1" >&2
 }
 
-# The console: cargo → wasm-bindgen → wasm-opt, into site/dist (the assets directory).
+# The console: cargo → wasm-split → wasm-bindgen → wasm-opt, into site/dist (the assets
+# directory). wasm-split cuts the code only a lazily loaded page uses (`#[lazy_route]` in
+# site/src/app.rs) into chunks `__wasm_split.js` fetches on the page's first visit; it needs
+# the linker's relocations (--emit-relocs) and symbol names (the site profile keeps them).
 build_site() {
   log "building the console (site/dist)"
   # erase_components: Leptos type-erases every component's view, which keeps the
   # console's wasm within its 300 KB gzip budget (measured: 312 KB → 286 KB gzip).
-  RUSTFLAGS="--cfg erase_components" \
+  RUSTFLAGS="--cfg erase_components -Clink-args=--emit-relocs" \
     cargo build --profile site --target wasm32-unknown-unknown -p tessera-site >&2
-  local out="$TESSERA_ROOT/site/dist"
+  local out="$TESSERA_ROOT/site/dist" split
+  split="$(mktemp -d)"
   rm -rf "$out" && mkdir -p "$out"
-  wasm-bindgen --target web --no-typescript --out-name tessera_site --out-dir "$out" \
-    "$TESSERA_ROOT/target/wasm32-unknown-unknown/site/tessera-site.wasm" >&2
-  wasm_opt "$out/tessera_site_bg.wasm"
+  wasm-split-cli --target web --out-name tessera_site \
+    "$TESSERA_ROOT/target/wasm32-unknown-unknown/site/tessera-site.wasm" "$split" >&2
+  wasm-bindgen --target web --no-typescript --keep-lld-exports --out-name tessera_site \
+    --out-dir "$out" "$split/tessera_site.wasm" >&2
+  rm "$split/tessera_site.wasm"
+  mv "$split"/* "$out/" && rmdir "$split"
+  local wasm
+  for wasm in "$out"/*.wasm; do wasm_opt "$wasm"; done
   cp "$TESSERA_ROOT/site/index.html" "$TESSERA_ROOT/site/style.css" "$TESSERA_ROOT/site/boot.js" \
     "$TESSERA_ROOT/site/_headers" "$out/"
   # The API reference: Swagger UI from npm swagger-ui-dist, and our page that loads it.
@@ -182,5 +195,16 @@ $TESSERA_ROOT/worker/build/index_bg.wasm 1048576
 $TESSERA_ROOT/site/dist/tessera_site_bg.wasm 307200
 $TESSERA_ROOT/npm/wasm/tessera_license_bg.wasm 102400
 LIST
+  # The console's first download is tessera_site_bg.wasm (above); each page beyond sign-in
+  # and home is a chunk fetched on its first visit, with chunks of code pages share.
+  local chunks=0 total=0 largest=0 name=""
+  for file in "$TESSERA_ROOT"/site/dist/split_*.wasm "$TESSERA_ROOT"/site/dist/chunk_*.wasm; do
+    [ -f "$file" ] || continue
+    gz=$(gzip -9 -c "$file" | wc -c)
+    chunks=$((chunks + 1)) total=$((total + gz))
+    if [ "$gz" -gt "$largest" ]; then largest=$gz name="${file##*/}"; fi
+  done
+  printf 'size: %-45s %8d files %8d bytes gzip (largest %s: %d)\n' \
+    "site/dist lazy chunks" "$chunks" "$total" "$name" "$largest"
   return $status
 }

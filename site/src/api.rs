@@ -8,8 +8,8 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tessera_engine::api::{
-    ActiveUser, ApplyToken, BlockView, ErrorEnvelope, Health, HeldLease, Me, Page, ProductSeats,
-    RemoveToken, VaultChange,
+    ActiveUser, ApplyToken, AuditEntry, BlockView, DenialsReport, ErrorEnvelope, Health, HeldLease,
+    Me, Page, ProductSeats, RemoveToken, VaultChange,
 };
 use tessera_engine::{
     ApiToken, AppliedView, CreateToken, CreateUser, CreatedToken, GeneratedVaultToken,
@@ -171,7 +171,8 @@ pub(crate) async fn remove(instance: String) -> Result<serde_json::Value, ApiErr
     with_body(Request::delete("/api/licensing/token"), &body).await
 }
 
-fn segment(id: &str) -> String {
+/// `value` percent-encoded for a path segment or a query value.
+pub(crate) fn segment(id: &str) -> String {
     js_sys::encode_uri_component(id).into()
 }
 
@@ -260,6 +261,23 @@ pub(crate) async fn delete_vault() -> Result<VaultTokenInfo, ApiError> {
 /// `GET /api/vault/products`.
 pub(crate) async fn vault_products() -> Result<Vec<ProductSeats>, ApiError> {
     get("/api/vault/products").await
+}
+
+/// `GET /api/vault/reports/usage?{query}`.
+pub(crate) async fn usage_report(
+    query: &str,
+) -> Result<crate::pages::reports::UsageReport, ApiError> {
+    get(&format!("/api/vault/reports/usage?{query}")).await
+}
+
+/// `GET /api/vault/reports/denials?{query}` (the newest 1,000).
+pub(crate) async fn denials_report(query: &str) -> Result<DenialsReport, ApiError> {
+    get(&format!("/api/vault/reports/denials?{query}&limit=1000")).await
+}
+
+/// `GET /api/audit?{query}`.
+pub(crate) async fn audit_log(query: &str) -> Result<Page<AuditEntry>, ApiError> {
+    get(&format!("/api/audit?{query}")).await
 }
 
 /// `GET /api/vault/users?search=` (the first 100).

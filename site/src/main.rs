@@ -3,7 +3,8 @@
 //! # Layout
 //!
 //! - `main.rs`: mounts the app.
-//! - `app.rs`: the router and the page frame (navigation).
+//! - `app.rs`: the router and the page frame (navigation); the pages loaded on their
+//!   first visit (`lazy_page!`: a wasm chunk each, split off by the build).
 //! - `session.rs`: the signed-in user (the session itself is an HttpOnly cookie).
 //! - `api.rs`: typed calls to the worker's JSON API, each returning
 //!   `Result<T, ApiError>`; the error carries the API envelope's code and message.

@@ -119,6 +119,9 @@ test("the vault access token: generate, copy, regenerate, delete", async () => {
 test("users and roles: add a user, change the role, disable", async () => {
   const { page, errors } = await adminPage();
   await page.getByRole("link", { name: "Users" }).click();
+  // The page loads on first visit (a lazy chunk): until it is there, the sign-in form
+  // it replaces still has a "Username" field.
+  await page.getByRole("heading", { name: "Add a user" }).waitFor();
   await page.getByLabel("Username").fill("dana");
   await page.getByLabel("Password (12+ characters)").fill("dana-password-123");
   await page.locator('select[name="new-role"]').selectOption("editor");

@@ -1,9 +1,11 @@
 //! One page per file.
 
+pub(crate) mod audit;
 pub(crate) mod home;
 pub(crate) mod licences;
 pub(crate) mod licensing;
 pub(crate) mod not_found;
+pub(crate) mod reports;
 pub(crate) mod settings;
 pub(crate) mod sign_in;
 pub(crate) mod token_details;
