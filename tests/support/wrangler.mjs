@@ -35,8 +35,9 @@ export function freePort() {
  * `logLevel`: wrangler's `--log-level` (default: wrangler's, which logs every request).
  * `inspector: false`: start through `devserver.mjs`, without wrangler's inspector proxy
  *   (benchmarks; see there why).
+ * `config`: another wrangler.toml (with `inspector: false`; the benchmarks' JS baseline).
  */
-export async function startWorker({ stateDir, keepState = false, envFile, timeoutMs = 60_000, logLevel, inspector = true } = {}) {
+export async function startWorker({ stateDir, keepState = false, envFile, timeoutMs = 60_000, logLevel, inspector = true, config } = {}) {
   const ownState = !stateDir && !keepState;
   const state = stateDir ?? mkdtempSync(join(tmpdir(), "tessera-state-"));
   const port = await freePort();
@@ -65,7 +66,16 @@ export async function startWorker({ stateDir, keepState = false, envFile, timeou
           ...(logLevel ? ["--log-level", logLevel] : []),
         ],
       ]
-    : [process.execPath, [join(ROOT, "tests/support/devserver.mjs"), "--port", String(port), "--persist-to", state, "--env-file", secrets]];
+    : [
+        process.execPath,
+        [
+          join(ROOT, "tests/support/devserver.mjs"),
+          "--port", String(port),
+          "--persist-to", state,
+          "--env-file", secrets,
+          ...(config ? ["--config", config] : []),
+        ],
+      ];
   // Its own process group: stop() ends wrangler, workerd and esbuild together.
   const child = spawn(command, args, { cwd: ROOT, detached: true, stdio: ["ignore", out, out], env });
   const exited = new Promise((ok) => child.once("exit", ok));
