@@ -6,8 +6,9 @@
 //! (it is already made) and the failure is logged: the log may miss an entry, it never
 //! shows a change that did not happen. Objects are ids and names, never secrets.
 
+use crate::request::Request;
 use tessera_engine::api::AuditEntry;
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::auth::{Caller, Via};
 use crate::events::Store;

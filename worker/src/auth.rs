@@ -23,6 +23,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use crate::request::Request;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
@@ -30,7 +31,7 @@ use tessera_engine::{
     Credential, Module, Permission, Role, SIGN_IN_PER_ADDRESS, SIGN_IN_PER_USER, TokenScope,
     TokenStatus, allows,
 };
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::error::ApiError;
 use crate::objects::accounts::{self, AccountsCall};

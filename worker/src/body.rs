@@ -4,8 +4,8 @@
 //! or unknown fields) is `INVALID_BODY`; a body over the limit is `PAYLOAD_TOO_LARGE`
 //! and is refused from its `Content-Length` before it is read when possible.
 
+use crate::request::Request;
 use serde::de::DeserializeOwned;
-use worker::Request;
 
 use crate::error::ApiError;
 

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::query::Query;
 
 /// Which format a report is asked in: `?format=csv|json`, else `Accept: text/csv`.
-pub(crate) fn wanted(req: &worker::Request, q: &Query) -> Result<bool, ApiError> {
+pub(crate) fn wanted(req: &crate::request::Request, q: &Query) -> Result<bool, ApiError> {
     match q.get("format") {
         Some("csv") => Ok(true),
         Some("json") => Ok(false),

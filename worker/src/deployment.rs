@@ -17,11 +17,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::request::Request;
 use tessera_engine::{
     Decision, DenyCode, Expectations, KeySet, KeyUse, Keyring, LicenseClaims, RotatedKey,
     SigningKey, check_claims, normalize_instance,
 };
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::error::ApiError;
 use crate::kv::Kv;

@@ -17,7 +17,8 @@
 //! credential — the licence or lease token is in the body — so cross-site use of them
 //! forges nothing; they only keep the JSON rule.
 
-use worker::{Method, Request};
+use crate::request::Request;
+use worker::Method;
 
 use crate::error::ApiError;
 

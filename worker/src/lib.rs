@@ -20,6 +20,8 @@
 //! - `guard`: what every state-changing request must show first: not cross-site, and
 //!   JSON if it has a body.
 //! - `kv`: the engine's `Store` over Workers KV.
+//! - `request`: the incoming request as routes read it (without `worker::Request`'s
+//!   per-request read of `request.cf`).
 //! - `query`: query parameters and the one pagination rule (`?cursor`, `?limit`).
 //! - `objects/`: the Durable Objects — `licence` (one per licence: revocation, seats,
 //!   seat events) and `directory` (the vault's deny state and roll-up) — and the one
@@ -44,18 +46,19 @@ mod kv;
 mod objects;
 mod platform;
 mod query;
+mod request;
 mod router;
 mod routes;
 mod tokens;
 mod users;
 
-use worker::{Context, Env, Request, Response, event};
+use worker::{Context, Env, Response, event};
 
 /// The worker's entry point. Every outcome, including every error, is a response:
 /// nothing falls through to the runtime's generic 500.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let mut response = match router::dispatch(req, env).await {
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let mut response = match router::dispatch(request::Request::new(req), env).await {
         Ok(response) => response,
         Err(error) => error.into_response()?,
     };

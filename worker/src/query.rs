@@ -1,6 +1,6 @@
 //! Query parameters: decoded once, read by name, and the one pagination rule.
 
-use worker::Request;
+use crate::request::Request;
 
 use crate::error::ApiError;
 

@@ -4,7 +4,8 @@
 //! so the table reads at a glance and is tested without a runtime — including against
 //! the OpenAPI document, which must list exactly these routes.
 
-use worker::{Env, Method, Request, Response};
+use crate::request::Request;
+use worker::{Env, Method, Response};
 
 use crate::error::ApiError;
 use crate::routes;

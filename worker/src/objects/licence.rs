@@ -33,6 +33,7 @@
 //! use and before any other licence lends a seat.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use tessera_engine::api::{HeldLease, LicencePool, LicenceSeats, Page, SeatEventView};
@@ -957,6 +958,54 @@ impl<'a> Licences<'a> {
     }
 }
 
+/// How long an isolate trusts a "not revoked" answer, in seconds: the longest a
+/// revocation made through another isolate can go unseen by `POST
+/// /api/licenses/validate` here. The isolate that revokes sees it at once, a revoked
+/// answer is kept for good (a revocation is final), and the seat routes always ask the
+/// licence's object, so a revoked licence never takes or keeps a seat.
+pub(crate) const REVOCATION_FRESH_SECONDS: u64 = 5;
+
+/// Licences per isolate whose revocation state is remembered (then all are forgotten).
+const REVOCATIONS_KEPT: usize = 10_000;
+
+thread_local! {
+    /// Licence id → (when asked, its revocation), per isolate.
+    static REVOCATIONS: RefCell<HashMap<String, (u64, Option<Revocation>)>> =
+        RefCell::new(HashMap::new());
+}
+
+fn remember_revocation(lid: &str, now: u64, revocation: Option<Revocation>) {
+    REVOCATIONS.with_borrow_mut(|kept| {
+        if kept.len() >= REVOCATIONS_KEPT {
+            kept.clear();
+        }
+        kept.insert(lid.to_string(), (now, revocation));
+    });
+}
+
+impl Licences<'_> {
+    /// Licence `lid`'s revocation, as its object last said within
+    /// [`REVOCATION_FRESH_SECONDS`] (a revocation itself, whenever it was seen): the
+    /// hot path's check, one object call per licence every few seconds at most.
+    pub(crate) async fn recent_revocation(
+        &self,
+        lid: &str,
+    ) -> Result<Option<Revocation>, ApiError> {
+        let now = platform::now();
+        let known = REVOCATIONS.with_borrow(|kept| {
+            kept.get(lid)
+                .filter(|(at, r)| r.is_some() || now.saturating_sub(*at) < REVOCATION_FRESH_SECONDS)
+                .map(|(_, r)| r.clone())
+        });
+        if let Some(revocation) = known {
+            return Ok(revocation);
+        }
+        let revocation: Option<Revocation> = self.ask(lid, LicenceCall::Revocation).await?;
+        remember_revocation(lid, now, revocation.clone());
+        Ok(revocation)
+    }
+}
+
 fn store_error(e: ApiError) -> tessera_engine::Error {
     tessera_engine::Error::Store(format!("licence object: {e:?}"))
 }
@@ -985,10 +1034,13 @@ impl tessera_engine::LiveState for Licences<'_> {
         by: &str,
         _now: u64,
     ) -> Result<Revocation, tessera_engine::Error> {
-        self.ask::<Option<Revocation>>(lid, LicenceCall::Revoke { by: by.to_string() })
+        let revocation = self
+            .ask::<Option<Revocation>>(lid, LicenceCall::Revoke { by: by.to_string() })
             .await
             .map_err(store_error)?
-            .ok_or_else(|| tessera_engine::Error::Store("revocation not recorded".into()))
+            .ok_or_else(|| tessera_engine::Error::Store("revocation not recorded".into()))?;
+        remember_revocation(lid, platform::now(), Some(revocation.clone()));
+        Ok(revocation)
     }
 }
 

@@ -10,10 +10,11 @@
 
 use std::collections::BTreeSet;
 
+use crate::request::Request;
 use serde::{Deserialize, Serialize};
 use tessera_engine::api::{AgentBatch, AgentBatchAnswer};
 use tessera_engine::{AgentEvent, AgentEventType, MAX_AGENT_BATCH, Permission, agent_spans};
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::auth::{self, Via};
 use crate::error::ApiError;

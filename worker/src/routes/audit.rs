@@ -2,9 +2,10 @@
 //! newest first, for roles with `audit:read` (administrators). Entries are written by
 //! the routes that change something (`crate::audit`).
 
+use crate::request::Request;
 use tessera_engine::Permission;
 use tessera_engine::api::Page;
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::csv::{self, Csv};
 use crate::error::ApiError;

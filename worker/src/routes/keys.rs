@@ -4,8 +4,9 @@
 //! new key that is published at once and signs from its `activates_at`; older keys stay
 //! in the JWKS until no token they signed can still be valid.
 
+use crate::request::Request;
 use tessera_engine::Permission;
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::error::ApiError;
 use crate::{audit, auth, deployment, platform};

@@ -1,8 +1,9 @@
 //! Issuing: `GET/POST /api/licenses` (the list in pages: `?cursor`, `?limit`), `GET /api/licenses/:lid`,
 //! `POST /api/licenses/:lid/revoke`.
 
+use crate::request::Request;
 use tessera_engine::{IssueRequest, Permission};
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::deployment::LicensingContext;
 use crate::error::ApiError;

@@ -11,10 +11,11 @@
 //!   wrong instance
 //! - `GET /api/licensing/applied` → the applied licence as the console shows it, or `null`
 
+use crate::request::Request;
 use serde::Deserialize;
 use tessera_engine::api::{ApplyToken, RemoveToken};
 use tessera_engine::{Permission, instance_field, normalize_instance};
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::deployment::{self, LicensingContext};
 use crate::error::ApiError;

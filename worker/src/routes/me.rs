@@ -1,9 +1,10 @@
 //! `GET /api/me`: who the credentials belong to, and what they may do. The console calls
 //! it on start, with its session cookie, to learn whether it is signed in.
 
+use crate::request::Request;
 use tessera_engine::TokenScope;
 use tessera_engine::api::Me;
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::auth::{self, Via};
 use crate::error::ApiError;

@@ -13,9 +13,10 @@
 //! Times are Unix seconds, `to` exclusive. Reports include events handed over from
 //! the licence objects, normally within seconds (see `events`).
 
+use crate::request::Request;
 use tessera_engine::api::DenialsReport;
 use tessera_engine::{Interval, MAX_USER_BYTES, Permission, ReportRange, usage};
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::csv::{self, Csv};
 use crate::error::ApiError;

@@ -14,12 +14,13 @@
 //!   `LEASE_EXPIRED` / `LEASE_REVOKED` once it is gone.
 //! - release `{token}` → 204, also when it was already gone.
 
+use crate::request::Request;
 use tessera_engine::api::{CheckoutRequest, LeaseAnswer, LeaseTokenRequest, LeaseView};
 use tessera_engine::{
     Decision, DenyCode, Expectations, LeaseClaims, SeatDenial, SeatTerms, check_seat_request,
     plausible_id, sign_lease, verify_lease,
 };
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::deployment::LicensingContext;
 use crate::error::ApiError;

@@ -10,10 +10,11 @@
 //! changes or they are disabled or deleted. A session counts as its user's password
 //! sign-in (seed 004's licensing endpoints take it from a server administrator).
 
+use crate::request::Request;
 use base64::Engine as _;
 use serde::Deserialize;
 use tessera_engine::api::Me;
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::auth::{self, SESSION_COOKIE};
 use crate::error::ApiError;

@@ -6,12 +6,13 @@
 //! The secret is in the creation response only. Lists come in pages (`?cursor`,
 //! `?limit`), oldest first.
 
+use crate::request::Request;
 use tessera_engine::api::Page;
 use tessera_engine::{
     ApiToken, CreateToken, CreatedToken, Permission, TokenStatus, UpdateToken, check_create_token,
     new_secret, secret_prefix,
 };
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::auth::{self, Caller};
 use crate::error::ApiError;

@@ -4,10 +4,11 @@
 //! manages server administrators; the last active one cannot be disabled, demoted or
 //! deleted (409). Lists come in pages (`?cursor`, `?limit`), by name.
 
+use crate::request::Request;
 use serde::Serialize;
 use tessera_engine::api::Page;
 use tessera_engine::{CreateUser, Permission, UpdateUser, UserView};
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::auth::Caller;
 use crate::error::ApiError;

@@ -1,14 +1,17 @@
 //! `POST /api/licenses/validate` `{token, product?, instance?}`: online validation.
 //!
 //! The engine's decision (as the npm validator makes it offline) plus what only the
-//! API can know: whether the licence was revoked, from its licence object. Always 200
+//! API can know: whether the licence was revoked, from its licence object — asked at
+//! most every [`REVOCATION_FRESH_SECONDS`](crate::objects::licence::REVOCATION_FRESH_SECONDS)
+//! per licence and isolate, so this route is a cache hit on the hot path. Always 200
 //! with `{valid, code, claims, warnings}` for a well-formed request, so an app can
 //! switch between the online and the offline check; `claims` whenever the signature
 //! verified.
 
+use crate::request::Request;
 use tessera_engine::api::{ValidateAnswer, ValidateRequest};
-use tessera_engine::{Decision, DenyCode, Expectations, LiveState as _, instance_field};
-use worker::{Env, Request, Response};
+use tessera_engine::{Decision, DenyCode, Expectations, instance_field};
+use worker::{Env, Response};
 
 use crate::deployment::LicensingContext;
 use crate::error::ApiError;
@@ -28,7 +31,11 @@ pub(crate) async fn post(req: &mut Request, env: &Env) -> Result<Response, ApiEr
     let token = request.token.trim();
     let answer = match ctx.keys.validate(token, &expect, platform::now()) {
         Decision::Allow(licence) => {
-            let revoked = ctx.live().revocation(&licence.claims.lid).await?.is_some();
+            let revoked = ctx
+                .live()
+                .recent_revocation(&licence.claims.lid)
+                .await?
+                .is_some();
             ValidateAnswer {
                 valid: !revoked,
                 code: revoked.then_some(DenyCode::Revoked),

@@ -17,13 +17,14 @@
 //! - `GET /api/vault/blocks`, `DELETE /api/vault/blocks/:user`
 //! - `GET /api/vault/licenses/:lid`, `GET /api/vault/licenses/:lid/events`
 
+use crate::request::Request;
 use serde::Deserialize;
 use tessera_engine::api::{
     ActiveUser, BlockView, HeldLease, LicencePool, LicenceSeats, Page, ProductSeats, SeatEventView,
     VaultChange,
 };
 use tessera_engine::{MAX_USER_BYTES, Permission, SeatEventKind, check_seat_request, lease_lid};
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::deployment::LicensingContext;
 use crate::error::ApiError;

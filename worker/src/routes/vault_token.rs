@@ -4,8 +4,9 @@
 //! once); the secret is in that response only. `GET` says whether one exists, never
 //! its value. It reads licence data (`licenses:read`) and nothing else.
 
+use crate::request::Request;
 use tessera_engine::{GeneratedVaultToken, Permission, new_secret};
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::error::ApiError;
 use crate::{audit, auth, platform, tokens};
