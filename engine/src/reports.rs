@@ -209,7 +209,8 @@ fn hours(seconds: u64) -> f64 {
 /// The usage report over `spans` for `range`, as of `now` (a span still held counts up
 /// to `now`). Spans outside the range are ignored; a seat given back at the very moment
 /// another is taken does not count as two held at once; a seat held for less than a
-/// second (taken and given back within the same second) counts as held for one.
+/// second (taken and given back within the same second) counts as held for one, and a
+/// seat still held at `now` is held through that second (it overlaps one taken then).
 pub fn usage(spans: &[Span], range: ReportRange, now: u64) -> UsageReport {
     // Each span clipped to the range (and to now when still held).
     let mut by_product: BTreeMap<&str, Vec<(u64, u64, &str)>> = BTreeMap::new();
@@ -222,10 +223,17 @@ pub fn usage(spans: &[Span], range: ReportRange, now: u64) -> UsageReport {
         if end <= start {
             continue;
         }
-        by_product
-            .entry(s.product.as_str())
-            .or_default()
-            .push((start, end, s.user.as_str()));
+        // A seat still held is held through the current second, so one taken (or
+        // taken and given back) this very second beside it counts as two at once.
+        let held_until = match s.end {
+            None => end.max(now.saturating_add(1).min(range.to)),
+            Some(_) => end,
+        };
+        by_product.entry(s.product.as_str()).or_default().push((
+            start,
+            held_until,
+            s.user.as_str(),
+        ));
         let u = per_user.entry(s.user.as_str()).or_default();
         u.0 += end - start;
         u.1 = u.1.max(end);
@@ -572,10 +580,12 @@ mod tests {
         // 11:00–12:00: ann 60, bob 15, cy 60 = 135 min; peak 3 (11:00–11:15).
         let h11 = row(&r, "cad", ten + H);
         assert_eq!((h11.peak_seats, h11.seat_hours, h11.users), (3, 2.25, 3));
-        // 12:00–13:00 with now = 12:00: cy counts up to now only; ann's 12:00–12:30
-        // lies after now too, but ann gave it back at 12:30 (a recorded end): counted.
+        // 12:00–13:00 with now = 12:00:00: cy, still holding, holds through that one
+        // second (two at once with ann, 0.0003 h: nothing at three decimals); ann's
+        // 12:00–12:30 lies after now too, but ann gave it back at 12:30 (a recorded
+        // end): counted.
         let h12 = row(&r, "cad", ten + 2 * H);
-        assert_eq!((h12.peak_seats, h12.seat_hours, h12.users), (1, 0.5, 1));
+        assert_eq!((h12.peak_seats, h12.seat_hours, h12.users), (2, 0.5, 2));
         // The other product is its own.
         assert_eq!(row(&r, "cam", ten).peak_seats, 1);
         assert_eq!(row(&r, "cam", ten + H).peak_seats, 0);
@@ -621,6 +631,20 @@ mod tests {
         assert_eq!(r.products[0].start, T0);
         assert_eq!(r.products[0].seat_hours, 0.5);
         assert_eq!(r.users[0].seat_hours, 0.5);
+    }
+
+    #[test]
+    fn a_seat_still_held_overlaps_one_taken_this_second() {
+        // Ann holds a seat since 10:00; Bob takes and gives one back at 10:05, the very
+        // second the report is asked for: two at once.
+        let ten = 1_700_000_000 / H * H;
+        let spans = [
+            span("ide", "ann", ten, None),
+            span("ide", "bob", ten + 300, Some(ten + 300)),
+        ];
+        let range = ReportRange::new(ten, ten + H, Interval::Hour).unwrap();
+        let r = usage(&spans, range, ten + 300);
+        assert_eq!((r.products[0].peak_seats, r.products[0].users), (2, 2));
     }
 
     #[test]
