@@ -642,7 +642,7 @@ mod tests {
             span("ide", "ann", ten, None),
             span("ide", "bob", ten + 300, Some(ten + 300)),
         ];
-        let range = ReportRange::new(ten, ten + H, Interval::Hour).unwrap();
+        let range = ReportRange::new(ten, ten + H, Interval::Hour).expect("an hour");
         let r = usage(&spans, range, ten + 300);
         assert_eq!((r.products[0].peak_seats, r.products[0].users), (2, 2));
     }
