@@ -974,8 +974,14 @@ thread_local! {
         RefCell::new(HashMap::new());
 }
 
+/// Remember what licence `lid`'s object said at `now`. A revocation once seen stays: a
+/// "not revoked" answer to a question asked before it (still in flight while this
+/// isolate revoked) must not undo it.
 fn remember_revocation(lid: &str, now: u64, revocation: Option<Revocation>) {
     REVOCATIONS.with_borrow_mut(|kept| {
+        if revocation.is_none() && kept.get(lid).is_some_and(|(_, r)| r.is_some()) {
+            return;
+        }
         if kept.len() >= REVOCATIONS_KEPT {
             kept.clear();
         }
@@ -1096,6 +1102,25 @@ fn outbox_batch(lid: &str, company: &str, found: Vec<EventRow>) -> crate::events
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_late_not_revoked_answer_never_undoes_a_revocation() {
+        let revoked = Revocation {
+            at: 100,
+            by: "admin".into(),
+        };
+        remember_revocation("L-race", 100, Some(revoked.clone()));
+        // The answer to a question asked before the revocation arrives afterwards.
+        remember_revocation("L-race", 101, None);
+        let kept = REVOCATIONS.with_borrow(|k| k.get("L-race").cloned());
+        assert_eq!(kept, Some((100, Some(revoked))));
+        // A licence never revoked is remembered as such.
+        remember_revocation("L-open", 100, None);
+        assert_eq!(
+            REVOCATIONS.with_borrow(|k| k.get("L-open").cloned()),
+            Some((100, None))
+        );
+    }
+
     use super::*;
 
     #[test]
