@@ -2,7 +2,7 @@
 // taken over wrangler's inspector while wrk loads one route, summarised by self time
 // (the issue 11 breakdown). A diagnostic, not a test and not part of the benchmarks.
 //
-//   node --experimental-websocket tests/bench/profile.mjs [seconds, default 5] [route ...]
+//   node tests/bench/profile.mjs [seconds, default 5] [route ...]
 //
 // A route is `GET:/api/nope` or `POST:/api/licenses/validate` (POSTs get 200 licences'
 // bodies round-robin, as tests/bench/hotpath.mjs sends them). For Rust names rather than
