@@ -124,9 +124,8 @@ build_site() {
   # console's wasm within its 300 KB gzip budget (measured: 312 KB → 286 KB gzip).
   RUSTFLAGS="--cfg erase_components -Clink-args=--emit-relocs" \
     cargo build --profile site --target wasm32-unknown-unknown -p tessera-site >&2
-  local out="$TESSERA_ROOT/site/dist" split
-  split="$(mktemp -d)"
-  rm -rf "$out" && mkdir -p "$out"
+  local out="$TESSERA_ROOT/site/dist" split="$TESSERA_ROOT/target/wasm-split"
+  rm -rf "$out" "$split" && mkdir -p "$out" "$split"
   wasm-split-cli --target web --out-name tessera_site \
     "$TESSERA_ROOT/target/wasm32-unknown-unknown/site/tessera-site.wasm" "$split" >&2
   wasm-bindgen --target web --no-typescript --keep-lld-exports --out-name tessera_site \

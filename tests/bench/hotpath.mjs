@@ -9,47 +9,17 @@
 // Both validators get 200 distinct tokens, round-robin, as the baseline's README loads
 // its own. Tessera's app routes also check revocation (and hold seats), which the
 // baseline does not do at all.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { call, issueRequest } from "../support/api.mjs";
 import { startWorker } from "../support/wrangler.mjs";
+import { wrk } from "./wrk.mjs";
 
 const SECONDS = Number(process.argv[2] ?? 8);
 const CONNECTIONS = Number(process.argv[3] ?? 10);
 const TOKENS = 200;
 const HERE = dirname(fileURLToPath(import.meta.url));
-const scratch = mkdtempSync(join(tmpdir(), "tessera-hotpath-"));
-
-/** `wrk` on `url`, POSTing the lines of `bodies` round-robin when given. */
-function wrk(url, bodies) {
-  const args = ["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--latency"];
-  const env = { ...process.env };
-  if (bodies) {
-    const file = join(scratch, `bodies-${Math.random().toString(36).slice(2)}.txt`);
-    writeFileSync(file, bodies.map((b) => JSON.stringify(b)).join("\n"));
-    args.push("-s", join(HERE, "post-bodies.lua"));
-    env.BODIES_FILE = file;
-  }
-  const out = execFileSync("wrk", [...args, url], { env, encoding: "utf8" });
-  const ms = (text) => {
-    const found = /([\d.]+)(us|ms|s|m)$/.exec(text);
-    if (!found) throw new Error(`wrk: cannot read a latency in:\n${out}`);
-    return Number(found[1]) * { us: 0.001, ms: 1, s: 1000, m: 60_000 }[found[2]];
-  };
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  const errors = /Socket errors: .*/.exec(out)?.[0];
-  return {
-    rate: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]),
-    p50: ms(/^\s+50%\s+(\S+)/m.exec(out)[1]),
-    p99: ms(/^\s+99%\s+(\S+)/m.exec(out)[1]),
-    non2xx,
-    errors,
-  };
-}
 
 // Both workers run at once (an idle one costs nothing) and every row is measured in each
 // of ROUNDS rounds, the rows interleaved, so a slow minute on this shared machine hits
@@ -133,7 +103,7 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const r of plan) {
       const [side, name, url, bodies, expectNon2xx] = r;
-      const result = wrk(url, bodies);
+      const result = wrk(url, { seconds: SECONDS, connections: CONNECTIONS, bodies });
       if (!expectNon2xx && result.non2xx > 0) throw new Error(`${side} ${name}: ${result.non2xx} non-2xx answers`);
       runs.get(r).push(result);
       if (name.includes("/api/seats/")) await new Promise((ok) => setTimeout(ok, SETTLE_MS));

@@ -12,23 +12,20 @@
 // The inspector itself forwards an event per subrequest to wrangler, so routes that call
 // a Durable Object look slower here than under tests/bench/hotpath.mjs; the split of CPU
 // time within the worker is what this is for.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { unstable_startWorker } from "wrangler";
 import WebSocket from "ws";
 import { call, issueRequest } from "../support/api.mjs";
 import { envFile } from "../support/secrets.mjs";
 import { ROOT, freePort } from "../support/wrangler.mjs";
+import { wrk } from "./wrk.mjs";
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUTES = process.argv.slice(3).length
   ? process.argv.slice(3)
   : ["GET:/api/nope", "GET:/.well-known/jwks.json", "POST:/api/licenses/validate", "POST:/api/seats/heartbeat"];
-const HERE = dirname(fileURLToPath(import.meta.url));
-const scratch = mkdtempSync(join(tmpdir(), "tessera-profile-"));
 
 const [port, inspectorPort] = [await freePort(), await freePort()];
 const dev = await unstable_startWorker({
@@ -123,18 +120,15 @@ try {
   await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
   for (const route of ROUTES) {
     const [method, path] = route.split(":");
-    const args = ["-t1", "-c4", `-d${SECONDS}s`];
-    const env = { ...process.env };
-    if (method === "POST") {
-      const file = join(scratch, "bodies.txt");
-      writeFileSync(file, bodies[path].map((b) => JSON.stringify(b)).join("\n"));
-      args.push("-s", join(HERE, "post-bodies.lua"));
-      env.BODIES_FILE = file;
-    }
     await cdp.send("Profiler.start");
-    const out = execFileSync("wrk", [...args, `${worker.url}${path}`], { env, encoding: "utf8" });
+    const load = wrk(`${worker.url}${path}`, {
+      threads: 1,
+      connections: 4,
+      seconds: SECONDS,
+      bodies: method === "POST" ? bodies[path] : undefined,
+    });
     const { result } = await cdp.send("Profiler.stop");
-    console.log(`\n${route}: ${/Requests\/sec:\s+([\d.]+)/.exec(out)[1]} req/s under the inspector; self time of the busy samples:`);
+    console.log(`\n${route}: ${load.rate.toFixed(0)} req/s under the inspector; self time of the busy samples:`);
     for (const line of summarise(result.profile)) console.log(line);
     if (process.env.SHOW_SOURCE) {
       // The code at the busiest JS sites (the bundle wrangler builds is temporary).

@@ -11,12 +11,10 @@
 // at most one. A Node client cannot load workerd enough here (it tops out near 700
 // requests/s on a route that does nothing), so throughput needs wrk (`apt-get install
 // wrk`; `scripts/bench` installs it).
-import { execFileSync } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { call, issueRequest } from "../support/api.mjs";
 import { startWorker } from "../support/wrangler.mjs";
 import { printLatencies } from "./table.mjs";
+import { wrk } from "./wrk.mjs";
 
 const SECONDS = Number(process.argv[2] ?? 8);
 const CLIENTS = Number(process.argv[3] ?? 32);
@@ -59,29 +57,24 @@ try {
   })).body;
 
   // Throughput through one object, and the same load on /api/health for a baseline.
-  const wrk = (path, script) => {
-    const args = ["-t2", `-c${CLIENTS}`, `-d${SECONDS}s`, "--latency"];
-    if (script) args.push("-s", join(dirname(fileURLToPath(import.meta.url)), script));
-    const out = execFileSync("wrk", [...args, `${worker.url}${path}`], {
-      env: { ...process.env, LICENSE_TOKEN: licence.token, USERS: String(USERS) },
-      encoding: "utf8",
+  const load = (path, script) =>
+    wrk(`${worker.url}${path}`, {
+      connections: CLIENTS,
+      seconds: SECONDS,
+      script,
+      env: { LICENSE_TOKEN: licence.token, USERS: String(USERS) },
     });
-    const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
-    const p50 = /50%\s+([\d.]+\w+)/.exec(out)[1];
-    const p99 = /99%\s+([\d.]+\w+)/.exec(out)[1];
-    const errors = /Socket errors: .*/.exec(out)?.[0] ?? "no socket errors";
-    return { rate, p50, p99, errors };
-  };
-  const health = wrk("/api/health");
-  const load = wrk("/api/seats/checkout", "checkout.lua");
+  const health = load("/api/health");
+  const checkouts = load("/api/seats/checkout", "checkout.lua");
   const state = (await read(`/api/vault/licenses/${licence.lid}`)).body;
   const holders = new Set(state.leases.map((l) => l.user));
   const over = state.leases.length - SEATS;
   const denials = (await read(`/api/vault/licenses/${licence.lid}/events?kind=denied&limit=1`)).body;
   console.log(`wrk -t2 -c${CLIENTS} -d${SECONDS}s, same run:`);
-  console.log(`  GET /api/health                      ${health.rate.toFixed(0)} req/s  p50 ${health.p50}  p99 ${health.p99}`);
-  console.log(`  POST /api/seats/checkout (one licence) ${load.rate.toFixed(0)} req/s  p50 ${load.p50}  p99 ${load.p99}  (${load.errors})`);
-  console.log(`  ratio checkout/health: ${(load.rate / health.rate).toFixed(2)}×`);
+  const ms = (v) => `${v.toFixed(2)}ms`;
+  console.log(`  GET /api/health                      ${health.rate.toFixed(0)} req/s  p50 ${ms(health.p50)}  p99 ${ms(health.p99)}`);
+  console.log(`  POST /api/seats/checkout (one licence) ${checkouts.rate.toFixed(0)} req/s  p50 ${ms(checkouts.p50)}  p99 ${ms(checkouts.p99)}  (${checkouts.errors ?? "no socket errors"})`);
+  console.log(`  ratio checkout/health: ${(checkouts.rate / health.rate).toFixed(2)}×`);
   console.log(`  leases held ${state.leases.length} of ${SEATS} seats (over-allocation: ${Math.max(0, over)}); last denial seq ${denials.items[0]?.seq ?? "-"}`);
   if (over > 0 || holders.size !== state.leases.length) {
     throw new Error("over-allocation");

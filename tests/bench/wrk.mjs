@@ -1,0 +1,42 @@
+// wrk, the benchmarks' load generator (Debian's; `setup_wrk` installs it): one run,
+// read back as numbers.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+let scratch;
+
+/**
+ * Load `url` with wrk. `script`: a Lua script in tests/bench, with `env` for it;
+ * `bodies`: JSON bodies to POST round-robin (through post-bodies.lua).
+ * Returns `{ rate, p50, p99, non2xx, errors }`: req/s, latencies in ms, the count of
+ * non-2xx answers, and wrk's socket errors line (or undefined).
+ */
+export function wrk(url, { threads = 2, connections = 10, seconds = 8, script, env = {}, bodies } = {}) {
+  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--latency"];
+  const vars = { ...process.env, ...env };
+  if (bodies) {
+    scratch ??= mkdtempSync(join(tmpdir(), "tessera-wrk-"));
+    const file = join(scratch, `bodies-${Math.random().toString(36).slice(2)}.txt`);
+    writeFileSync(file, bodies.map((b) => JSON.stringify(b)).join("\n"));
+    script = "post-bodies.lua";
+    vars.BODIES_FILE = file;
+  }
+  if (script) args.push("-s", join(HERE, script));
+  const out = execFileSync("wrk", [...args, url], { env: vars, encoding: "utf8" });
+  const ms = (percentile) => {
+    const found = new RegExp(`^\\s+${percentile}%\\s+([\\d.]+)(us|ms|s|m)$`, "m").exec(out);
+    if (!found) throw new Error(`wrk: no ${percentile}% latency in:\n${out}`);
+    return Number(found[1]) * { us: 0.001, ms: 1, s: 1000, m: 60_000 }[found[2]];
+  };
+  return {
+    rate: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]),
+    p50: ms(50),
+    p99: ms(99),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+    errors: /Socket errors: .*/.exec(out)?.[0],
+  };
+}
