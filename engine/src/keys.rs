@@ -11,10 +11,11 @@ use std::vec::Vec;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::EncodingKey;
 use sha2::Digest as _;
 
 use crate::crypto::pkcs8_from_seed;
+use crate::ed25519::TrustedKey;
 use crate::error::Error;
 
 /// How many keys a JWKS may hold: a verifier tries no more than this.
@@ -168,7 +169,7 @@ impl SigningKey {
 struct PublicKey {
     kid: String,
     x: [u8; 32],
-    decoding: DecodingKey,
+    verifier: TrustedKey,
 }
 
 /// The public keys a verifier trusts, by `kid`. Build it once; validate many times.
@@ -193,11 +194,9 @@ impl KeySet {
     /// that is already present.
     pub fn insert(&mut self, kid: impl Into<String>, x: [u8; 32]) -> Result<(), Error> {
         let kid = kid.into();
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|_| Error::InvalidKey)?;
-        if key.is_weak() {
-            // A small-order key would accept forged signatures; never trust one.
-            return Err(Error::InvalidKey);
-        }
+        // Not a curve point, or one of small order (which would accept forged
+        // signatures): never trusted.
+        let verifier = TrustedKey::new(&x).ok_or(Error::InvalidKey)?;
         if self.get(&kid).is_some() {
             return Err(Error::DuplicateKid(kid));
         }
@@ -206,11 +205,7 @@ impl KeySet {
                 "more than {MAX_KEYS} keys"
             )));
         }
-        self.keys.push(PublicKey {
-            kid,
-            x,
-            decoding: DecodingKey::from_ed_der(&x),
-        });
+        self.keys.push(PublicKey { kid, x, verifier });
         Ok(())
     }
 
@@ -259,11 +254,11 @@ impl KeySet {
         self.keys.is_empty()
     }
 
-    pub(crate) fn get(&self, kid: &str) -> Option<&DecodingKey> {
-        self.keys.iter().find(|k| k.kid == kid).map(|k| &k.decoding)
+    pub(crate) fn get(&self, kid: &str) -> Option<&TrustedKey> {
+        self.keys.iter().find(|k| k.kid == kid).map(|k| &k.verifier)
     }
 
-    pub(crate) fn decoding_keys(&self) -> impl Iterator<Item = &DecodingKey> {
-        self.keys.iter().map(|k| &k.decoding)
+    pub(crate) fn verifiers(&self) -> impl Iterator<Item = &TrustedKey> {
+        self.keys.iter().map(|k| &k.verifier)
     }
 }

@@ -42,6 +42,8 @@
 //!
 //! - `crypto`: an EdDSA-only `jsonwebtoken` `CryptoProvider` over `ed25519-dalek`, so no
 //!   RSA or NIST-curve code is linked.
+//! - `ed25519`: signature verification for trusted keys, with a precomputed table per
+//!   key (two table multiplications instead of a double-scalar one: half the time).
 //! - `keys`: [`SigningKey`] (an Ed25519 key with a `kid`) and [`KeySet`] (the public
 //!   keys a verifier trusts), with JWKS import and export (RFC 8037 `OKP` keys).
 //! - `token`: [`sign`] and [`validate`] — signature first, then [`check_claims`].
@@ -94,6 +96,8 @@ mod store;
 
 #[cfg(feature = "jwt")]
 mod crypto;
+#[cfg(feature = "jwt")]
+mod ed25519;
 #[cfg(feature = "jwt")]
 mod keyring;
 #[cfg(feature = "jwt")]

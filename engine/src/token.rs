@@ -1,9 +1,10 @@
 //! Licence tokens: signing, and validation from raw string to [`Decision`].
 //!
 //! Validation never trusts a byte before the signature over it has verified: the header
-//! is read only to pick the algorithm and key, and the claims only after `jsonwebtoken`
-//! (its `crypto::verify`, with the EdDSA-only provider of `crypto.rs`) has verified the
-//! signature. Then [`check_claims`] decides. Every failure is a [`DenyCode`], never a
+//! is read only to pick the algorithm and key, and the claims only after the key's
+//! Ed25519 check (`ed25519.rs`) has verified the signature. Then [`check_claims`]
+//! decides. Signing goes through `jsonwebtoken` and the EdDSA-only provider of
+//! `crypto.rs`. Every failure is a [`DenyCode`], never a
 //! panic.
 //!
 //! The header and claims are parsed here, once each, into small structs, rather than
@@ -15,11 +16,11 @@ use std::string::{String, ToString};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, Header};
+use jsonwebtoken::{Algorithm, Header};
 
 use crate::claims::LicenseClaims;
 use crate::decision::{Decision, DenyCode, Expectations, check_claims};
+use crate::ed25519::TrustedKey;
 use crate::error::Error;
 use crate::keys::{KeySet, SigningKey};
 
@@ -160,25 +161,19 @@ fn verify_jws<'t>(token: &'t str, keys: &KeySet, typ: Typ) -> Result<&'t str, De
         return Err(DenyCode::Malformed);
     }
     let message = &token[..header_and_payload_len(token)];
-    crate::crypto::install_crypto_provider();
     let verified = match header.kid {
         Some(kid) => {
             let key = keys.get(&kid).ok_or(DenyCode::UnknownKey)?;
-            check_signature(signature, message, key)?
+            check_signature(&decode_signature(signature)?, message, key)
         }
         // No `kid`: try each trusted key (a JWKS holds few).
         None => {
             if keys.is_empty() {
                 return Err(DenyCode::UnknownKey);
             }
-            let mut verified = false;
-            for key in keys.decoding_keys() {
-                if check_signature(signature, message, key)? {
-                    verified = true;
-                    break;
-                }
-            }
-            verified
+            let signature = decode_signature(signature)?;
+            keys.verifiers()
+                .any(|key| check_signature(&signature, message, key))
         }
     };
     if !verified {
@@ -216,14 +211,16 @@ fn header_and_payload_len(token: &str) -> usize {
     token.rfind('.').unwrap_or(token.len())
 }
 
-/// Verify through `jsonwebtoken` and the EdDSA-only provider. `Ok(false)` for a
-/// signature that does not match; `MALFORMED` for one that is not base64url.
-fn check_signature(signature: &str, message: &str, key: &DecodingKey) -> Result<bool, DenyCode> {
-    match jsonwebtoken::crypto::verify(signature, message.as_bytes(), key, Algorithm::EdDSA) {
-        Ok(ok) => Ok(ok),
-        Err(e) => match e.kind() {
-            ErrorKind::Base64(_) => Err(DenyCode::Malformed),
-            _ => Ok(false),
-        },
-    }
+/// The signature part: `MALFORMED` if it is not base64url; `None` (which no key
+/// verifies) if it is not 64 bytes.
+fn decode_signature(part: &str) -> Result<Option<[u8; 64]>, DenyCode> {
+    let bytes = B64.decode(part).map_err(|_| DenyCode::Malformed)?;
+    Ok(bytes.try_into().ok())
+}
+
+/// Whether `signature` is `key`'s signature of the signing input `message`.
+fn check_signature(signature: &Option<[u8; 64]>, message: &str, key: &TrustedKey) -> bool {
+    signature
+        .as_ref()
+        .is_some_and(|signature| key.verify(message.as_bytes(), signature))
 }

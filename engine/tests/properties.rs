@@ -133,3 +133,57 @@ proptest! {
         }
     }
 }
+
+/// Three trusted keys, shared by every case, so that after each key's first use the
+/// engine verifies with its precomputed table (`ed25519.rs`), the path an app's
+/// validator and the worker take.
+fn shared_keys() -> &'static (Vec<ed25519_dalek::SigningKey>, KeySet) {
+    static KEYS: std::sync::OnceLock<(Vec<ed25519_dalek::SigningKey>, KeySet)> =
+        std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let signers: Vec<_> = (0u8..3)
+            .map(|i| ed25519_dalek::SigningKey::from_bytes(&[i + 40; 32]))
+            .collect();
+        let mut set = KeySet::new();
+        for (i, signer) in signers.iter().enumerate() {
+            set.insert(format!("k{i}"), signer.verifying_key().to_bytes())
+                .expect("key");
+        }
+        (signers, set)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// The engine's Ed25519 check accepts exactly the signatures `ed25519-dalek`'s
+    /// RFC 8032 `verify` accepts: genuine ones, and none with a bit flipped anywhere
+    /// (in `R`, in `s`, or making `s` non-canonical), under the signer's key or another.
+    #[test]
+    fn the_signature_check_agrees_with_ed25519_dalek(
+        signer in 0usize..3,
+        named in 0usize..3,
+        lid in "[a-z0-9]{0,40}",
+        flip in proptest::option::of(0usize..512),
+    ) {
+        use base64::Engine as _;
+        use ed25519_dalek::{Signer as _, Verifier as _};
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (signers, keys) = shared_keys();
+        let header = b64.encode(format!(r#"{{"alg":"EdDSA","kid":"k{named}"}}"#));
+        let payload = b64.encode(serde_json::to_vec(&LicenseClaims { lid, ..licence() }).expect("json"));
+        let message = format!("{header}.{payload}");
+        let mut signature = signers[signer].sign(message.as_bytes()).to_bytes();
+        if let Some(bit) = flip {
+            signature[bit / 8] ^= 1 << (bit % 8);
+        }
+        let dalek = signers[named]
+            .verifying_key()
+            .verify(message.as_bytes(), &ed25519_dalek::Signature::from_bytes(&signature))
+            .is_ok();
+        let token = format!("{message}.{}", b64.encode(signature));
+        let engine = verify(&token, keys);
+        prop_assert_eq!(engine.is_ok(), dalek, "engine said {:?}", engine.err());
+        prop_assert_eq!(dalek, flip.is_none() && signer == named);
+    }
+}
