@@ -1,8 +1,9 @@
 // tessera-license: offline validation of Tessera licences.
 //
 // A thin wrapper over the engine's wasm build (./wasm, made by wasm-bindgen): it loads
-// the module once, checks its inputs so that bad input is a TypeError rather than a
-// wasm trap, and turns the engine's JSON outcome into an object.
+// the module once and checks its inputs so that bad input is a TypeError naming the
+// argument. The key set and expectations go to the engine, and the outcome comes back,
+// as JavaScript values (serde-wasm-bindgen): no JSON text in between.
 import initWasm, { Validator as WasmValidator } from "./wasm/tessera_license.js";
 
 let loading;
@@ -70,26 +71,31 @@ export class Validator {
     if (!loaded) {
       throw new Error("tessera-license: await init() once before creating a Validator");
     }
-    let json;
+    let keys = jwks;
     if (typeof jwks === "string") {
-      json = jwks;
-    } else if (jwks !== null && typeof jwks === "object" && Array.isArray(jwks.keys)) {
-      json = JSON.stringify(jwks);
-    } else {
+      try {
+        keys = JSON.parse(jwks);
+      } catch (e) {
+        throw new TypeError(`tessera-license: not a usable JWKS: ${e.message}`);
+      }
+    }
+    if (keys === null || typeof keys !== "object" || !Array.isArray(keys.keys)) {
       throw new TypeError("tessera-license: jwks must be a JWKS object ({ keys: [...] }) or its JSON string");
     }
     if (expectations === null || typeof expectations !== "object") {
       throw new TypeError("tessera-license: expectations must be an object");
     }
-    const issuer = optionalString(expectations.issuer, "issuer");
-    const product = optionalString(expectations.product, "product");
-    const instance = optionalString(expectations.instance, "instance");
-    const leeway = expectations.leeway ?? 0;
-    if (!Number.isInteger(leeway) || leeway < 0 || leeway > DAY_MS / 1000) {
+    const expect = {
+      issuer: optionalString(expectations.issuer, "issuer"),
+      product: optionalString(expectations.product, "product"),
+      instance: optionalString(expectations.instance, "instance"),
+      leeway: expectations.leeway ?? 0,
+    };
+    if (!Number.isInteger(expect.leeway) || expect.leeway < 0 || expect.leeway > DAY_MS / 1000) {
       throw new TypeError("tessera-license: leeway must be a whole number of seconds from 0 to 86400");
     }
     try {
-      this.#inner = new WasmValidator(json, issuer, product, instance, leeway);
+      this.#inner = new WasmValidator(keys, expect);
     } catch (e) {
       throw new TypeError(`tessera-license: not a usable JWKS: ${e.message}`);
     }
@@ -103,7 +109,7 @@ export class Validator {
    * @returns `{ valid, code, claims, warnings }`
    */
   validate(token, now = Date.now()) {
-    return JSON.parse(this.#inner.validate(checkToken(token), seconds(now)));
+    return this.#inner.validate(checkToken(token), seconds(now));
   }
 
   /**
@@ -116,7 +122,7 @@ export class Validator {
    *   (`jti` lease id, `lid`, `prod`, `user`, `host`, `iat`, `exp`)
    */
   validateLease(token, now = Date.now()) {
-    return JSON.parse(this.#inner.validateLease(checkToken(token), seconds(now)));
+    return this.#inner.validateLease(checkToken(token), seconds(now));
   }
 
   /** Free the wasm memory now rather than at garbage collection. */

@@ -62,8 +62,9 @@ impl Jwk {
     }
 }
 
+/// A JWKS document (`{"keys": [...]}`).
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Jwks {
+pub(crate) struct Jwks {
     keys: Vec<Jwk>,
 }
 
@@ -220,6 +221,12 @@ impl KeySet {
     pub fn from_jwks(json: &str) -> Result<KeySet, Error> {
         let jwks: Jwks =
             serde_json::from_str(json).map_err(|e| Error::InvalidJwks(e.to_string()))?;
+        KeySet::from_jwks_document(&jwks)
+    }
+
+    /// As [`KeySet::from_jwks`], from the document already parsed (the npm validator
+    /// receives it as a JavaScript object).
+    pub(crate) fn from_jwks_document(jwks: &Jwks) -> Result<KeySet, Error> {
         let mut set = KeySet::new();
         for jwk in jwks.keys.iter().filter(|k| k.is_ed25519_signing()) {
             let x = decode_32("x", jwk.x.as_deref())?;

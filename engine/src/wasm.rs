@@ -1,10 +1,13 @@
 //! The npm validator's wasm-bindgen surface: a key set and expectations parsed once,
 //! then `validate(token, now)` many times.
 //!
-//! The result crosses to JavaScript as one JSON string (`{valid, code, claims,
-//! warnings}`), which the package's wrapper (`npm/index.js`) parses: one boundary
-//! crossing per validation, and no serde-wasm-bindgen in the binary. Inputs are checked
-//! here and errors come back as `JsError`s with a message; nothing panics on bad input.
+//! Values cross the boundary as JavaScript values through `serde-wasm-bindgen`: the key
+//! set (a JWKS object) and the expectations (`{issuer, product, instance, leeway}`) in,
+//! the outcome (`{valid, code, claims, warnings}`, `null` where JSON would have it) out,
+//! so neither side writes or parses JSON text for the other. The package's wrapper
+//! (`npm/index.js`) checks types first, to throw `TypeError`s that name the argument;
+//! what it passes is checked again here, and errors come back as `JsError`s with a
+//! message. Nothing panics on bad input.
 //!
 //! An app validates the same licence over and over (at each start, each request), so a
 //! validator remembers the last few tokens whose signature verified, with their claims.
@@ -20,7 +23,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::claims::LicenseClaims;
 use crate::decision::{DenyCode, Expectations, Warning, judge_claims};
-use crate::keys::KeySet;
+use crate::keys::{Jwks, KeySet};
 use crate::token::{LeaseClaims, judge_lease, verify, verify_lease};
 
 /// A validator for one key set and one set of expectations.
@@ -36,6 +39,21 @@ pub struct Validator {
 /// How many verified tokens a validator remembers.
 const VERIFIED_TOKENS: usize = 8;
 
+/// What a licence must say beyond a good signature, as the wrapper passes it: each
+/// member absent, `null` or `""` means "any".
+#[derive(serde::Deserialize)]
+struct ExpectationsIn {
+    #[serde(default)]
+    issuer: Option<String>,
+    #[serde(default)]
+    product: Option<String>,
+    #[serde(default)]
+    instance: Option<String>,
+    /// Allowed clock skew in seconds.
+    #[serde(default)]
+    leeway: Option<u32>,
+}
+
 #[derive(serde::Serialize)]
 struct Outcome<'a> {
     valid: bool,
@@ -47,22 +65,20 @@ struct Outcome<'a> {
 
 #[wasm_bindgen]
 impl Validator {
-    /// Parse `jwks` (a JWKS JSON string) and the expectations; `""` means "any".
+    /// Read `jwks` (a JWKS object, `{keys: [...]}`) and `expectations`.
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        jwks: &str,
-        issuer: &str,
-        product: &str,
-        instance: &str,
-        leeway: u32,
-    ) -> Result<Validator, JsError> {
-        let keys = KeySet::from_jwks(jwks).map_err(|e| JsError::new(&e.to_string()))?;
-        let some = |s: &str| (!s.is_empty()).then(|| String::from(s));
+    pub fn new(jwks: JsValue, expectations: JsValue) -> Result<Validator, JsError> {
+        let jwks: Jwks =
+            serde_wasm_bindgen::from_value(jwks).map_err(|e| JsError::new(&e.to_string()))?;
+        let keys = KeySet::from_jwks_document(&jwks).map_err(|e| JsError::new(&e.to_string()))?;
+        let expect: ExpectationsIn = serde_wasm_bindgen::from_value(expectations)
+            .map_err(|e| JsError::new(&std::format!("not usable expectations: {e}")))?;
+        let some = |s: Option<String>| s.filter(|s| !s.is_empty());
         let expect = Expectations {
-            issuer: some(issuer),
-            product: some(product),
-            instance: some(instance),
-            leeway: u64::from(leeway),
+            issuer: some(expect.issuer),
+            product: some(expect.product),
+            instance: some(expect.instance),
+            leeway: u64::from(expect.leeway.unwrap_or(0)),
         };
         Ok(Validator {
             keys,
@@ -71,8 +87,8 @@ impl Validator {
         })
     }
 
-    /// Validate `token` at `now` (Unix seconds): the outcome as a JSON string.
-    pub fn validate(&self, token: &str, now: f64) -> String {
+    /// Validate `token` at `now` (Unix seconds): the outcome.
+    pub fn validate(&self, token: &str, now: f64) -> JsValue {
         let now = seconds(now);
         let mut verified = self.verified.borrow_mut();
         let index = match verified.iter().position(|(t, _)| t == token) {
@@ -99,9 +115,9 @@ impl Validator {
 impl Validator {
     /// Validate a lease token from `POST /api/seats/checkout` at `now`: the
     /// deployment's signature, `typ` `lease+jwt`, the issuer and product expected, and
-    /// its expiry. The outcome as a JSON string, in the shape `validate` answers.
+    /// its expiry. The outcome, in the shape `validate` answers.
     #[wasm_bindgen(js_name = validateLease)]
-    pub fn validate_lease(&self, token: &str, now: f64) -> String {
+    pub fn validate_lease(&self, token: &str, now: f64) -> JsValue {
         let now = seconds(now);
         let (claims, judged) = match verify_lease(token, &self.keys) {
             Ok(claims) => {
@@ -123,7 +139,7 @@ impl Validator {
             claims: claims.as_ref(),
             warnings: [],
         };
-        serde_json::to_string(&outcome).unwrap_or_default()
+        to_js(&outcome)
     }
 }
 
@@ -135,7 +151,7 @@ fn seconds(now: f64) -> u64 {
     }
 }
 
-fn outcome(claims: Option<&LicenseClaims>, judged: Result<Vec<Warning>, DenyCode>) -> String {
+fn outcome(claims: Option<&LicenseClaims>, judged: Result<Vec<Warning>, DenyCode>) -> JsValue {
     let outcome = match &judged {
         Ok(warnings) => Outcome {
             valid: true,
@@ -150,5 +166,18 @@ fn outcome(claims: Option<&LicenseClaims>, judged: Result<Vec<Warning>, DenyCode
             warnings: &[],
         },
     };
-    serde_json::to_string(&outcome).unwrap_or_default()
+    to_js(&outcome)
+}
+
+/// `value` as a JavaScript value shaped as `JSON.parse` would make it (plain objects,
+/// `null` for `None`). A number beyond 2^53 cannot be a JS number exactly: then the
+/// value goes as JSON text, which rounds it as `JSON.parse` does (a signed licence
+/// never carries one, but what the issuer signed is still shown rather than refused).
+fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
+    serde::Serialize::serialize(value, &serde_wasm_bindgen::Serializer::json_compatible())
+        .or_else(|_| {
+            let json = serde_json::to_string(value).unwrap_or_default();
+            js_sys::JSON::parse(&json)
+        })
+        .unwrap_or(JsValue::NULL)
 }

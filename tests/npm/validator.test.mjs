@@ -111,7 +111,11 @@ describe("the package", () => {
   });
 
   test("bad input throws TypeError, never a wasm error", async () => {
-    for (const bad of [undefined, null, 42, "not json", "{}", "[]", { keys: "x" }, { keys: [] }, { keys: [{ kty: "RSA", n: "AQAB", e: "AQAB" }] }]) {
+    for (const bad of [undefined, null, 42, "not json", "{}", "[]", { keys: "x" }, { keys: [] }, { keys: [{ kty: "RSA", n: "AQAB", e: "AQAB" }] },
+      // Wrong types inside the key set, met by the engine as JavaScript values.
+      { keys: [null] }, { keys: [{ kty: "OKP", crv: "Ed25519", x: 123 }] },
+      { keys: [{ ...JWKS.keys[0], x: "c2hvcnQ" }] }, { keys: [{ ...JWKS.keys[0], kid: ["k"] }] },
+      { keys: [JWKS.keys[0], JWKS.keys[0]] }]) {
       assert.throws(() => new Validator(bad), TypeError, JSON.stringify(bad));
     }
     assert.throws(() => new Validator(JWKS, { issuer: 5 }), TypeError);
@@ -123,6 +127,18 @@ describe("the package", () => {
     assert.throws(() => v.validate("a.b.c", "yesterday"), TypeError);
     assert.throws(() => v.validate("a.b.c", Number.NaN), TypeError);
     assert.equal(v.validate("x".repeat(1_000_000), at(NOW)).code, "MALFORMED", "huge input is just malformed");
+  });
+
+  test("the outcome is a plain object, as JSON.parse would make it", async () => {
+    const token = await sign(claims());
+    const ok = v.validate(token, at(NOW));
+    assert.equal(Object.getPrototypeOf(ok), Object.prototype);
+    assert.equal(Object.getPrototypeOf(ok.claims), Object.prototype);
+    assert.equal(ok.code, null, "no code on a valid licence: null, not undefined");
+    assert.ok(Array.isArray(ok.claims.prod));
+    assert.deepEqual(JSON.parse(JSON.stringify(ok)), ok, "nothing JSON would not carry");
+    const refused = v.validate("a.b.c", at(NOW));
+    assert.deepEqual(refused, { valid: false, code: "MALFORMED", claims: null, warnings: [] });
   });
 
   test("a remembered token is still judged at each call's now", async () => {
