@@ -73,9 +73,36 @@ fn new_signer(alg: &Algorithm, key: &EncodingKey) -> JwtResult<Box<dyn JwtSigner
         return Err(ErrorKind::InvalidKeyFormat.into());
     }
     let seed = seed_from_pkcs8(key.as_bytes())?;
-    Ok(Box::new(EdSigner(ed25519_dalek::SigningKey::from_bytes(
-        &seed,
-    ))))
+    Ok(Box::new(EdSigner(expanded_signing_key(&seed))))
+}
+
+/// How many expanded signing keys [`expanded_signing_key`] remembers per thread.
+const SIGNING_KEYS: usize = 4;
+
+std::thread_local! {
+    /// Recently expanded signing keys, newest last. Zeroised when dropped.
+    static SIGNING: RefCell<Vec<ed25519_dalek::SigningKey>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The signing key for `seed`, remembering the last few.
+///
+/// `jsonwebtoken` hands the provider only the key's bytes on every signature, and
+/// expanding a seed costs a SHA-512 and a scalar multiplication (its public key): as much
+/// again as the signature itself. An issuer signs with one key at a time (a lease at
+/// every seat heartbeat). The seeds are compared in constant time.
+fn expanded_signing_key(seed: &[u8; 32]) -> ed25519_dalek::SigningKey {
+    use subtle::ConstantTimeEq as _;
+    SIGNING.with_borrow_mut(|cache| {
+        if let Some(key) = cache.iter().find(|k| bool::from(k.as_bytes().ct_eq(seed))) {
+            return key.clone();
+        }
+        let key = ed25519_dalek::SigningKey::from_bytes(seed);
+        if cache.len() == SIGNING_KEYS {
+            cache.remove(0);
+        }
+        cache.push(key.clone());
+        key
+    })
 }
 
 fn new_verifier(alg: &Algorithm, key: &DecodingKey) -> JwtResult<Box<dyn JwtVerifier>> {
@@ -171,5 +198,26 @@ impl signature::Verifier<Vec<u8>> for EdVerifier {
 impl JwtVerifier for EdVerifier {
     fn algorithm(&self) -> Algorithm {
         Algorithm::EdDSA
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::{Signer as _, Verifier as _};
+
+    #[test]
+    fn remembered_signing_keys_are_never_mixed_up() {
+        // More keys than the cache holds, used in turn: each signature is its own key's.
+        let seeds: Vec<[u8; 32]> = (0..SIGNING_KEYS as u8 + 2).map(|i| [i + 1; 32]).collect();
+        for round in 0..3 {
+            for seed in &seeds {
+                let message = [round, seed[0]];
+                let signature = expanded_signing_key(seed).sign(&message);
+                let public = ed25519_dalek::SigningKey::from_bytes(seed).verifying_key();
+                assert!(public.verify(&message, &signature).is_ok());
+            }
+        }
+        SIGNING.with_borrow(|cache| assert_eq!(cache.len(), SIGNING_KEYS));
     }
 }
