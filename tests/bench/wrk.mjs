@@ -28,7 +28,7 @@ export function wrk(url, { threads = 2, connections = 10, seconds = 8, script, e
   if (script) args.push("-s", join(HERE, script));
   const out = execFileSync("wrk", [...args, url], { env: vars, encoding: "utf8" });
   const ms = (percentile) => {
-    const found = new RegExp(`^\\s+${percentile}%\\s+([\\d.]+)(us|ms|s|m)$`, "m").exec(out);
+    const found = new RegExp(`^\\s+${percentile}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, "m").exec(out);
     if (!found) throw new Error(`wrk: no ${percentile}% latency in:\n${out}`);
     return Number(found[1]) * { us: 0.001, ms: 1, s: 1000, m: 60_000 }[found[2]];
   };
