@@ -1,4 +1,6 @@
-//! An EdDSA-only `jsonwebtoken` `CryptoProvider` over `ed25519-dalek`.
+//! An EdDSA-only `jsonwebtoken` `CryptoProvider`: it signs with the engine's table-based
+//! signer (`ed25519.rs`), and verifies with `ed25519-dalek` for anyone who calls
+//! `jsonwebtoken` directly (the engine's own checks use `ed25519.rs`).
 //!
 //! `jsonwebtoken`'s own `rust_crypto` provider links RSA and the NIST curves even when
 //! only EdDSA is used, tripling the size of every wasm build. This provider knows one
@@ -11,6 +13,7 @@
 
 use core::cell::RefCell;
 use std::boxed::Box;
+use std::rc::Rc;
 use std::vec::Vec;
 
 use ed25519_dalek::Signature;
@@ -20,6 +23,8 @@ use jsonwebtoken::jwk::{EllipticCurve, ThumbprintHash};
 use jsonwebtoken::signature;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 use sha2::Digest as _;
+
+use crate::ed25519::Signer;
 
 /// The DER prefix of an Ed25519 PKCS#8 v1 private key; the 32-byte seed follows.
 const PKCS8_PREFIX: [u8; 16] = [
@@ -81,7 +86,7 @@ const SIGNING_KEYS: usize = 4;
 
 std::thread_local! {
     /// Recently expanded signing keys, newest last. Zeroised when dropped.
-    static SIGNING: RefCell<Vec<ed25519_dalek::SigningKey>> = const { RefCell::new(Vec::new()) };
+    static SIGNING: RefCell<Vec<Rc<Signer>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The signing key for `seed`, remembering the last few.
@@ -90,17 +95,16 @@ std::thread_local! {
 /// expanding a seed costs a SHA-512 and a scalar multiplication (its public key): as much
 /// again as the signature itself. An issuer signs with one key at a time (a lease at
 /// every seat heartbeat). The seeds are compared in constant time.
-fn expanded_signing_key(seed: &[u8; 32]) -> ed25519_dalek::SigningKey {
-    use subtle::ConstantTimeEq as _;
+fn expanded_signing_key(seed: &[u8; 32]) -> Rc<Signer> {
     SIGNING.with_borrow_mut(|cache| {
-        if let Some(key) = cache.iter().find(|k| bool::from(k.as_bytes().ct_eq(seed))) {
-            return key.clone();
+        if let Some(key) = cache.iter().find(|k| k.is_seed(seed)) {
+            return Rc::clone(key);
         }
-        let key = ed25519_dalek::SigningKey::from_bytes(seed);
+        let key = Rc::new(Signer::new(seed));
         if cache.len() == SIGNING_KEYS {
             cache.remove(0);
         }
-        cache.push(key.clone());
+        cache.push(Rc::clone(&key));
         key
     })
 }
@@ -169,11 +173,12 @@ fn compute_digest(data: &[u8], hash: ThumbprintHash) -> JwtResult<Vec<u8>> {
     })
 }
 
-struct EdSigner(ed25519_dalek::SigningKey);
+/// Signs with the engine's table-based Ed25519 signer (`ed25519.rs`).
+struct EdSigner(Rc<Signer>);
 
 impl signature::Signer<Vec<u8>> for EdSigner {
     fn try_sign(&self, msg: &[u8]) -> Result<Vec<u8>, signature::Error> {
-        Ok(self.0.sign(msg).to_bytes().to_vec())
+        Ok(self.0.sign(msg).to_vec())
     }
 }
 
@@ -204,7 +209,7 @@ impl JwtVerifier for EdVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ed25519_dalek::{Signer as _, Verifier as _};
+    use ed25519_dalek::Verifier as _;
 
     #[test]
     fn remembered_signing_keys_are_never_mixed_up() {
@@ -215,6 +220,7 @@ mod tests {
                 let message = [round, seed[0]];
                 let signature = expanded_signing_key(seed).sign(&message);
                 let public = ed25519_dalek::SigningKey::from_bytes(seed).verifying_key();
+                let signature = ed25519_dalek::Signature::from_bytes(&signature);
                 assert!(public.verify(&message, &signature).is_ok());
             }
         }

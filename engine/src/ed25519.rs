@@ -1,4 +1,5 @@
-//! Ed25519 verification (RFC 8032) for trusted keys, with a precomputed table per key.
+//! Ed25519 (RFC 8032) over precomputed tables: verification for trusted keys, and the
+//! issuer's signatures.
 //!
 //! A verifier checks many signatures against the same few public keys. The usual check
 //! computes `[s]B - [k]A` as one double-scalar multiplication: about 253 point doublings
@@ -11,7 +12,14 @@
 //! `precomputed-tables` feature would add 40 KB to every binary), and no secret ever
 //! meets this code (the lookups depend on the scalar, which is public when verifying).
 //!
-//! The result is the same group element the usual check computes, compared the same way
+//! Signing ([`Signer`]) multiplies the base point by a secret, so there the same table is
+//! read in constant time: every entry of a row is touched and the wanted one kept by
+//! masks (`subtle`), the sign applied by a masked negation, and the point formulas are
+//! complete (no branch on the points). A signature costs 64 additions instead of a
+//! 253-doubling multiplication; it is byte for byte `ed25519_dalek::SigningKey::sign`'s
+//! (Ed25519 is deterministic), which a property test holds it to.
+//!
+//! The result of a verification is the same group element the usual check computes, compared the same way
 //! (its encoding against the signature's `R` bytes), after the same refusal of a
 //! non-canonical `s`: exactly `ed25519_dalek::VerifyingKey::verify`'s answers, which a
 //! property test holds this module to (`engine/tests/properties.rs`).
@@ -24,7 +32,10 @@ use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::Identity as _;
+use ed25519_dalek::hazmat::ExpandedSecretKey;
 use sha2::{Digest as _, Sha512};
+use subtle::{ConditionallyNegatable as _, ConditionallySelectable as _, ConstantTimeEq as _};
+use zeroize::Zeroize as _;
 
 /// Verifications with a key before its table is built: a key used once (a check at
 /// import, a test) never pays the table's cost, about 20 verifications' worth.
@@ -74,6 +85,38 @@ impl FixedBase {
             sum = self.add_digit(&sum, i / 2, digit);
         }
         sum
+    }
+
+    /// `[x]P` in constant time: for a secret `x` (canonical, as every reduced scalar is).
+    fn mul_secret(&self, x: &Scalar) -> EdwardsPoint {
+        let mut bytes = x.to_bytes();
+        let mut digits = signed_radix_16(&bytes);
+        let mut sum = EdwardsPoint::identity();
+        for (i, &digit) in digits.iter().enumerate().skip(1).step_by(2) {
+            sum += self.select(i / 2, digit);
+        }
+        let times_8 = sum.mul_by_cofactor();
+        sum = times_8 + times_8;
+        for (i, &digit) in digits.iter().enumerate().step_by(2) {
+            sum += self.select(i / 2, digit);
+        }
+        bytes.zeroize();
+        digits.zeroize();
+        sum
+    }
+
+    /// `digit·256^row·P` for a digit in [-8, 8], reading every entry of the row.
+    fn select(&self, row: usize, digit: i8) -> EdwardsPoint {
+        // |digit| and its sign without a branch: m is 0 or -1, (d ^ m) - m is |d|.
+        let negative = (digit as u8) >> 7;
+        let mask = (negative as i8).wrapping_neg();
+        let abs = ((digit ^ mask).wrapping_sub(mask)) as u8;
+        let mut point = EdwardsPoint::identity();
+        for (j, entry) in (1u8..).zip(self.0[row].iter()) {
+            point.conditional_assign(entry, abs.ct_eq(&j));
+        }
+        point.conditional_negate(negative.into());
+        point
     }
 
     /// `sum + digit·256^row·P`.
@@ -186,6 +229,66 @@ impl TrustedKey {
     }
 }
 
+/// An issuer's Ed25519 signing key, expanded once (RFC 8032 §5.1.5), with its public key.
+/// The secret halves are zeroised when it is dropped.
+pub(crate) struct Signer {
+    /// The 32-byte seed, kept to recognise the key (see `crypto::expanded_signing_key`).
+    seed: [u8; 32],
+    /// The secret scalar and the nonce prefix: SHA-512 of the seed, split and clamped.
+    expanded: ExpandedSecretKey,
+    /// The public key's encoding.
+    public: [u8; 32],
+}
+
+impl Drop for Signer {
+    fn drop(&mut self) {
+        self.seed.zeroize();
+    }
+}
+
+impl Signer {
+    /// The key of a 32-byte seed.
+    pub(crate) fn new(seed: &[u8; 32]) -> Signer {
+        let mut hash: [u8; 64] = Sha512::digest(seed).into();
+        let expanded = ExpandedSecretKey::from_bytes(&hash);
+        hash.zeroize();
+        let public = basepoint_table()
+            .mul_secret(&expanded.scalar)
+            .compress()
+            .to_bytes();
+        Signer {
+            seed: *seed,
+            expanded,
+            public,
+        }
+    }
+
+    /// Whether this is the key of `seed`, compared in constant time.
+    pub(crate) fn is_seed(&self, seed: &[u8; 32]) -> bool {
+        self.seed.ct_eq(seed).into()
+    }
+
+    /// The signature of `message` (RFC 8032 §5.1.6).
+    pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
+        let mut nonce_hash = Sha512::new();
+        nonce_hash.update(self.expanded.hash_prefix);
+        nonce_hash.update(message);
+        let mut r = Scalar::from_bytes_mod_order_wide(&nonce_hash.finalize().into());
+        let big_r = basepoint_table().mul_secret(&r).compress().to_bytes();
+        let mut challenge = Sha512::new();
+        challenge.update(big_r);
+        challenge.update(self.public);
+        challenge.update(message);
+        let k = Scalar::from_bytes_mod_order_wide(&challenge.finalize().into());
+        let s = k * self.expanded.scalar + r;
+        r.zeroize();
+        let mut signature = [0u8; 64];
+        signature[..32].copy_from_slice(&big_r);
+        signature[32..].copy_from_slice(s.as_bytes());
+        signature
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +315,37 @@ mod tests {
         }
         for x in scalars {
             assert_eq!(table.mul(&x), point * x, "for {:?}", x.to_bytes());
+        }
+    }
+
+    #[test]
+    fn constant_time_multiplication_is_scalar_multiplication() {
+        let table = FixedBase::new(&ED25519_BASEPOINT_POINT);
+        let mut x = Scalar::from(0x0fed_cba9_8765_4321u64);
+        for extra in [Scalar::ZERO, Scalar::ONE, -Scalar::ONE, Scalar::from(8u64)] {
+            assert_eq!(table.mul_secret(&extra), ED25519_BASEPOINT_POINT * extra);
+        }
+        for _ in 0..40 {
+            x = x * x + Scalar::from(5u64);
+            assert_eq!(table.mul_secret(&x), ED25519_BASEPOINT_POINT * x);
+            assert_eq!(table.mul_secret(&x), table.mul(&x));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Ed25519 is deterministic: the signer's signature is byte for byte dalek's.
+        #[test]
+        fn signatures_are_ed25519_dalek_s(
+            seed in proptest::prelude::any::<[u8; 32]>(),
+            message in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        ) {
+            let dalek = ed25519_dalek::SigningKey::from_bytes(&seed);
+            let signer = Signer::new(&seed);
+            proptest::prop_assert_eq!(signer.public, dalek.verifying_key().to_bytes());
+            proptest::prop_assert_eq!(signer.sign(&message), dalek.sign(&message).to_bytes());
+            proptest::prop_assert!(signer.is_seed(&seed));
         }
     }
 

@@ -40,10 +40,11 @@
 //!
 //! Behind the `jwt` feature (needs `std`), the token layer:
 //!
-//! - `crypto`: an EdDSA-only `jsonwebtoken` `CryptoProvider` over `ed25519-dalek`, so no
-//!   RSA or NIST-curve code is linked.
-//! - `ed25519`: signature verification for trusted keys, with a precomputed table per
-//!   key (two table multiplications instead of a double-scalar one: half the time).
+//! - `crypto`: an EdDSA-only `jsonwebtoken` `CryptoProvider` (signing through `ed25519`),
+//!   so no RSA or NIST-curve code is linked.
+//! - `ed25519`: Ed25519 over precomputed tables — verification for trusted keys (two
+//!   table multiplications instead of a double-scalar one) and the issuer's signatures
+//!   (a constant-time table multiplication), each equal to `ed25519-dalek`'s answers.
 //! - `keys`: [`SigningKey`] (an Ed25519 key with a `kid`) and [`KeySet`] (the public
 //!   keys a verifier trusts), with JWKS import and export (RFC 8037 `OKP` keys).
 //! - `token`: [`sign`] and [`validate`] — signature first, then [`check_claims`].
