@@ -165,10 +165,40 @@ impl Params {
     }
 }
 
-fn matches(pattern: &'static str, path: &str) -> Option<Params> {
+/// For each route of [`ROUTES`], the length of its pattern before its first `:` (the
+/// whole pattern when it has no parameter), worked out at compile time so that matching
+/// a request scans no pattern: a profile of `GET /api/nope` put splitting every
+/// pattern and the path on each request at 13% of it.
+const FIXED_LEN: [usize; ROUTES.len()] = fixed_lengths();
+
+const fn fixed_lengths() -> [usize; ROUTES.len()] {
+    let mut lengths = [0; ROUTES.len()];
+    let mut i = 0;
+    while i < ROUTES.len() {
+        let pattern = ROUTES[i].1.as_bytes();
+        let mut j = 0;
+        while j < pattern.len() && pattern[j] != b':' {
+            j += 1;
+        }
+        lengths[i] = j;
+        i += 1;
+    }
+    lengths
+}
+
+/// Whether `path` matches `pattern`, whose first `fixed` bytes are fixed text.
+fn matches(pattern: &'static str, fixed: usize, path: &str) -> Option<Params> {
+    if fixed == pattern.len() {
+        return (pattern == path).then(Params::default);
+    }
+    // Up to its first parameter a pattern is fixed text (ending in `/`), and most paths
+    // differ there; after it, segment by segment.
+    if path.as_bytes().get(..fixed)? != &pattern.as_bytes()[..fixed] {
+        return None;
+    }
     let mut params = Vec::new();
-    let mut want = pattern.split('/');
-    let mut have = path.split('/');
+    let mut want = pattern[fixed..].split('/');
+    let mut have = path.get(fixed..)?.split('/');
     loop {
         match (want.next(), have.next()) {
             (None, None) => return Some(Params(params)),
@@ -189,8 +219,8 @@ fn matches(pattern: &'static str, path: &str) -> Option<Params> {
 /// method.
 pub(crate) fn resolve(method: &Method, path: &str) -> Result<(Route, Params), ApiError> {
     let mut allow: Vec<&str> = Vec::new();
-    for (m, pattern, route) in ROUTES {
-        if let Some(params) = matches(pattern, path) {
+    for ((m, pattern, route), fixed) in ROUTES.iter().zip(FIXED_LEN) {
+        if let Some(params) = matches(pattern, fixed, path) {
             if m == method {
                 return Ok((*route, params));
             }
@@ -324,6 +354,35 @@ mod tests {
             resolve(&Get, "/api/licenses/a/b"),
             Err(ApiError::NotFound(_))
         ));
+        // Paths that share a pattern's fixed text only in part, or pass its end, or
+        // put a multi-byte character where a parameter begins.
+        let cases = [
+            ("/api/licenses", Some(Route::LicensesList)),
+            ("/api/licensesX/abc", None),
+            ("/api/vault/users/ann/licenses/", None),
+            ("/api/health/", None),
+            ("", None),
+            ("/", None),
+            (
+                "/api/vault/users/é/licenses",
+                Some(Route::VaultUserLicences),
+            ),
+            ("/api/vault/usersé/licenses", None),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(resolve(&Get, path).ok().map(|r| r.0), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn fixed_lengths_end_at_the_first_parameter() {
+        for ((_, pattern, _), fixed) in ROUTES.iter().zip(FIXED_LEN) {
+            assert_eq!(
+                fixed,
+                pattern.find(':').unwrap_or(pattern.len()),
+                "{pattern}"
+            );
+        }
     }
 
     #[test]
