@@ -1,6 +1,6 @@
-//! An EdDSA-only `jsonwebtoken` `CryptoProvider`: it signs with the engine's table-based
-//! signer (`ed25519.rs`), and verifies with `ed25519-dalek` for anyone who calls
-//! `jsonwebtoken` directly (the engine's own checks use `ed25519.rs`).
+//! An EdDSA-only `jsonwebtoken` `CryptoProvider` over the engine's Ed25519 (`ed25519.rs`):
+//! its table-based signer, and the same check the engine's own validation uses, for
+//! anyone who calls `jsonwebtoken` directly.
 //!
 //! `jsonwebtoken`'s own `rust_crypto` provider links RSA and the NIST curves even when
 //! only EdDSA is used, tripling the size of every wasm build. This provider knows one
@@ -16,7 +16,6 @@ use std::boxed::Box;
 use std::rc::Rc;
 use std::vec::Vec;
 
-use ed25519_dalek::Signature;
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::{ErrorKind, Result as JwtResult};
 use jsonwebtoken::jwk::{EllipticCurve, ThumbprintHash};
@@ -24,7 +23,7 @@ use jsonwebtoken::signature;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 use sha2::Digest as _;
 
-use crate::ed25519::Signer;
+use crate::ed25519::{Signer, TrustedKey};
 
 /// The DER prefix of an Ed25519 PKCS#8 v1 private key; the 32-byte seed follows.
 const PKCS8_PREFIX: [u8; 16] = [
@@ -120,37 +119,8 @@ fn new_verifier(alg: &Algorithm, key: &DecodingKey) -> JwtResult<Box<dyn JwtVeri
         .try_get_as_bytes()?
         .try_into()
         .map_err(|_| ErrorKind::InvalidEddsaKey)?;
-    Ok(Box::new(EdVerifier(parsed_public_key(bytes)?)))
-}
-
-/// How many decompressed public keys [`parsed_public_key`] remembers per thread.
-const PARSED_KEYS: usize = 8;
-
-std::thread_local! {
-    /// Recently decompressed public keys, newest last. Public data only.
-    static PARSED: RefCell<Vec<([u8; 32], ed25519_dalek::VerifyingKey)>> =
-        const { RefCell::new(Vec::new()) };
-}
-
-/// Decompress a public key, remembering the last few.
-///
-/// `jsonwebtoken` asks the provider for a fresh verifier on every decode and hands it
-/// only the key's bytes, so without this every validation would decompress the curve
-/// point again: about 5 µs, a tenth of the whole verification (see the `validate`
-/// benchmark). A verifier sees the same few keys over and over.
-fn parsed_public_key(bytes: &[u8; 32]) -> JwtResult<ed25519_dalek::VerifyingKey> {
-    PARSED.with_borrow_mut(|cache| {
-        if let Some((_, key)) = cache.iter().find(|(b, _)| b == bytes) {
-            return Ok(*key);
-        }
-        let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
-            .map_err(|_| ErrorKind::InvalidEddsaKey)?;
-        if cache.len() == PARSED_KEYS {
-            cache.remove(0);
-        }
-        cache.push((*bytes, key));
-        Ok(key)
-    })
+    let key = TrustedKey::new(bytes).ok_or(ErrorKind::InvalidEddsaKey)?;
+    Ok(Box::new(EdVerifier(key)))
 }
 
 fn ed_public_from_private(der: &[u8], curve: &EllipticCurve) -> JwtResult<Vec<u8>> {
@@ -188,15 +158,21 @@ impl JwtSigner for EdSigner {
     }
 }
 
-struct EdVerifier(ed25519_dalek::VerifyingKey);
+/// Verifies with the engine's check (`ed25519.rs`): RFC 8032, non-canonical `s` refused,
+/// small-order keys never trusted.
+struct EdVerifier(TrustedKey);
 
 impl signature::Verifier<Vec<u8>> for EdVerifier {
     fn verify(&self, msg: &[u8], sig: &Vec<u8>) -> Result<(), signature::Error> {
-        // RFC 8032 verification (non-canonical `s` is refused). Weak (small-order)
-        // public keys are refused once, when a key is trusted (`parsed_public_key`), so
-        // the per-signature `verify_strict` checks would only cost time: about 10% of a
-        // validation in wasm.
-        self.0.verify(msg, &Signature::from_slice(sig)?)
+        let sig: &[u8; 64] = sig
+            .as_slice()
+            .try_into()
+            .map_err(|_| signature::Error::new())?;
+        if self.0.verify(msg, sig) {
+            Ok(())
+        } else {
+            Err(signature::Error::new())
+        }
     }
 }
 

@@ -40,8 +40,8 @@
 //!
 //! Behind the `jwt` feature (needs `std`), the token layer:
 //!
-//! - `crypto`: an EdDSA-only `jsonwebtoken` `CryptoProvider` (signing through `ed25519`),
-//!   so no RSA or NIST-curve code is linked.
+//! - `crypto`: an EdDSA-only `jsonwebtoken` `CryptoProvider` over `ed25519`, so no RSA
+//!   or NIST-curve code is linked.
 //! - `ed25519`: Ed25519 over precomputed tables — verification for trusted keys (two
 //!   table multiplications instead of a double-scalar one) and the issuer's signatures
 //!   (a constant-time table multiplication), each equal to `ed25519-dalek`'s answers.

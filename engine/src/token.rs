@@ -20,7 +20,6 @@ use jsonwebtoken::{Algorithm, Header};
 
 use crate::claims::LicenseClaims;
 use crate::decision::{Decision, DenyCode, Expectations, check_claims};
-use crate::ed25519::TrustedKey;
 use crate::error::Error;
 use crate::keys::{KeySet, SigningKey};
 
@@ -161,20 +160,21 @@ fn verify_jws<'t>(token: &'t str, keys: &KeySet, typ: Typ) -> Result<&'t str, De
         return Err(DenyCode::Malformed);
     }
     let message = &token[..header_and_payload_len(token)];
-    let verified = match header.kid {
-        Some(kid) => {
-            let key = keys.get(&kid).ok_or(DenyCode::UnknownKey)?;
-            check_signature(&decode_signature(signature)?, message, key)
-        }
-        // No `kid`: try each trusted key (a JWKS holds few).
-        None => {
-            if keys.is_empty() {
-                return Err(DenyCode::UnknownKey);
-            }
-            let signature = decode_signature(signature)?;
-            keys.verifiers()
-                .any(|key| check_signature(&signature, message, key))
-        }
+    let key = match header.kid {
+        Some(kid) => Some(keys.get(&kid).ok_or(DenyCode::UnknownKey)?),
+        // No `kid`: each trusted key is tried (a JWKS holds few).
+        None if keys.is_empty() => return Err(DenyCode::UnknownKey),
+        None => None,
+    };
+    // Not base64url: malformed. Not 64 bytes: a signature no key made.
+    let signature = B64.decode(signature).map_err(|_| DenyCode::Malformed)?;
+    let Ok(signature) = <[u8; 64]>::try_from(signature) else {
+        return Err(DenyCode::BadSignature);
+    };
+    let message = message.as_bytes();
+    let verified = match key {
+        Some(key) => key.verify(message, &signature),
+        None => keys.verifiers().any(|key| key.verify(message, &signature)),
     };
     if !verified {
         return Err(DenyCode::BadSignature);
@@ -209,18 +209,4 @@ fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, DenyCode
 /// Length of `header.payload`, the JWS signing input.
 fn header_and_payload_len(token: &str) -> usize {
     token.rfind('.').unwrap_or(token.len())
-}
-
-/// The signature part: `MALFORMED` if it is not base64url; `None` (which no key
-/// verifies) if it is not 64 bytes.
-fn decode_signature(part: &str) -> Result<Option<[u8; 64]>, DenyCode> {
-    let bytes = B64.decode(part).map_err(|_| DenyCode::Malformed)?;
-    Ok(bytes.try_into().ok())
-}
-
-/// Whether `signature` is `key`'s signature of the signing input `message`.
-fn check_signature(signature: &Option<[u8; 64]>, message: &str, key: &TrustedKey) -> bool {
-    signature
-        .as_ref()
-        .is_some_and(|signature| key.verify(message.as_bytes(), signature))
 }

@@ -24,7 +24,7 @@ use wasm_bindgen::prelude::*;
 use crate::claims::LicenseClaims;
 use crate::decision::{DenyCode, Expectations, Warning, judge_claims};
 use crate::keys::{Jwks, KeySet};
-use crate::token::{LeaseClaims, judge_lease, verify, verify_lease};
+use crate::token::{judge_lease, verify, verify_lease};
 
 /// A validator for one key set and one set of expectations.
 #[wasm_bindgen]
@@ -54,12 +54,13 @@ struct ExpectationsIn {
     leeway: Option<u32>,
 }
 
+/// What `validate` and `validateLease` answer; `C` is the token's claims.
 #[derive(serde::Serialize)]
-struct Outcome<'a> {
+struct Outcome<'a, C> {
     valid: bool,
     code: Option<DenyCode>,
-    /// Present whenever the signature verified, even if the licence was refused.
-    claims: Option<&'a LicenseClaims>,
+    /// Present whenever the signature verified, even if the token was refused.
+    claims: Option<&'a C>,
     warnings: &'a [Warning],
 }
 
@@ -102,7 +103,7 @@ impl Validator {
             }),
         };
         match index {
-            Err(code) => outcome(None, Err(code)),
+            Err(code) => outcome::<LicenseClaims>(None, Err(code)),
             Ok(i) => {
                 let claims = &verified[i].1;
                 outcome(Some(claims), judge_claims(claims, &self.expect, now))
@@ -126,20 +127,7 @@ impl Validator {
             }
             Err(code) => (None, Err(code)),
         };
-        #[derive(serde::Serialize)]
-        struct LeaseOutcome<'a> {
-            valid: bool,
-            code: Option<DenyCode>,
-            claims: Option<&'a LeaseClaims>,
-            warnings: [(); 0],
-        }
-        let outcome = LeaseOutcome {
-            valid: judged.is_ok(),
-            code: judged.err(),
-            claims: claims.as_ref(),
-            warnings: [],
-        };
-        to_js(&outcome)
+        outcome(claims.as_ref(), judged.map(|()| Vec::new()))
     }
 }
 
@@ -151,7 +139,10 @@ fn seconds(now: f64) -> u64 {
     }
 }
 
-fn outcome(claims: Option<&LicenseClaims>, judged: Result<Vec<Warning>, DenyCode>) -> JsValue {
+fn outcome<C: serde::Serialize>(
+    claims: Option<&C>,
+    judged: Result<Vec<Warning>, DenyCode>,
+) -> JsValue {
     let outcome = match &judged {
         Ok(warnings) => Outcome {
             valid: true,
