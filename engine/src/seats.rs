@@ -270,9 +270,15 @@ impl core::fmt::Display for SeatDenial {
 }
 
 /// What happened to a lease. `Granted` starts a lease; `Released`, `Expired` and
-/// `Revoked` end one; `Refreshed` keeps one (a heartbeat, a host joining or leaving);
-/// `Denied` is a refused request. So the seats in use at any time are the starts minus
-/// the ends before it.
+/// `Revoked` end one; `Refreshed` keeps one while its hosts change (a host joined, left
+/// or expired: `reason` says which); `Denied` is a refused request. So the seats in use
+/// at any time are the starts minus the ends before it.
+///
+/// A heartbeat (or a checkout again from a host already holding the seat) is not an
+/// event: it only moves the session's expiry, which the licence's pool shows. Logging
+/// one row per heartbeat would be most of the history at no gain to a report (seats
+/// held are spans from `Granted` to an end), and each row is also a write to the event
+/// store: per seat, every heartbeat interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
@@ -281,7 +287,7 @@ impl core::fmt::Display for SeatDenial {
 pub enum SeatEventKind {
     /// A lease began.
     Granted,
-    /// A lease continues: heartbeat, checkout again, or a host joined or left.
+    /// A lease continues while its hosts change: a host joined, left or expired.
     Refreshed,
     /// The app gave the lease back.
     Released,
@@ -680,20 +686,23 @@ impl Pool {
                 }
             };
             let lease = lease.clone();
-            if reason.is_some() {
-                ch.save(&id);
-            } else {
-                ch.extend(&id);
+            // Checking out again from a host that holds the seat is a heartbeat: a
+            // later expiry, no event (see `heartbeat`).
+            match reason {
+                Some(reason) => {
+                    ch.save(&id);
+                    ch.events.push(event(
+                        now,
+                        SeatEventKind::Refreshed,
+                        Some(&id),
+                        r.product,
+                        r.user,
+                        r.host,
+                        Some(reason),
+                    ));
+                }
+                None => ch.extend(&id),
             }
-            ch.events.push(event(
-                now,
-                SeatEventKind::Refreshed,
-                Some(&id),
-                r.product,
-                r.user,
-                r.host,
-                reason,
-            ));
             return Ok(Checkout {
                 session: lease.session(r.host).cloned().unwrap_or_else(|| Session {
                     host: r.host.into(),
@@ -782,15 +791,6 @@ impl Pool {
         let session = session.clone();
         let lease = lease.clone();
         ch.extend(id);
-        ch.events.push(event(
-            now,
-            SeatEventKind::Refreshed,
-            Some(id),
-            request.product,
-            request.user,
-            request.host,
-            None,
-        ));
         Some(Checkout {
             lease,
             session,

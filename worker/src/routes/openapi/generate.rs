@@ -516,7 +516,7 @@ fn op(route: Route, c: &mut Components) -> Op {
                 (201, "A seat was taken", Some(c.of::<LeaseAnswer>())),
                 (
                     200,
-                    "The session's seat was refreshed",
+                    "The session's seat was refreshed (a later expiry; a new host joins the lease)",
                     Some(c.of::<LeaseAnswer>()),
                 ),
             ],
