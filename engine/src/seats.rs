@@ -687,7 +687,7 @@ impl Pool {
             };
             let lease = lease.clone();
             // Checking out again from a host that holds the seat is a heartbeat: a
-            // later expiry, no event (see `heartbeat`).
+            // later expiry, no event (see [`SeatEventKind`]).
             match reason {
                 Some(reason) => {
                     ch.save(&id);
@@ -769,7 +769,8 @@ impl Pool {
     }
 
     /// Extend `host`'s session of lease `id` (held by `user`, of `product`). `None`
-    /// when that session no longer exists: the app must ask for a new seat.
+    /// when that session no longer exists: the app must ask for a new seat. The later
+    /// expiry is a change to store, not an event (see [`SeatEventKind`]).
     pub fn heartbeat(
         &mut self,
         id: &str,
