@@ -20,8 +20,10 @@
 //! The alarm does two things: it expires sessions when their time comes (the seat frees
 //! itself with no request to the licence), and it reports who holds what to the
 //! [`VaultDirectory`](super::directory::VaultDirectory) after a change, retrying with
-//! backoff until the directory has it. Each report carries `seq`, which grows with
-//! every change of holdings, so a late report never overwrites a newer one. Every
+//! backoff until the directory has it (later expiries alone wait for the next ask for
+//! the deny state, which reports too: see `Live::lazy_report_at`). Each report carries
+//! `seq`, which grows with every change of holdings, so a late report never overwrites
+//! a newer one. Every
 //! request also expires what is due first (alarms are at least once, and local workerd
 //! drops some).
 //!
@@ -53,9 +55,6 @@ pub(crate) const BINDING: &str = "LICENCES";
 
 /// How soon after a change of who holds what the directory hears of it, in milliseconds.
 const REPORT_DELAY_MS: u64 = 250;
-/// How soon after a change of expiries alone (heartbeats) it hears of them: they move
-/// no seat, so they wait for the next report, or this long at most.
-const LAZY_REPORT_MS: u64 = 60_000;
 /// The longest wait between two reports that failed, in seconds.
 const MAX_REPORT_BACKOFF: u64 = 60;
 /// How long past its freshness the last deny state serves while the directory cannot
@@ -184,6 +183,19 @@ struct Live {
     /// Failed hand-overs in a row, and not to try again before then (epoch ms).
     ship_failures: u32,
     ship_retry_at: u64,
+}
+
+impl Live {
+    /// When later expiries alone (heartbeats) are reported, if nothing reported them
+    /// first (epoch ms): a lease's length after the last report. They move no seat, and
+    /// the directory shows them only as each lease's `expires_at`. A licence in use
+    /// reports anyway each time it asks for the deny state (every
+    /// [`DENY_REFRESH_SECONDS`] under load, at every heartbeat when they are minutes
+    /// apart), so the directory's copy is at worst as of the previous heartbeat, and a
+    /// heartbeat costs the one directory no second call.
+    fn lazy_report_at(&self) -> u64 {
+        self.reported_at + u64::from(self.pool.terms().lease_seconds) * 1000
+    }
 }
 
 /// One licence's live state.
@@ -622,7 +634,7 @@ impl LicenceObject {
             let report = if l.membership > l.reported {
                 Some(now_ms + report_delay_ms)
             } else if l.seq > l.reported {
-                Some((l.reported_at + LAZY_REPORT_MS).max(now_ms + report_delay_ms))
+                Some(l.lazy_report_at().max(now_ms + report_delay_ms))
             } else {
                 None
             };
@@ -668,8 +680,7 @@ impl LicenceObject {
         self.change(|pool, ch| pool.sweep(now, ch))?;
         let now_ms = worker::Date::now().as_millis();
         let due = self.with(|l| {
-            l.membership > l.reported
-                || (l.seq > l.reported && now_ms >= l.reported_at + LAZY_REPORT_MS)
+            l.membership > l.reported || (l.seq > l.reported && now_ms >= l.lazy_report_at())
         })?;
         if due {
             self.report().await?;
