@@ -8,8 +8,8 @@
 //   node tests/bench/ab.mjs <config B> [config A, default wrangler.toml] [seconds, default 6]
 //
 // ROUNDS (default 5) sets the rounds; each row reports its median round (by req/s).
-import { call, issueRequest } from "../support/api.mjs";
 import { startWorker } from "../support/wrangler.mjs";
+import { seatedLicences } from "./seated.mjs";
 import { wrk } from "./wrk.mjs";
 
 const [CONFIG_B, CONFIG_A] = process.argv.slice(2);
@@ -20,15 +20,7 @@ if (!CONFIG_B) throw new Error("usage: node tests/bench/ab.mjs <config B> [confi
 
 async function side(name, config) {
   const worker = await startWorker({ inspector: false, config });
-  const beats = [];
-  for (let i = 0; i < LICENCES; i++) {
-    const res = await call(worker, "POST", "/api/licenses", { body: issueRequest(`${worker.url}/`, { products: ["ide"] }) });
-    if (res.status !== 201) throw new Error(`${name}: issue: HTTP ${res.status}`);
-    const seat = { license: res.body.token, product: "ide", user: `user-${i}`, host: "bench" };
-    const lease = await call(worker, "POST", "/api/seats/checkout", { auth: null, body: seat });
-    if (lease.status !== 201) throw new Error(`${name}: checkout: HTTP ${lease.status}`);
-    beats.push({ token: lease.body.token });
-  }
+  const { heartbeat: beats } = await seatedLicences(worker, LICENCES);
   return {
     worker,
     rows: [
@@ -43,6 +35,9 @@ const b = await side("B", CONFIG_B).catch(async (e) => {
   await a.worker.stop();
   throw e;
 });
+// The seats just granted are reported to the directory by each licence's alarm: let
+// that settle before the first round, or it lands on whichever side runs first.
+await new Promise((ok) => setTimeout(ok, 5000));
 const plan = [a.rows[0], b.rows[0], a.rows[1], b.rows[1]];
 const runs = plan.map(() => []);
 try {

@@ -14,8 +14,9 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
-import { call, issueRequest } from "../support/api.mjs";
+import { call } from "../support/api.mjs";
 import { startWorker } from "../support/wrangler.mjs";
+import { seatedLicences } from "./seated.mjs";
 import { wrk } from "./wrk.mjs";
 
 const SECONDS = Number(process.argv[2] ?? 8);
@@ -68,20 +69,7 @@ async function baseline({ assets = false } = {}) {
 /** Tessera, with 200 licences, a seat held on each. */
 async function tessera() {
   const worker = await startWorker({ inspector: false });
-  const instance = `${worker.url}/`;
-  const validate = [];
-  const checkout = [];
-  const heartbeat = [];
-  for (let i = 0; i < TOKENS; i++) {
-    const res = await call(worker, "POST", "/api/licenses", { body: issueRequest(instance, { products: ["ide"] }) });
-    if (res.status !== 201) throw new Error(`issue: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-    validate.push({ token: res.body.token, product: "ide" });
-    const seat = { license: res.body.token, product: "ide", user: `user-${i}`, host: "bench" };
-    const lease = await call(worker, "POST", "/api/seats/checkout", { auth: null, body: seat });
-    if (lease.status !== 201) throw new Error(`checkout: HTTP ${lease.status} ${JSON.stringify(lease.body)}`);
-    checkout.push(seat);
-    heartbeat.push({ token: lease.body.token });
-  }
+  const { validate, checkout, heartbeat } = await seatedLicences(worker, TOKENS);
   const answer = (await call(worker, "POST", "/api/licenses/validate", { auth: null, body: validate[0] })).body;
   if (!answer.valid) throw new Error(`Tessera refused its own licence: ${JSON.stringify(answer)}`);
   return {

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unstable_startWorker } from "wrangler";
 import WebSocket from "ws";
-import { call, issueRequest } from "../support/api.mjs";
+import { seatedLicences } from "./seated.mjs";
 import { envFile } from "../support/secrets.mjs";
 import { ROOT, freePort } from "../support/wrangler.mjs";
 import { wrk } from "./wrk.mjs";
@@ -106,15 +106,12 @@ function summarise(profile, n = 25) {
 }
 
 try {
-  const bodies = { "/api/licenses/validate": [], "/api/seats/checkout": [], "/api/seats/heartbeat": [] };
-  for (let i = 0; i < 200; i++) {
-    const lic = (await call(worker, "POST", "/api/licenses", { body: issueRequest(`${worker.url}/`, { products: ["ide"] }) })).body;
-    bodies["/api/licenses/validate"].push({ token: lic.token, product: "ide" });
-    const seat = { license: lic.token, product: "ide", user: `u${i}`, host: "h" };
-    bodies["/api/seats/checkout"].push(seat);
-    const lease = (await call(worker, "POST", "/api/seats/checkout", { auth: null, body: seat })).body;
-    bodies["/api/seats/heartbeat"].push({ token: lease.token });
-  }
+  const seated = await seatedLicences(worker, 200);
+  const bodies = {
+    "/api/licenses/validate": seated.validate,
+    "/api/seats/checkout": seated.checkout,
+    "/api/seats/heartbeat": seated.heartbeat,
+  };
   const cdp = await session();
   await cdp.send("Profiler.enable");
   await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
