@@ -4,7 +4,7 @@
 //
 // Same tokens, same Ed25519 key, keys imported once on both sides; validations per
 // second for `Validator.validate` and for `jose.jwtVerify`, and their ratio, twice:
-// - one token validated over and over (what an app does with its licence; the package
+// - one token validated over and over (what an app does with its license; the package
 //   remembers tokens whose signature verified and re-judges only the claims);
 // - 64 distinct tokens in turn (more than the package remembers: every call verifies).
 // Budgets: the .wasm ≤ 100 KB gzip; the package ≥ 2× jose on distinct tokens.
@@ -39,11 +39,11 @@ const { publicKey, privateKey } = generateKeyPairSync("ed25519");
 const jwk = { ...(await jose.exportJWK(publicKey)), kid: "bench", alg: "EdDSA" };
 const now = Math.floor(Date.now() / 1000);
 const claims = {
-  jti: "0b9f3c4e-6a52-4d9e-9d7f-2f1c7a7e3b11", iss: "https://licences.example/", sub: "https://app.example/",
+  jti: "0b9f3c4e-6a52-4d9e-9d7f-2f1c7a7e3b11", iss: "https://licenses.example/", sub: "https://app.example/",
   iat: now - 86_400, nbf: now - 86_400, exp: now + 30 * 86_400, lexp: now + 365 * 86_400, lid: "lic-1",
   limit_by: "users", included_users: 15, lic_exp_warn_days: 30, tok_exp_warn_days: 2, update_days: 1,
   prod: ["tessera-pro"], company: "Example Labs", account: "acct-42", slug: "example", usage_billing: false,
-  max_concurrent_user_sessions: 0, details_url: "https://licences.example/l/lic-1", trial: false, trial_exp: 0,
+  max_concurrent_user_sessions: 0, details_url: "https://licenses.example/l/lic-1", trial: false, trial_exp: 0,
   anonymousRatio: 0,
 };
 const tokens = [];

@@ -1,16 +1,16 @@
-/** A denial code: why a licence is not valid. `REVOKED` only comes from the API. */
+/** A denial code: why a license is not valid. `REVOKED` only comes from the API. */
 export type DenyCode =
   | "MALFORMED" | "WRONG_ALGORITHM" | "UNKNOWN_KEY" | "BAD_SIGNATURE" | "WRONG_ISSUER"
   | "WRONG_INSTANCE" | "WRONG_PRODUCT" | "NOT_YET_VALID" | "EXPIRED" | "LICENSE_EXPIRED"
   | "TRIAL_EXPIRED" | "REVOKED";
 
-/** Something to act on soon, on a valid licence. `at` is Unix seconds. */
+/** Something to act on soon, on a valid license. `at` is Unix seconds. */
 export type Warning =
   | { code: "LICENSE_EXPIRING"; at: number; days_left: number }
   | { code: "TOKEN_EXPIRING"; at: number; days_left: number }
   | { code: "RENEWAL_DUE"; at: number };
 
-/** A licence's claims (times in Unix seconds). */
+/** A license's claims (times in Unix seconds). */
 export interface Claims {
   jti: string; iss: string; sub: string;
   iat: number; exp: number; nbf: number; lexp: number;
@@ -23,7 +23,7 @@ export interface Claims {
 
 /** The outcome of a validation. */
 export interface Result {
-  /** Whether the licence is valid now. */
+  /** Whether the license is valid now. */
   valid: boolean;
   /** Why not, when not valid; `null` when valid. */
   code: DenyCode | null;
@@ -39,7 +39,7 @@ export interface LeaseClaims {
   iss: string;
   /** The lease id. */
   jti: string;
-  /** The licence it is a seat of. */
+  /** The license it is a seat of. */
   lid: string;
   /** The product lent. */
   prod: string;
@@ -55,7 +55,7 @@ export interface LeaseClaims {
 /** The outcome of a lease validation. */
 export interface LeaseResult {
   valid: boolean;
-  /** `MALFORMED` (also for a licence given as a lease), `UNKNOWN_KEY`, `BAD_SIGNATURE`,
+  /** `MALFORMED` (also for a license given as a lease), `UNKNOWN_KEY`, `BAD_SIGNATURE`,
    *  `WRONG_ISSUER`, `WRONG_PRODUCT` or `EXPIRED`; `null` when valid. */
   code: DenyCode | null;
   claims: LeaseClaims | null;

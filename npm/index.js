@@ -1,4 +1,4 @@
-// tessera-license: offline validation of Tessera licences.
+// tessera-license: offline validation of Tessera licenses.
 //
 // A thin wrapper over the engine's wasm build (./wasm, made by wasm-bindgen): it loads
 // the module once and checks its inputs so that bad input is a TypeError naming the
@@ -57,14 +57,14 @@ function seconds(now) {
   return Math.floor(ms / 1000);
 }
 
-/** Validates licences against one key set and one set of expectations. */
+/** Validates licenses against one key set and one set of expectations. */
 export class Validator {
   #inner;
 
   /**
    * @param jwks the issuer's public keys: a JWKS object or its JSON string (from
    *   `GET /.well-known/jwks.json`). Parsed once, here.
-   * @param expectations `{ issuer?, product?, instance?, leeway? }`: what a licence must
+   * @param expectations `{ issuer?, product?, instance?, leeway? }`: what a license must
    *   say beyond a good signature; `leeway` is allowed clock skew in seconds.
    */
   constructor(jwks, expectations = {}) {
@@ -102,8 +102,8 @@ export class Validator {
   }
 
   /**
-   * Validate a licence token.
-   * @param token the licence (a JWT string)
+   * Validate a license token.
+   * @param token the license (a JWT string)
    * @param now the time to judge it at: a Date or milliseconds since the epoch
    *   (default: now)
    * @returns `{ valid, code, claims, warnings }`
@@ -155,7 +155,7 @@ export class RemoteValidator {
   }
 
   /**
-   * @param url the issuer's JWKS URL, e.g. `https://licences.example.com/.well-known/jwks.json`
+   * @param url the issuer's JWKS URL, e.g. `https://licenses.example.com/.well-known/jwks.json`
    * @param expectations as for `Validator`
    * @param options `{ fetch?, minRefreshSeconds? }` (default: the global fetch, 60 s)
    */

@@ -150,15 +150,15 @@ build_worker() {
   (cd "$TESSERA_ROOT/worker" && worker-build --release >&2)
 }
 
-# The npm validator: the engine's `wasm` feature → wasm-bindgen → wasm-opt, into npm/wasm.
+# The npm validator: the validator crate (the engine's verify-only half) → wasm-bindgen →
+# wasm-opt, into npm/wasm.
 build_npm() {
   log "building the npm validator (npm/wasm)"
-  cargo build --release --target wasm32-unknown-unknown -p tessera-engine --lib \
-    --no-default-features --features wasm >&2
+  cargo build --release --target wasm32-unknown-unknown -p tessera-validator >&2
   local out="$TESSERA_ROOT/npm/wasm"
   rm -rf "$out" && mkdir -p "$out"
   wasm-bindgen --target web --no-typescript --out-name tessera_license --out-dir "$out" \
-    "$TESSERA_ROOT/target/wasm32-unknown-unknown/release/tessera_engine.wasm" >&2
+    "$TESSERA_ROOT/target/wasm32-unknown-unknown/release/tessera_validator.wasm" >&2
   wasm_opt "$out/tessera_license_bg.wasm"
 }
 

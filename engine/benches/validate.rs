@@ -60,7 +60,7 @@ fn main() {
     keys.insert_signing_key(&key).expect("key");
     let claims = LicenseClaims {
         jti: "0b9f3c4e-6a52-4d9e-9d7f-2f1c7a7e3b11".into(),
-        iss: "https://licences.example".into(),
+        iss: "https://licenses.example".into(),
         sub: "https://app.example/".into(),
         iat: NOW - DAY,
         nbf: NOW - DAY,
@@ -76,12 +76,12 @@ fn main() {
         company: "Example Labs".into(),
         account: "acct-42".into(),
         slug: "example".into(),
-        details_url: "https://licences.example/l/lic-1".into(),
+        details_url: "https://licenses.example/l/lic-1".into(),
         ..LicenseClaims::default()
     };
     let token = sign(&claims, &key).expect("sign");
     let expect = Expectations::default()
-        .issuer("https://licences.example")
+        .issuer("https://licenses.example")
         .product("tessera-pro")
         .instance("https://app.example/");
 

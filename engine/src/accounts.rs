@@ -225,7 +225,7 @@ pub fn check_create_token(
     check_description(&req.description)?;
     if req
         .expires_at
-        .is_some_and(|t| t <= now || t > crate::MAX_TIMESTAMP)
+        .is_some_and(|t| t <= now || t > crate::claims::MAX_TIMESTAMP)
     {
         return Err(Error::Invalid {
             field: "expires_at",
@@ -298,6 +298,42 @@ pub fn looks_like_secret(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Who looks at a token: the viewer's user id and role (none for the vault token), and
+/// whether they hold `tokens:admin`.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenViewer<'a> {
+    /// The viewer's user id.
+    pub user_id: Option<&'a str>,
+    /// The viewer's role now.
+    pub role: Option<Role>,
+    /// Whether they hold `tokens:admin`.
+    pub tokens_admin: bool,
+}
+
+/// Whether `viewer` may see and manage a token made by `creator_id` (whose role is
+/// `creator_role`, `None` if they are gone): their own, or, with `tokens:admin`, one
+/// whose creator they may manage (an administrator cannot touch a server
+/// administrator's tokens). Anyone else is told the token does not exist.
+pub fn may_see_token(
+    viewer: TokenViewer<'_>,
+    creator_id: &str,
+    creator_role: Option<Role>,
+) -> bool {
+    if viewer.user_id == Some(creator_id) {
+        return true;
+    }
+    match (viewer.role, viewer.tokens_admin) {
+        (Some(role), true) => creator_role.is_none_or(|c| may_manage(role, c, None).is_ok()),
+        _ => false,
+    }
+}
+
+/// Whether a console session stands at `now`: not expired, its user still enabled, and
+/// their password unchanged since it began (`stamp_matches`).
+pub fn session_stands(expires_at: u64, now: u64, user_enabled: bool, stamp_matches: bool) -> bool {
+    expires_at > now && user_enabled && stamp_matches
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,7 +391,7 @@ mod tests {
         assert!(
             check_create_token(
                 &CreateToken {
-                    expires_at: Some(crate::MAX_TIMESTAMP),
+                    expires_at: Some(crate::claims::MAX_TIMESTAMP),
                     ..CreateToken::default()
                 },
                 true,
@@ -425,5 +461,46 @@ mod tests {
                 .as_deref(),
             Some("\"Disabled\"")
         );
+    }
+
+    #[test]
+    fn tokens_are_seen_by_their_creator_and_admins_who_may_manage_them() {
+        let me = TokenViewer {
+            user_id: Some("u1"),
+            role: Some(Role::Viewer),
+            tokens_admin: false,
+        };
+        assert!(may_see_token(me, "u1", Some(Role::Viewer)));
+        assert!(!may_see_token(me, "u2", Some(Role::Viewer)));
+        let admin = TokenViewer {
+            user_id: Some("a1"),
+            role: Some(Role::Admin),
+            tokens_admin: true,
+        };
+        assert!(may_see_token(admin, "u2", Some(Role::Viewer)));
+        assert!(
+            may_see_token(admin, "gone", None),
+            "a deleted creator's token"
+        );
+        assert!(!may_see_token(admin, "s1", Some(Role::ServerAdmin)));
+        let server = TokenViewer {
+            role: Some(Role::ServerAdmin),
+            ..admin
+        };
+        assert!(may_see_token(server, "s1", Some(Role::ServerAdmin)));
+        let vault = TokenViewer {
+            user_id: None,
+            role: None,
+            tokens_admin: true,
+        };
+        assert!(!may_see_token(vault, "u1", Some(Role::Viewer)));
+    }
+
+    #[test]
+    fn a_session_stands_until_its_end_while_its_user_is_unchanged() {
+        assert!(session_stands(101, 100, true, true));
+        assert!(!session_stands(100, 100, true, true), "ends at its time");
+        assert!(!session_stands(101, 100, false, true), "user disabled");
+        assert!(!session_stands(101, 100, true, false), "password changed");
     }
 }

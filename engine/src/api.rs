@@ -16,7 +16,7 @@ pub struct Health {
     pub version: String,
     /// Whether a KV read round-tripped.
     pub kv: bool,
-    /// The worker's clock in Unix seconds: the `now` it judges licences by.
+    /// The worker's clock in Unix seconds: the `now` it judges licenses by.
     pub time: u64,
 }
 
@@ -51,7 +51,7 @@ pub struct Me {
     /// The user's name (`"vault"` for the vault access token).
     pub username: String,
     /// The user's role; none for the vault access token.
-    pub role: Option<crate::Role>,
+    pub role: Option<crate::roles::Role>,
     /// How the caller signed in: `password`, `api_token`, `agent_token` or `vault_token`.
     pub via: String,
     /// The token's id, when signed in with an API or Agent token.
@@ -66,7 +66,7 @@ pub struct Me {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplyToken {
-    /// The licence token to apply.
+    /// The license token to apply.
     pub token: String,
 }
 
@@ -74,7 +74,7 @@ pub struct ApplyToken {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemoveToken {
-    /// Root URL of the instance whose licence is removed. Required.
+    /// Root URL of the instance whose license is removed. Required.
     #[serde(default)]
     pub instance: Option<String>,
 }
@@ -97,14 +97,14 @@ pub struct KeyInfo {
 
 // --- The app-facing seat endpoints ----------------------------------------------------
 
-/// `POST /api/licenses/validate`: online validation of a licence token.
+/// `POST /api/licenses/validate`: online validation of a license token.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidateRequest {
-    /// The licence token.
+    /// The license token.
     pub token: String,
-    /// A product the licence must cover.
+    /// A product the license must cover.
     #[serde(default)]
     pub product: Option<String>,
     /// The instance (root URL) it must be for.
@@ -117,14 +117,14 @@ pub struct ValidateRequest {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidateAnswer {
-    /// Whether the licence is valid now.
+    /// Whether the license is valid now.
     pub valid: bool,
     /// Why not, when not valid.
-    pub code: Option<crate::DenyCode>,
+    pub code: Option<crate::decision::DenyCode>,
     /// The claims, whenever the signature verified.
-    pub claims: Option<crate::LicenseClaims>,
-    /// What to act on soon (valid licences only).
-    pub warnings: Vec<crate::Warning>,
+    pub claims: Option<crate::claims::LicenseClaims>,
+    /// What to act on soon (valid licenses only).
+    pub warnings: Vec<crate::decision::Warning>,
 }
 
 /// `POST /api/seats/checkout`: take (or refresh) a seat.
@@ -132,7 +132,7 @@ pub struct ValidateAnswer {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckoutRequest {
-    /// The licence token the app holds.
+    /// The license token the app holds.
     pub license: String,
     /// The product wanted.
     pub product: String,
@@ -158,7 +158,7 @@ pub struct LeaseTokenRequest {
 pub struct LeaseView {
     /// The lease id (the lease token's `jti`).
     pub id: String,
-    /// The licence it is a seat of.
+    /// The license it is a seat of.
     pub lid: String,
     /// The product.
     pub product: String,
@@ -172,7 +172,7 @@ pub struct LeaseView {
     pub expires_at: u64,
     /// Heartbeat at least this often.
     pub heartbeat_seconds: u32,
-    /// Granted beyond the licence's seats (billed).
+    /// Granted beyond the license's seats (billed).
     pub overage: bool,
 }
 
@@ -186,15 +186,15 @@ pub struct LeaseAnswer {
     pub token: String,
 }
 
-// --- The licence vault (seeds 001/002) -------------------------------------------------
+// --- The license vault (seeds 001/002) -------------------------------------------------
 
-/// Free and allocated seats of one product, over every licence that covers it.
+/// Free and allocated seats of one product, over every license that covers it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductSeats {
     /// The product.
     pub product: String,
-    /// Seats over every licence in force that covers it.
+    /// Seats over every license in force that covers it.
     pub seats: u64,
     /// Leases now, overage included.
     pub allocated: u64,
@@ -202,17 +202,17 @@ pub struct ProductSeats {
     pub free: u64,
     /// Leases granted beyond the seats (usage billing).
     pub overage: u64,
-    /// Licences in force that cover it.
+    /// Licenses in force that cover it.
     pub licenses: u64,
     /// False once disconnected from the vault.
     pub connected: bool,
 }
 
-/// One licence's seats of one product.
+/// One license's seats of one product.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct LicenceSeats {
-    /// The licence id.
+pub struct LicenseSeats {
+    /// The license id.
     pub lid: String,
     /// The product.
     pub product: String,
@@ -224,7 +224,7 @@ pub struct LicenceSeats {
     pub allocated: u64,
     /// Seats not allocated.
     pub free: u64,
-    /// Revoked licences lend nothing.
+    /// Revoked licenses lend nothing.
     pub revoked: bool,
     /// When it stops lending seats.
     pub ends_at: u64,
@@ -236,7 +236,7 @@ pub struct LicenceSeats {
 pub struct HeldLease {
     /// The lease id.
     pub lease: String,
-    /// The licence.
+    /// The license.
     pub lid: String,
     /// The customer.
     pub company: String,
@@ -294,24 +294,24 @@ pub struct DisconnectedView {
     pub by: String,
 }
 
-/// What a vault change reached: licences told, leases it ended.
+/// What a vault change reached: licenses told, leases it ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VaultChange {
     /// Leases ended by this change.
     pub ended: u64,
-    /// Licences that applied it now.
+    /// Licenses that applied it now.
     pub licenses: u64,
-    /// Licences that could not be reached now; each applies the change before it lends
+    /// Licenses that could not be reached now; each applies the change before it lends
     /// another seat (within the deny state's refresh interval).
     pub unreachable: u64,
 }
 
-/// One licence's live seat state.
+/// One license's live seat state.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct LicencePool {
-    /// The licence id.
+pub struct LicensePool {
+    /// The license id.
     pub lid: String,
     /// The customer.
     pub company: String,
@@ -324,7 +324,7 @@ pub struct LicencePool {
     /// When it stops lending seats.
     pub ends_at: u64,
     /// Per product: seats in use.
-    pub products: Vec<LicenceSeats>,
+    pub products: Vec<LicenseSeats>,
     /// Every lease now.
     pub leases: Vec<HeldLease>,
 }
@@ -333,11 +333,11 @@ pub struct LicencePool {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeatEventView {
-    /// Its position in the licence's log (increasing).
+    /// Its position in the license's log (increasing).
     pub seq: u64,
     /// The event.
     #[serde(flatten)]
-    pub event: crate::SeatEvent,
+    pub event: crate::seats::SeatEvent,
 }
 
 /// A page of a list, and the cursor for the next one (none on the last page).
@@ -364,14 +364,14 @@ pub struct DenialRow {
     pub user: String,
     /// From which host ("" if none).
     pub host: String,
-    /// The licence (Tessera's own denials).
+    /// The license (Tessera's own denials).
     pub lid: Option<String>,
-    /// The licence's company (Tessera's own denials).
+    /// The license's company (Tessera's own denials).
     pub company: Option<String>,
-    /// Why: a seat denial code (`NO_SEAT_AVAILABLE`, `USER_BLOCKED`, ...), a licence's
+    /// Why: a seat denial code (`NO_SEAT_AVAILABLE`, `USER_BLOCKED`, ...), a license's
     /// code (`EXPIRED`, `REVOKED`, ...), or an agent's reason ("" if it gave none).
     pub reason: String,
-    /// The outside licence server an agent reported it from; none for Tessera's own.
+    /// The outside license server an agent reported it from; none for Tessera's own.
     pub server: Option<String>,
 }
 
@@ -419,9 +419,9 @@ pub struct AuditEntry {
     pub token_id: Option<String>,
     /// How the actor signed in: `password`, `session`, `token` or `vault`.
     pub via: String,
-    /// What, e.g. `licence.issue`, `token.update`, `seats.block` (README lists them).
+    /// What, e.g. `license.issue`, `token.update`, `seats.block` (README lists them).
     pub action: String,
-    /// Which object: a licence id, a username, a token id, a product, ...
+    /// Which object: a license id, a username, a token id, a product, ...
     pub object: Option<String>,
     /// The client's address, as Cloudflare reported it.
     pub address: Option<String>,
@@ -433,7 +433,7 @@ pub struct AuditEntry {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentBatch {
     /// Up to 1,000 events.
-    pub events: Vec<crate::AgentEvent>,
+    pub events: Vec<crate::reports::AgentEvent>,
 }
 
 /// The answer to an agent's batch: every event is now stored, once.

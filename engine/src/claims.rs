@@ -1,4 +1,4 @@
-//! The claims of a Tessera licence token (seed 004), with their exact JSON names.
+//! The claims of a Tessera license token (seed 004), with their exact JSON names.
 //!
 //! This module only describes the data; what the claims *mean* for a decision lives in
 //! `decision.rs`, and how they are signed in `token.rs`.
@@ -6,7 +6,14 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// The payload of a licence token.
+/// Seconds in a day: every `*_days` claim is counted in these.
+pub const DAY: u64 = 86_400;
+
+/// The latest time a request may name (9999-12-31T23:59:59Z): later ones are refused,
+/// so every time the API hands out stays exact in JavaScript (below 2^53).
+pub const MAX_TIMESTAMP: u64 = 253_402_300_799;
+
+/// The payload of a license token.
 ///
 /// Field names are the JSON names of seed 004, including its one camel-cased field,
 /// `anonymousRatio`. Times are Unix seconds. Unknown claims are ignored when a token is
@@ -20,7 +27,7 @@ pub struct LicenseClaims {
     /// Unique id of this token; a renewal gets a new one.
     #[cfg_attr(feature = "serde", serde(default))]
     pub jti: String,
-    /// Issuer: who signed the licence (the issuing deployment's URL).
+    /// Issuer: who signed the license (the issuing deployment's URL).
     pub iss: String,
     /// Subject: the licensed instance, as its root URL.
     pub sub: String,
@@ -31,17 +38,17 @@ pub struct LicenseClaims {
     /// The token is not valid before this time.
     #[cfg_attr(feature = "serde", serde(default))]
     pub nbf: u64,
-    /// When the licence itself expires; renewal never moves it.
+    /// When the license itself expires; renewal never moves it.
     pub lexp: u64,
-    /// Licence id: stable across every token of the same licence.
+    /// License id: stable across every token of the same license.
     pub lid: String,
-    /// What the licence counts (for example `"users"`).
+    /// What the license counts (for example `"users"`).
     #[cfg_attr(feature = "serde", serde(default))]
     pub limit_by: String,
-    /// Users the licence includes.
+    /// Users the license includes.
     #[cfg_attr(feature = "serde", serde(default))]
     pub included_users: u32,
-    /// Warn this many days before the licence expires (0: never).
+    /// Warn this many days before the license expires (0: never).
     #[cfg_attr(feature = "serde", serde(default))]
     pub lic_exp_warn_days: u32,
     /// Warn this many days before the token expires (0: never).
@@ -50,7 +57,7 @@ pub struct LicenseClaims {
     /// Renew the token every this many days (0: no cadence).
     #[cfg_attr(feature = "serde", serde(default))]
     pub update_days: u32,
-    /// Products the licence covers. Seed 004 shows `null` for none; it reads as empty.
+    /// Products the license covers. Seed 004 shows `null` for none; it reads as empty.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "null_as_empty"))]
     pub prod: Vec<String>,
     /// The customer's company name.
@@ -68,10 +75,10 @@ pub struct LicenseClaims {
     /// Concurrent sessions a single user may hold (0: unlimited).
     #[cfg_attr(feature = "serde", serde(default))]
     pub max_concurrent_user_sessions: u32,
-    /// Where a person reads more about this licence.
+    /// Where a person reads more about this license.
     #[cfg_attr(feature = "serde", serde(default))]
     pub details_url: String,
-    /// Whether this is a trial licence.
+    /// Whether this is a trial license.
     #[cfg_attr(feature = "serde", serde(default))]
     pub trial: bool,
     /// When the trial ends (0: not set; only read when `trial` is true).

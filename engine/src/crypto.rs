@@ -23,7 +23,8 @@ use jsonwebtoken::signature;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 use sha2::Digest as _;
 
-use crate::ed25519::{Signer, TrustedKey};
+use crate::ed25519::TrustedKey;
+use crate::ed25519::signer::Signer;
 
 /// The DER prefix of an Ed25519 PKCS#8 v1 private key; the 32-byte seed follows.
 const PKCS8_PREFIX: [u8; 16] = [

@@ -1,6 +1,6 @@
-//! Decisions over verified licence claims: allow (with warnings) or deny (with a code).
+//! Decisions over verified license claims: allow (with warnings) or deny (with a code).
 //!
-//! A denial is a value, not an error: every way a licence can fail has a stable
+//! A denial is a value, not an error: every way a license can fail has a stable
 //! SCREAMING code that the API, the console and the npm validator all report the same.
 //! This module does not look at signatures — `token.rs` verifies first and calls
 //! [`check_claims`] only on claims it has verified.
@@ -8,11 +8,11 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::DAY;
+use crate::claims::DAY;
 use crate::claims::LicenseClaims;
 use crate::instance::same_instance;
 
-/// Why a licence was refused. The codes are stable: clients match on them.
+/// Why a license was refused. The codes are stable: clients match on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "SCREAMING_SNAKE_CASE"))]
@@ -36,13 +36,13 @@ pub enum DenyCode {
     WrongProduct,
     /// `nbf` is in the future.
     NotYetValid,
-    /// The token's `exp` has passed; the licence may still be renewable.
+    /// The token's `exp` has passed; the license may still be renewable.
     Expired,
-    /// The licence's `lexp` has passed; renewal cannot help.
+    /// The license's `lexp` has passed; renewal cannot help.
     LicenseExpired,
-    /// A trial licence whose `trial_exp` has passed.
+    /// A trial license whose `trial_exp` has passed.
     TrialExpired,
-    /// The issuer revoked the licence. Only an online check (the API) can know this.
+    /// The issuer revoked the license. Only an online check (the API) can know this.
     Revoked,
 }
 
@@ -88,7 +88,7 @@ impl core::fmt::Display for DenyCode {
     }
 }
 
-/// Something an allowed licence's holder should act on soon.
+/// Something an allowed license's holder should act on soon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(
@@ -98,9 +98,9 @@ impl core::fmt::Display for DenyCode {
 #[non_exhaustive]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Warning {
-    /// The licence expires within `lic_exp_warn_days`.
+    /// The license expires within `lic_exp_warn_days`.
     LicenseExpiring {
-        /// The licence's `lexp`.
+        /// The license's `lexp`.
         at: u64,
         /// Whole days left, rounded up (1 means "less than a day").
         days_left: u64,
@@ -130,29 +130,29 @@ impl Warning {
     }
 }
 
-/// An allowed licence: its claims and what to warn about.
+/// An allowed license: its claims and what to warn about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct Licence {
+pub struct License {
     /// The verified claims.
     pub claims: LicenseClaims,
-    /// Warnings in a fixed order: licence, token, renewal.
+    /// Warnings in a fixed order: license, token, renewal.
     pub warnings: Vec<Warning>,
 }
 
-/// The outcome of validating a licence.
+/// The outcome of validating a license.
 // `Allow` is the common outcome; boxing it would cost an allocation per validation.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// The licence is valid now.
-    Allow(Licence),
-    /// The licence is refused, and why.
+    /// The license is valid now.
+    Allow(License),
+    /// The license is refused, and why.
     Deny(DenyCode),
 }
 
 impl Decision {
-    /// Whether the licence is allowed.
+    /// Whether the license is allowed.
     pub fn is_allowed(&self) -> bool {
         matches!(self, Decision::Allow(_))
     }
@@ -166,7 +166,7 @@ impl Decision {
     }
 }
 
-/// What a verifier requires of a licence beyond a good signature.
+/// What a verifier requires of a license beyond a good signature.
 ///
 /// Each `None` means "any". `leeway` tolerates clock skew on `nbf` and `exp` (seconds);
 /// it never extends `lexp` or `trial_exp`, which are commercial dates.
@@ -211,20 +211,20 @@ impl Expectations {
 /// Decide on claims whose signature has already been verified.
 ///
 /// Identity is checked before time (issuer, instance, product, then `nbf`, `exp`,
-/// `lexp`, `trial_exp`), so a licence for another product reports `WRONG_PRODUCT` even
+/// `lexp`, `trial_exp`), so a license for another product reports `WRONG_PRODUCT` even
 /// when it has also expired: the more useful answer to whoever holds it.
 ///
 /// A time `t` has passed when `now >= t`. A warning for "within N days" of `t` starts
 /// at `t - N days` exactly.
 pub fn check_claims(claims: LicenseClaims, expect: &Expectations, now: u64) -> Decision {
     match judge_claims(&claims, expect, now) {
-        Ok(warnings) => Decision::Allow(Licence { claims, warnings }),
+        Ok(warnings) => Decision::Allow(License { claims, warnings }),
         Err(code) => Decision::Deny(code),
     }
 }
 
 /// [`check_claims`] without taking the claims: the warnings if allowed, the code if not.
-/// For callers that show the claims of a refused licence too.
+/// For callers that show the claims of a refused license too.
 pub fn judge_claims(
     claims: &LicenseClaims,
     expect: &Expectations,

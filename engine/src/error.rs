@@ -1,7 +1,7 @@
 //! The engine's one error type: "could not evaluate", as opposed to "denied".
 //!
-//! A refused licence is a [`Decision::Deny`](crate::Decision::Deny), never an `Error`.
-//! Errors are for inputs that are not licences at all: a JWKS that is not one, a key of
+//! A refused license is a [`Decision::Deny`](crate::Decision::Deny), never an `Error`.
+//! Errors are for inputs that are not licenses at all: a JWKS that is not one, a key of
 //! the wrong size, claims that cannot be signed.
 
 use alloc::string::String;
@@ -29,7 +29,7 @@ pub enum Error {
     },
     /// The record does not exist (the argument names what was looked for).
     NotFound(&'static str),
-    /// A licence was refused, for this reason; nothing was stored.
+    /// A license was refused, for this reason; nothing was stored.
     Refused(DenyCode),
     /// The store failed, or holds a record that cannot be read.
     Store(String),
@@ -37,6 +37,17 @@ pub enum Error {
     Forbidden(&'static str),
     /// The change conflicts with the current state, and why.
     Conflict(&'static str),
+}
+
+impl Error {
+    /// An [`Error::Invalid`] of `field`.
+    pub(crate) fn invalid(field: &'static str, message: &str) -> Error {
+        use alloc::string::ToString as _;
+        Error::Invalid {
+            field,
+            message: message.to_string(),
+        }
+    }
 }
 
 impl core::fmt::Display for Error {
@@ -48,7 +59,7 @@ impl core::fmt::Display for Error {
             Error::Signing(why) => write!(f, "could not sign: {why}"),
             Error::Invalid { field, message } => write!(f, "{field} {message}"),
             Error::NotFound(what) => write!(f, "no such {what}"),
-            Error::Refused(code) => write!(f, "licence refused: {code}"),
+            Error::Refused(code) => write!(f, "license refused: {code}"),
             Error::Store(why) => write!(f, "storage failed: {why}"),
             Error::Forbidden(why) | Error::Conflict(why) => f.write_str(why),
         }

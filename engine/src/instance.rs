@@ -1,4 +1,4 @@
-//! The canonical form of an instance's root URL (a licence's `sub`).
+//! The canonical form of an instance's root URL (a license's `sub`).
 //!
 //! Instances are named by URL, and people type URLs loosely. Two spellings name the
 //! same instance when they differ only in the case of scheme and host, in a default port

@@ -16,7 +16,7 @@
 //!   key it has not fetched yet.
 //! - **The signer** is the newest key whose `activates_at` has come.
 //! - **Retired when no token needs it.** A rotated key that no longer signs is dropped
-//!   once every token it may have signed has expired: its licence tokens' latest `exp`
+//!   once every token it may have signed has expired: its license tokens' latest `exp`
 //!   (which the shell records at each signing, [`KeyUse`]) and any lease token it signed
 //!   (at most [`MAX_LEASE_SECONDS`] after it stopped signing). The root key is never
 //!   retired: tokens it signed before usage was recorded are unknown.
@@ -35,8 +35,9 @@ use hmac::Mac as _;
 
 use crate::api::KeyInfo;
 use crate::error::Error;
-use crate::keys::{KeySet, SigningKey};
+use crate::keys::KeySet;
 use crate::seats::MAX_LEASE_SECONDS;
+use crate::signing::SigningKey;
 
 /// Rotated keys that may be live (published, signing or still needed) at once.
 pub const MAX_LIVE_KEYS: usize = 32;
@@ -71,13 +72,13 @@ impl RotatedKey {
     }
 }
 
-/// What the shell records of a key's use: the latest `exp` of a licence token it
+/// What the shell records of a key's use: the latest `exp` of a license token it
 /// signed (0: none yet).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyUse {
     /// The key.
     pub kid: String,
-    /// The latest `exp` of a licence token it signed.
+    /// The latest `exp` of a license token it signed.
     pub last_exp: u64,
 }
 
@@ -131,7 +132,7 @@ impl Keyring {
     }
 
     /// The rotated keys no token can need any more at `now`: they stopped signing, the
-    /// licence tokens they signed have all expired, and so have their lease tokens.
+    /// license tokens they signed have all expired, and so have their lease tokens.
     /// The shell deletes them; [`Keyring::open`] then leaves them out.
     pub fn retirable(&self, now: u64) -> Vec<String> {
         self.rotated
@@ -301,7 +302,7 @@ mod tests {
     use std::vec;
 
     use super::*;
-    use crate::DAY;
+    use crate::claims::DAY;
 
     const NOW: u64 = 1_800_000_000;
     /// How far ahead of signing a key is published in these tests.
@@ -445,26 +446,26 @@ mod tests {
         let b = ring
             .rotate(&seed(1), &[2; 12], NOW + DAY, NOW + DAY)
             .expect("b");
-        let licence_exp = NOW + 40 * DAY;
+        let license_exp = NOW + 40 * DAY;
         let uses = [KeyUse {
             kid: a.kid.clone(),
-            last_exp: licence_exp,
+            last_exp: license_exp,
         }];
         let ring = Keyring::open(root(), vec![a.clone(), b.clone()], &uses).expect("reopen");
         assert!(ring.retirable(NOW + DAY - 1).is_empty(), "a still signs");
         assert!(
-            ring.retirable(licence_exp).is_empty(),
-            "a licence a signed is valid until then"
+            ring.retirable(license_exp).is_empty(),
+            "a license a signed is valid until then"
         );
         assert_eq!(
-            ring.retirable(licence_exp + 1),
+            ring.retirable(license_exp + 1),
             core::slice::from_ref(&a.kid)
         );
         assert!(
-            !ring.retirable(licence_exp + 1).contains(&b.kid),
+            !ring.retirable(license_exp + 1).contains(&b.kid),
             "the signer never retires"
         );
-        // A key that signed no licence still waits out the leases it may have signed.
+        // A key that signed no license still waits out the leases it may have signed.
         let quiet = Keyring::open(root(), vec![a.clone(), b], &[]).expect("open");
         let leases = NOW + DAY + u64::from(MAX_LEASE_SECONDS);
         assert!(quiet.retirable(leases).is_empty());

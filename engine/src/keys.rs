@@ -11,10 +11,8 @@ use std::vec::Vec;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use jsonwebtoken::EncodingKey;
 use sha2::Digest as _;
 
-use crate::crypto::pkcs8_from_seed;
 use crate::ed25519::TrustedKey;
 use crate::error::Error;
 
@@ -23,24 +21,24 @@ const MAX_KEYS: usize = 64;
 
 /// One JWK as it appears on the wire. Only the members Tessera reads or writes.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Jwk {
-    kty: String,
+pub(crate) struct Jwk {
+    pub(crate) kty: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    crv: Option<String>,
+    pub(crate) crv: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    x: Option<String>,
+    pub(crate) x: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    d: Option<String>,
+    pub(crate) d: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    kid: Option<String>,
+    pub(crate) kid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    alg: Option<String>,
+    pub(crate) alg: Option<String>,
     #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
-    use_: Option<String>,
+    pub(crate) use_: Option<String>,
 }
 
 impl Jwk {
-    fn public(kid: &str, x: &[u8; 32]) -> Jwk {
+    pub(crate) fn public(kid: &str, x: &[u8; 32]) -> Jwk {
         Jwk {
             kty: "OKP".to_string(),
             crv: Some("Ed25519".to_string()),
@@ -54,7 +52,7 @@ impl Jwk {
 
     /// Whether this is an Ed25519 signing key a verifier should use. Other keys in a
     /// mixed JWKS are skipped, as RFC 7517 asks of keys an implementation cannot use.
-    fn is_ed25519_signing(&self) -> bool {
+    pub(crate) fn is_ed25519_signing(&self) -> bool {
         self.kty == "OKP"
             && self.crv.as_deref() == Some("Ed25519")
             && self.alg.as_deref().is_none_or(|a| a == "EdDSA")
@@ -62,13 +60,22 @@ impl Jwk {
     }
 }
 
-/// A JWKS document (`{"keys": [...]}`).
+/// A JWKS document (`{"keys": [...]}`), as read before its keys are checked.
 #[derive(serde::Serialize, serde::Deserialize)]
-pub(crate) struct Jwks {
+pub struct Jwks {
     keys: Vec<Jwk>,
 }
 
-fn decode_32(field: &str, value: Option<&str>) -> Result<[u8; 32], Error> {
+impl core::fmt::Debug for Jwks {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // A private JWK's `d` is a secret: never printed.
+        f.debug_struct("Jwks")
+            .field("keys", &self.keys.len())
+            .finish()
+    }
+}
+
+pub(crate) fn decode_32(field: &str, value: Option<&str>) -> Result<[u8; 32], Error> {
     let value = value.ok_or_else(|| Error::InvalidJwks(std::format!("missing \"{field}\"")))?;
     let bytes = B64
         .decode(value)
@@ -79,90 +86,9 @@ fn decode_32(field: &str, value: Option<&str>) -> Result<[u8; 32], Error> {
 }
 
 /// The RFC 7638 thumbprint of an Ed25519 public key (RFC 8037 §A.3), base64url.
-fn thumbprint(x: &[u8; 32]) -> String {
+pub(crate) fn thumbprint(x: &[u8; 32]) -> String {
     let canonical = std::format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, B64.encode(x));
     B64.encode(sha2::Sha256::digest(canonical.as_bytes()))
-}
-
-/// An issuer's Ed25519 signing key and its `kid`.
-///
-/// `Debug` never prints the secret.
-#[derive(Clone)]
-pub struct SigningKey {
-    kid: String,
-    key: ed25519_dalek::SigningKey,
-    encoding: EncodingKey,
-}
-
-impl core::fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SigningKey {
-    /// The key for a 32-byte secret seed, with its thumbprint as `kid`. The caller
-    /// draws the seed from a CSPRNG: the engine has no randomness of its own.
-    pub fn from_seed(seed: &[u8; 32]) -> SigningKey {
-        let key = ed25519_dalek::SigningKey::from_bytes(seed);
-        let kid = thumbprint(&key.verifying_key().to_bytes());
-        SigningKey {
-            kid,
-            encoding: EncodingKey::from_ed_der(&pkcs8_from_seed(seed)),
-            key,
-        }
-    }
-
-    /// The same key under another `kid`.
-    pub fn with_kid(mut self, kid: impl Into<String>) -> SigningKey {
-        self.kid = kid.into();
-        self
-    }
-
-    /// Read a private JWK (`kty` `OKP`, `crv` `Ed25519`, `d`, and `x` if present,
-    /// which must match `d`). Without a `kid`, the thumbprint is used.
-    pub fn from_private_jwk(json: &str) -> Result<SigningKey, Error> {
-        let jwk: Jwk = serde_json::from_str(json).map_err(|e| Error::InvalidJwks(e.to_string()))?;
-        if !jwk.is_ed25519_signing() {
-            return Err(Error::InvalidJwks("not an Ed25519 signing key".to_string()));
-        }
-        let key = SigningKey::from_seed(&decode_32("d", jwk.d.as_deref())?);
-        if jwk.x.is_some() && decode_32("x", jwk.x.as_deref())? != key.public_bytes() {
-            return Err(Error::InvalidJwks("\"x\" does not match \"d\"".to_string()));
-        }
-        Ok(match jwk.kid {
-            Some(kid) => key.with_kid(kid),
-            None => key,
-        })
-    }
-
-    /// This key as a private JWK, for storing as a secret. Handle the result as one.
-    pub fn to_private_jwk(&self) -> String {
-        let mut jwk = Jwk::public(&self.kid, &self.public_bytes());
-        jwk.d = Some(B64.encode(self.key.to_bytes()));
-        serde_json::to_string(&jwk).unwrap_or_default()
-    }
-
-    /// The key id tokens signed with this key carry in their header.
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    /// The raw 32-byte public key.
-    pub fn public_bytes(&self) -> [u8; 32] {
-        self.key.verifying_key().to_bytes()
-    }
-
-    /// The secret seed, for deriving the keyring's sealing pads.
-    pub(crate) fn seed_bytes(&self) -> [u8; 32] {
-        self.key.to_bytes()
-    }
-
-    pub(crate) fn encoding(&self) -> &EncodingKey {
-        &self.encoding
-    }
 }
 
 /// One trusted public key.
@@ -210,11 +136,6 @@ impl KeySet {
         Ok(())
     }
 
-    /// Trust the public half of a signing key, under its `kid`.
-    pub fn insert_signing_key(&mut self, key: &SigningKey) -> Result<(), Error> {
-        self.insert(key.kid(), key.public_bytes())
-    }
-
     /// Read a JWKS (`{"keys": [...]}`). Ed25519 signing keys are imported; keys of
     /// other types or uses are skipped. Fails if no usable key remains, if a key is
     /// malformed, or if two keys share a `kid`. A key without `kid` gets its thumbprint.
@@ -226,7 +147,7 @@ impl KeySet {
 
     /// As [`KeySet::from_jwks`], from the document already parsed (the npm validator
     /// receives it as a JavaScript object).
-    pub(crate) fn from_jwks_document(jwks: &Jwks) -> Result<KeySet, Error> {
+    pub fn from_jwks_document(jwks: &Jwks) -> Result<KeySet, Error> {
         let mut set = KeySet::new();
         for jwk in jwks.keys.iter().filter(|k| k.is_ed25519_signing()) {
             let x = decode_32("x", jwk.x.as_deref())?;

@@ -1,68 +1,82 @@
 //! Tessera's licensing engine: every licensing rule, and nothing else.
 //!
-//! This crate is *sans-I/O*: it never reads a clock, draws randomness, or touches
-//! storage. Time comes in as `now` (Unix seconds), random bytes come in as arguments,
-//! and the shells (the Cloudflare Worker, the npm validator, tests) do the I/O. A
-//! decision is therefore a pure function of its inputs, and a test can pin every
-//! boundary to the second.
+//! The decisions are *sans-I/O*: they never read a clock or draw randomness. Time comes
+//! in as `now` (Unix seconds, or epoch milliseconds where an alarm is scheduled), random
+//! bytes and fresh ids come in as arguments, and a decision is a pure function of its
+//! inputs, so a test pins every boundary to the second. Storage is the shells' too: the
+//! one service that reads and writes records, [`Licensing`], does it through two traits
+//! ([`Store`], [`LiveState`]) the worker implements over Workers KV and Durable Objects
+//! and tests over memory.
 //!
 //! # Layout
 //!
 //! The `no_std` + `alloc` core — the domain model and every decision — builds for
 //! `wasm32v1-none` with `--no-default-features`:
 //!
-//! - [`claims`](LicenseClaims): the licence claims of seed 004, with their exact JSON names.
-//! - [`decision`](Decision): [`check_claims`] turns verified claims, [`Expectations`]
-//!   and `now` into a [`Decision`] — `Allow` with [`Warning`]s, or `Deny` with a
-//!   stable [`DenyCode`].
-//! - [`instance`](normalize_instance): the canonical form of an instance's root URL,
+//! - `claims` ([`LicenseClaims`]): the license claims of seed 004, with their exact JSON
+//!   names.
+//! - `decision` ([`Decision`]): [`check_claims`] turns verified claims, [`Expectations`]
+//!   and `now` into `Allow` with [`Warning`]s, or `Deny` with a stable [`DenyCode`].
+//! - `instance` ([`normalize_instance`]): the canonical form of an instance's root URL,
 //!   so `https://Example.org` and `https://example.org/` are the same instance.
-//! - [`renewal`](renew): the claims of a fresh token for the same licence.
-//! - [`error`](Error): the crate's one error enum ("could not evaluate", never "denied").
-//! - [`api`] (feature `serde`): the JSON shapes the worker and the console share.
-//! - [`roles`](Role): roles and the `resource:action` [`Permission`]s each grants.
-//! - [`limits`](Attempts): sliding-window limits on attempts (failed sign-ins).
-//! - [`password`](PasswordHash): the stored password-hash format and its
+//! - `renewal` ([`renew`]): the claims of a fresh token for the same license.
+//! - `error` ([`Error`]): the crate's one error enum ("could not evaluate", never
+//!   "denied").
+//! - `roles` ([`Role`]): roles and the `resource:action` [`Permission`]s each grants.
+//! - `limits` ([`Attempts`]): sliding-window limits on attempts (failed sign-ins).
+//! - `password` ([`PasswordHash`]): the stored password-hash format and its
 //!   constant-time check (the derivation itself runs in the shell's native crypto).
-//! - [`store`](Store): the key-value storage trait the shells implement, and
-//!   [`MemoryStore`] for tests.
-//! - [`seats`](Pool): floating seats — one licence's pool of leases, the vault's
-//!   [`DenyState`] (blocks, disconnected products), and the [`SeatEvent`]s every
-//!   grant, refresh, release, expiry, revocation and denial records.
-//! - [`reports`](usage): the usage report computed from seat spans (peak seats,
-//!   seat-hours, distinct users per interval), and the events an agent brings from
-//!   outside licence servers ([`AgentEvent`], [`agent_spans`]).
+//! - `seats/`: floating seats. `mod.rs` holds the model (terms, leases, sessions, the
+//!   vault's [`DenyState`], [`SeatEvent`]s, [`Changes`]); `pool.rs` the decisions of one
+//!   license's [`Pool`] (checkout, heartbeat, release, expiry, revocation, deny state);
+//!   `sync.rs` the schedule of a license's object ([`LicenseSync`]): when to wake, when
+//!   to report to the directory, how long its copy of the deny state stays fresh, when
+//!   to hand events over and how far to back off; `vault.rs` the vault directory's rules
+//!   (the block cap, which licenses a change reaches, which report wins).
+//! - `reports/`: the usage report computed from seat spans ([`usage`]: peak seats,
+//!   seat-hours, distinct users per interval, over a checked [`ReportRange`]), and in
+//!   `spans.rs` the spans events open and close — an agent's ([`AgentEvent`],
+//!   [`agent_spans`]) and Tessera's own ([`license_span_edge`]).
+//! - `store` ([`Store`], [`LiveState`]): the storage traits the shells implement, and
+//!   [`MemoryStore`] / [`MemoryLiveState`] for tests.
+//! - `api` (feature `serde`): the JSON shapes the worker and the console share.
 //! - `accounts` (feature `serde`): users and API tokens — wire shapes ([`UserView`],
 //!   [`ApiToken`], ...) and the rules for changing them (no escalation, the last server
 //!   administrator stays, Agent tokens are for administrators).
-//! - `records` (feature `serde`): licence records and requests ([`IssueRequest`],
-//!   [`LicenceRecord`], [`LicenceStatus`], ...), shared by the worker and the console.
+//! - `records` (feature `serde`): license records and requests ([`IssueRequest`],
+//!   [`LicenseRecord`], [`LicenseStatus`], ...), shared by the worker and the console.
 //!
-//! Behind the `jwt` feature (needs `std`), the token layer:
+//! Behind the `verify` feature (needs `std`), what a verifier links:
 //!
+//! - `ed25519/`: Ed25519 verification for trusted keys over precomputed tables (two
+//!   table multiplications instead of a double-scalar one), equal to `ed25519-dalek`'s
+//!   answers; `signer.rs` (feature `sign`) the issuer's constant-time signer.
+//! - `keys` ([`KeySet`], [`Jwks`]): the public keys a verifier trusts, with JWKS import
+//!   and export (RFC 8037 `OKP` keys, RFC 7638 thumbprints as `kid`s).
+//! - `token`: [`validate`] and [`verify`] — signature first, then [`check_claims`] — and
+//!   lease tokens ([`verify_lease`], [`judge_lease`]).
+//!
+//! Behind the `sign` feature, the issuer's side:
+//!
+//! - `signing` ([`SigningKey`], [`sign`], [`sign_lease`]).
 //! - `crypto`: an EdDSA-only `jsonwebtoken` `CryptoProvider` over `ed25519`, so no RSA
 //!   or NIST-curve code is linked.
-//! - `ed25519`: Ed25519 over precomputed tables — verification for trusted keys (two
-//!   table multiplications instead of a double-scalar one) and the issuer's signatures
-//!   (a constant-time table multiplication), each equal to `ed25519-dalek`'s answers.
-//! - `keys`: [`SigningKey`] (an Ed25519 key with a `kid`) and [`KeySet`] (the public
-//!   keys a verifier trusts), with JWKS import and export (RFC 8037 `OKP` keys).
-//! - `token`: [`sign`] and [`validate`] — signature first, then [`check_claims`].
-//! - `keyring`: the issuer's [`Keyring`]: a root key from a secret plus rotated keys,
-//!   stored sealed (ChaCha20-Poly1305 under an HKDF of the root), published before they
-//!   sign and retired once no token needs them.
-//! - `licensing`: the [`Licensing`] service over a [`Store`]: issue, list, revoke, and
-//!   seed 004's check / apply / renew / remove of an instance's applied licence.
+//! - `keyring` ([`Keyring`]): a root key from a secret plus rotated keys, stored sealed
+//!   (ChaCha20-Poly1305 under an HKDF of the root), published before they sign and
+//!   retired once no token needs them.
+//! - `licensing` ([`Licensing`]): the service over a [`Store`] and a [`LiveState`]:
+//!   issue, list, revoke, and seed 004's check / apply / renew / remove of an
+//!   instance's applied license. Its operations are async (they await the stores) but
+//!   decide nothing the pure functions above do not.
 //!
-//! Behind the `wasm` feature, `wasm`: the wasm-bindgen surface of the npm validator
-//! (`npm/`), a [`Validator`](wasm::Validator) built once from a JWKS.
+//! The npm package's WebAssembly is its own crate (`validator/`), built on `verify`.
 //!
 //! # Features
 //!
 //! - `std`: standard library support.
 //! - `serde`: serde derives on the domain model.
-//! - `jwt` (default): signing, verification and JWKS; implies `std` and `serde`.
-//! - `wasm`: the npm validator's wasm-bindgen bindings; implies `jwt`.
+//! - `verify`: verification and JWKS; implies `std` and `serde`.
+//! - `sign` (default): signing, the keyring and the licensing service; implies `verify`.
 //! - `openapi`: `utoipa::ToSchema` on every wire type, for the worker's test that
 //!   generates the OpenAPI document; never part of a shipped build.
 #![no_std]
@@ -95,24 +109,24 @@ mod roles;
 mod seats;
 mod store;
 
-#[cfg(feature = "jwt")]
+#[cfg(feature = "sign")]
 mod crypto;
-#[cfg(feature = "jwt")]
+#[cfg(feature = "verify")]
 mod ed25519;
-#[cfg(feature = "jwt")]
+#[cfg(feature = "sign")]
 mod keyring;
-#[cfg(feature = "jwt")]
+#[cfg(feature = "verify")]
 mod keys;
-#[cfg(feature = "jwt")]
+#[cfg(feature = "sign")]
 mod licensing;
-#[cfg(feature = "jwt")]
+#[cfg(feature = "sign")]
+mod signing;
+#[cfg(feature = "verify")]
 mod token;
-#[cfg(feature = "wasm")]
-mod wasm;
 
-pub use claims::LicenseClaims;
+pub use claims::{DAY, LicenseClaims, MAX_TIMESTAMP};
 pub use decision::{
-    Decision, DenyCode, Expectations, Licence, Warning, check_claims, judge_claims,
+    Decision, DenyCode, Expectations, License, Warning, check_claims, judge_claims,
 };
 pub use error::Error;
 pub use instance::{MAX_INSTANCE_BYTES, normalize_instance};
@@ -121,8 +135,8 @@ pub use password::{PBKDF2_ITERATIONS, PasswordHash, constant_time_eq};
 pub use renewal::renew;
 pub use reports::{
     AGENT_CLOCK_SKEW, AgentEvent, AgentEventType, Close, Interval, IntervalUsage, MAX_AGENT_BATCH,
-    MAX_BUCKETS, MAX_REASON_BYTES, OpenSpan, ReportRange, Span, UsageReport, UserUsage,
-    agent_spans, usage,
+    MAX_BUCKETS, MAX_REASON_BYTES, OpenSpan, ReportRange, Span, SpanEdge, UsageReport, UserUsage,
+    agent_spans, license_span_edge, usage,
 };
 pub use roles::{Credential, Module, Permission, Role, VAULT_TOKEN_PERMISSIONS, allows};
 pub use seats::{
@@ -131,37 +145,40 @@ pub use seats::{
     SeatDenial, SeatEvent, SeatEventKind, SeatRequest, SeatTerms, Session, check_lease_seconds,
     check_seat_request, lease_lid,
 };
+/// The schedule of a license's object: reports, the deny state's freshness, the outbox.
+pub mod sync {
+    pub use crate::seats::sync::*;
+}
+/// The vault directory's rules: blocks, "revoke all" marks, pushes, reports, free seats.
+pub mod vault {
+    pub use crate::seats::vault::*;
+}
 pub use store::{LiveState, MemoryLiveState, MemoryStore, Store};
 
 #[cfg(feature = "serde")]
 pub use accounts::{
     ApiToken, CreateToken, CreateUser, CreatedToken, GeneratedVaultToken, MAX_DESCRIPTION,
-    TokenScope, TokenStatus, UpdateToken, UpdateUser, UserView, VaultTokenInfo, check_create_token,
-    check_description, keeps_a_server_admin, looks_like_secret, may_manage, new_secret,
-    secret_prefix, update_token,
+    TokenScope, TokenStatus, TokenViewer, UpdateToken, UpdateUser, UserView, VaultTokenInfo,
+    check_create_token, check_description, keeps_a_server_admin, looks_like_secret, may_manage,
+    may_see_token, new_secret, secret_prefix, session_stands, update_token,
 };
-#[cfg(feature = "jwt")]
+#[cfg(feature = "sign")]
 pub use crypto::install_crypto_provider;
-#[cfg(feature = "jwt")]
+#[cfg(feature = "sign")]
 pub use keyring::{KeyUse, Keyring, MAX_LIVE_KEYS, RotatedKey};
-#[cfg(feature = "jwt")]
-pub use keys::{KeySet, SigningKey};
-#[cfg(feature = "jwt")]
+#[cfg(feature = "verify")]
+pub use keys::{Jwks, KeySet};
+#[cfg(feature = "sign")]
 pub use licensing::Licensing;
 #[cfg(feature = "serde")]
 pub use records::{
-    AppliedLicence, AppliedView, IssueRequest, LicenceRecord, LicenceState, LicenceStatus,
+    AppliedLicense, AppliedView, IssueRequest, LicenseRecord, LicenseState, LicenseStatus,
     instance_field, plausible_id,
 };
-#[cfg(feature = "jwt")]
+#[cfg(feature = "sign")]
+pub use signing::{SigningKey, sign, sign_lease};
+#[cfg(feature = "verify")]
 pub use token::{
-    LEASE_TYP, LeaseClaims, MAX_TOKEN_BYTES, header_kid, judge_lease, sign, sign_lease, validate,
-    verify, verify_lease,
+    LEASE_TYP, LeaseClaims, MAX_TOKEN_BYTES, header_kid, judge_lease, validate, verify,
+    verify_lease,
 };
-
-/// Seconds in a day: every `*_days` claim is counted in these.
-pub const DAY: u64 = 86_400;
-
-/// The latest time a request may name (9999-12-31T23:59:59Z): later ones are refused,
-/// so every time the API hands out stays exact in JavaScript (below 2^53).
-pub const MAX_TIMESTAMP: u64 = 253_402_300_799;

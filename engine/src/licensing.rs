@@ -1,14 +1,14 @@
-//! The licensing service: issuing licences, and the applied licence of seed 004.
+//! The licensing service: issuing licenses, and the applied license of seed 004.
 //!
 //! Two kinds of record, both in a [`Store`]:
 //!
-//! - `licence:<lid>` — a [`LicenceRecord`]: an issued licence, its latest token, and
+//! - `licence:<lid>` — a [`LicenseRecord`]: an issued license, its latest token, and
 //!   whether it was revoked.
-//! - `applied:<instance>` — an [`AppliedLicence`]: the token applied to an instance
+//! - `applied:<instance>` — an [`AppliedLicense`]: the token applied to an instance
 //!   (seed 004's `POST /api/licensing/token`), keyed by the instance's canonical URL.
 //!
-//! Whether a licence is revoked is not a record's field to read back and write: it is
-//! the licence's *live state* ([`LiveState`], one Durable Object per licence in the
+//! Whether a license is revoked is not a record's field to read back and write: it is
+//! the license's *live state* ([`LiveState`], one Durable Object per license in the
 //! worker), asked on every check and written only by [`Licensing::revoke`]. The
 //! record's `state` is a copy for lists; renewal, which rewrites the record with its
 //! fresh token, asks the live state again after writing and restores the copy if a
@@ -23,31 +23,37 @@ use std::vec::Vec;
 
 use crate::decision::{Decision, DenyCode, Expectations};
 use crate::error::Error;
-use crate::keys::{KeySet, SigningKey};
+use crate::keys::KeySet;
 use crate::records::{
-    AppliedLicence, AppliedView, IssueRequest, LicenceRecord, LicenceState, LicenceStatus,
+    AppliedLicense, AppliedView, IssueRequest, LicenseRecord, LicenseState, LicenseStatus,
     plausible_id,
 };
 use crate::renewal::renew;
 use crate::seats::{Revocation, SeatTerms};
+use crate::signing::SigningKey;
+use crate::signing::sign;
 use crate::store::{LiveState, Store};
-use crate::token::{MAX_TOKEN_BYTES, sign, validate, verify};
+use crate::token::{MAX_TOKEN_BYTES, validate, verify};
 
-fn licence_key(lid: &str) -> String {
-    std::format!("licence:{lid}")
+/// The prefix of issued licenses' records. Stored keys are data, not code: they keep
+/// the British spelling the first version wrote, or every stored record would be lost.
+const LICENSE_PREFIX: &str = "licence:";
+
+fn license_key(lid: &str) -> String {
+    std::format!("{LICENSE_PREFIX}{lid}")
 }
 
 fn applied_key(instance: &str) -> String {
     std::format!("applied:{instance}")
 }
 
-/// The licensing service over a store, the licences' live state, the trusted keys and
+/// The licensing service over a store, the licenses' live state, the trusted keys and
 /// the active signing key.
 #[derive(Debug)]
 pub struct Licensing<'a, S: Store, L: LiveState> {
     /// Where records live.
     pub store: &'a S,
-    /// Where each licence's revocation (and seats) live.
+    /// Where each license's revocation (and seats) live.
     pub live: &'a L,
     /// Every key tokens may be signed with.
     pub keys: &'a KeySet,
@@ -78,7 +84,7 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
             .instance(instance)
     }
 
-    /// Issue a licence: check the request, sign its first token, store the record.
+    /// Issue a license: check the request, sign its first token, store the record.
     pub async fn issue(
         &self,
         request: IssueRequest,
@@ -86,17 +92,17 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
         jti: String,
         actor: &str,
         now: u64,
-    ) -> Result<LicenceRecord, Error> {
+    ) -> Result<LicenseRecord, Error> {
         let lease_seconds = request.lease_seconds;
         let claims = request.into_claims(self.issuer, lid, jti, now)?;
         let token = sign(&claims, self.signer)?;
         if token.len() > MAX_TOKEN_BYTES {
-            // Every verifier refuses a longer token unread: such a licence could never
+            // Every verifier refuses a longer token unread: such a license could never
             // be applied or validated.
             return Err(Error::Invalid {
                 field: "request",
                 message: std::format!(
-                    "makes a licence token of {} bytes, over the {MAX_TOKEN_BYTES} every \
+                    "makes a license token of {} bytes, over the {MAX_TOKEN_BYTES} every \
                      verifier accepts: shorten the products, details_url or other texts",
                     token.len()
                 ),
@@ -107,9 +113,9 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
         self.live
             .open(&SeatTerms::from_claims(&claims, lease_seconds))
             .await?;
-        let record = LicenceRecord {
+        let record = LicenseRecord {
             lid: claims.lid.clone(),
-            state: LicenceState::Active,
+            state: LicenseState::Active,
             claims,
             token,
             created_at: now,
@@ -118,46 +124,46 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
             revoked_by: None,
             lease_seconds,
         };
-        self.write(&licence_key(&record.lid), &record).await?;
+        self.write(&license_key(&record.lid), &record).await?;
         Ok(record)
     }
 
-    /// Up to `limit` issued licences in licence-id order, from where `cursor` (a
+    /// Up to `limit` issued licenses in license-id order, from where `cursor` (a
     /// previous page's `next_cursor`) left off. Each page costs one listing and `limit`
-    /// reads, however many licences there are.
+    /// reads, however many licenses there are.
     pub async fn list(
         &self,
         cursor: Option<&str>,
         limit: u32,
-    ) -> Result<crate::api::Page<LicenceRecord>, Error> {
-        let (keys, next_cursor) = self.store.list_page("licence:", cursor, limit).await?;
+    ) -> Result<crate::api::Page<LicenseRecord>, Error> {
+        let (keys, next_cursor) = self.store.list_page(LICENSE_PREFIX, cursor, limit).await?;
         let mut items = Vec::with_capacity(keys.len());
         for key in keys {
-            if let Some(record) = self.read::<LicenceRecord>(&key).await? {
+            if let Some(record) = self.read::<LicenseRecord>(&key).await? {
                 items.push(record);
             }
         }
         Ok(crate::api::Page { items, next_cursor })
     }
 
-    async fn record(&self, lid: &str) -> Result<LicenceRecord, Error> {
+    async fn record(&self, lid: &str) -> Result<LicenseRecord, Error> {
         if !plausible_id(lid) {
-            return Err(Error::NotFound("licence"));
+            return Err(Error::NotFound("license"));
         }
-        self.read(&licence_key(lid))
+        self.read(&license_key(lid))
             .await?
-            .ok_or(Error::NotFound("licence"))
+            .ok_or(Error::NotFound("license"))
     }
 
-    /// Whether this deployment issued licence `lid`.
+    /// Whether this deployment issued license `lid`.
     pub async fn exists(&self, lid: &str) -> Result<bool, Error> {
-        Ok(plausible_id(lid) && self.store.get(&licence_key(lid)).await?.is_some())
+        Ok(plausible_id(lid) && self.store.get(&license_key(lid)).await?.is_some())
     }
 
-    /// One issued licence, its state as the live state has it.
-    pub async fn get(&self, lid: &str) -> Result<LicenceRecord, Error> {
+    /// One issued license, its state as the live state has it.
+    pub async fn get(&self, lid: &str) -> Result<LicenseRecord, Error> {
         let mut record = self.record(lid).await?;
-        if record.state == LicenceState::Active
+        if record.state == LicenseState::Active
             && let Some(revocation) = self.live.revocation(lid).await?
         {
             mark_revoked(&mut record, revocation);
@@ -165,25 +171,25 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
         Ok(record)
     }
 
-    /// Revoke a licence: its live state first (which ends its seats), then the
-    /// record's copy. Revoking a revoked licence changes nothing.
-    pub async fn revoke(&self, lid: &str, actor: &str, now: u64) -> Result<LicenceRecord, Error> {
+    /// Revoke a license: its live state first (which ends its seats), then the
+    /// record's copy. Revoking a revoked license changes nothing.
+    pub async fn revoke(&self, lid: &str, actor: &str, now: u64) -> Result<LicenseRecord, Error> {
         let mut record = self.record(lid).await?;
         let revocation = self.live.revoke(lid, actor, now).await?;
-        if record.state == LicenceState::Revoked
+        if record.state == LicenseState::Revoked
             && record.revoked_at == Some(revocation.at)
             && record.revoked_by.as_deref() == Some(revocation.by.as_str())
         {
             return Ok(record);
         }
         mark_revoked(&mut record, revocation);
-        self.write(&licence_key(lid), &record).await?;
+        self.write(&license_key(lid), &record).await?;
         Ok(record)
     }
 
     async fn is_revoked(&self, lid: &str) -> Result<bool, Error> {
         if !plausible_id(lid) {
-            return Ok(false); // no licence can have this id, so none was revoked
+            return Ok(false); // no license can have this id, so none was revoked
         }
         Ok(self.live.revocation(lid).await?.is_some())
     }
@@ -191,8 +197,8 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
     /// Judge a token for `instance` at `now`, revocation included.
     async fn judge(&self, token: &str, instance: &str, now: u64) -> Result<Decision, Error> {
         let decision = validate(token, self.keys, &self.expect(instance), now);
-        if let Decision::Allow(licence) = &decision
-            && self.is_revoked(&licence.claims.lid).await?
+        if let Decision::Allow(license) = &decision
+            && self.is_revoked(&license.claims.lid).await?
         {
             return Ok(Decision::Deny(DenyCode::Revoked));
         }
@@ -206,7 +212,7 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
         actor: &str,
         now: u64,
     ) -> Result<(), Error> {
-        let applied = AppliedLicence {
+        let applied = AppliedLicense {
             instance: instance.to_string(),
             token: token.to_string(),
             applied_at: now,
@@ -215,9 +221,9 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
         self.write(&applied_key(instance), &applied).await
     }
 
-    /// Seed 004 `check`: is a valid licence applied to `instance` (canonical) now?
+    /// Seed 004 `check`: is a valid license applied to `instance` (canonical) now?
     pub async fn check(&self, instance: &str, now: u64) -> Result<bool, Error> {
-        match self.read::<AppliedLicence>(&applied_key(instance)).await? {
+        match self.read::<AppliedLicense>(&applied_key(instance)).await? {
             None => Ok(false),
             Some(applied) => Ok(self
                 .judge(&applied.token, instance, now)
@@ -226,9 +232,9 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
         }
     }
 
-    /// The applied licence of `instance` (canonical) as the console shows it.
+    /// The applied license of `instance` (canonical) as the console shows it.
     pub async fn applied(&self, instance: &str, now: u64) -> Result<Option<AppliedView>, Error> {
-        let Some(applied) = self.read::<AppliedLicence>(&applied_key(instance)).await? else {
+        let Some(applied) = self.read::<AppliedLicense>(&applied_key(instance)).await? else {
             return Ok(None);
         };
         let decision = self.judge(&applied.token, instance, now).await?;
@@ -260,32 +266,32 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
         token: &str,
         actor: &str,
         now: u64,
-    ) -> Result<LicenceStatus, Error> {
+    ) -> Result<LicenseStatus, Error> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(Error::Refused(DenyCode::Malformed));
         }
-        let licence = match self.judge(token, instance, now).await? {
-            Decision::Allow(licence) => licence,
+        let license = match self.judge(token, instance, now).await? {
+            Decision::Allow(license) => license,
             Decision::Deny(code) => return Err(Error::Refused(code)),
         };
         self.store_applied(instance, token, actor, now).await?;
-        Ok(LicenceStatus::new(licence.claims, licence.warnings, None))
+        Ok(LicenseStatus::new(license.claims, license.warnings, None))
     }
 
-    /// Seed 004 `POST /api/licensing/token/renew`: a fresh token for the licence
+    /// Seed 004 `POST /api/licensing/token/renew`: a fresh token for the license
     /// applied to `instance`, applied in its place. Works on an expired *token*;
-    /// refused for an expired, ended-trial or revoked *licence*.
+    /// refused for an expired, ended-trial or revoked *license*.
     pub async fn renew(
         &self,
         instance: &str,
         jti: String,
         actor: &str,
         now: u64,
-    ) -> Result<LicenceStatus, Error> {
-        let applied: AppliedLicence = self
+    ) -> Result<LicenseStatus, Error> {
+        let applied: AppliedLicense = self
             .read(&applied_key(instance))
             .await?
-            .ok_or(Error::NotFound("applied licence"))?;
+            .ok_or(Error::NotFound("applied license"))?;
         let old = verify(&applied.token, self.keys).map_err(Error::Refused)?;
         if self.is_revoked(&old.lid).await? {
             return Err(Error::Refused(DenyCode::Revoked));
@@ -294,7 +300,7 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
         let token = sign(&claims, self.signer)?;
         // The fresh token must pass the same checks as any applied token.
         let status = match validate(&token, self.keys, &self.expect(instance), now) {
-            Decision::Allow(l) => LicenceStatus::new(l.claims, l.warnings, Some(token.clone())),
+            Decision::Allow(l) => LicenseStatus::new(l.claims, l.warnings, Some(token.clone())),
             Decision::Deny(code) => return Err(Error::Refused(code)),
         };
         self.store_applied(instance, &token, actor, now).await?;
@@ -302,33 +308,33 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
             return Ok(status);
         }
         if let Some(mut record) = self
-            .read::<LicenceRecord>(&licence_key(&claims.lid))
+            .read::<LicenseRecord>(&license_key(&claims.lid))
             .await?
         {
             record.claims = claims;
             record.token = token;
-            self.write(&licence_key(&record.lid), &record).await?;
+            self.write(&license_key(&record.lid), &record).await?;
             // A revocation between the read above and this write would have had its
             // copy overwritten: ask the live state again, and restore the copy.
-            if record.state == LicenceState::Active
+            if record.state == LicenseState::Active
                 && let Some(revocation) = self.live.revocation(&record.lid).await?
             {
                 mark_revoked(&mut record, revocation);
-                self.write(&licence_key(&record.lid), &record).await?;
+                self.write(&license_key(&record.lid), &record).await?;
             }
         }
         Ok(status)
     }
 
-    /// Seed 004 `DELETE /api/licensing/token`: remove the applied licence of
+    /// Seed 004 `DELETE /api/licensing/token`: remove the applied license of
     /// `instance` (canonical), present or not.
     pub async fn remove(&self, instance: &str) -> Result<(), Error> {
         self.store.delete(&applied_key(instance)).await
     }
 }
 
-fn mark_revoked(record: &mut LicenceRecord, revocation: Revocation) {
-    record.state = LicenceState::Revoked;
+fn mark_revoked(record: &mut LicenseRecord, revocation: Revocation) {
+    record.state = LicenseState::Revoked;
     record.revoked_at = Some(revocation.at);
     record.revoked_by = Some(revocation.by);
 }

@@ -1,4 +1,4 @@
-//! Licence records and requests: the shapes issuing and seed 004 store and send.
+//! License records and requests: the shapes issuing and seed 004 store and send.
 //!
 //! Shared by the worker (which stores and serialises them) and the console (which
 //! reads them), so the two cannot disagree. Building claims from an [`IssueRequest`]
@@ -7,7 +7,7 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::DAY;
+use crate::claims::DAY;
 use crate::claims::LicenseClaims;
 use crate::decision::{DenyCode, Warning};
 use crate::error::Error;
@@ -15,10 +15,10 @@ use crate::instance::normalize_instance;
 
 /// Longest free-text field accepted when issuing, in bytes.
 pub(crate) const MAX_TEXT: usize = 200;
-/// Most products one licence may list.
+/// Most products one license may list.
 const MAX_PRODUCTS: usize = 32;
 
-/// `POST /api/licenses`: what an administrator fills in to issue a licence.
+/// `POST /api/licenses`: what an administrator fills in to issue a license.
 ///
 /// Claim names are kept where a claim is copied as is; `instance`, `products`,
 /// `expires_at` and `token_days` are the friendlier inputs behind `sub`, `prod`,
@@ -37,9 +37,9 @@ pub struct IssueRequest {
     pub slug: String,
     /// The licensed instance's root URL (becomes `sub`).
     pub instance: String,
-    /// Products the licence covers (becomes `prod`; at least one).
+    /// Products the license covers (becomes `prod`; at least one).
     pub products: Vec<String>,
-    /// When the licence expires, Unix seconds (becomes `lexp`).
+    /// When the license expires, Unix seconds (becomes `lexp`).
     #[cfg_attr(feature = "openapi", schema(maximum = 253_402_300_799_u64))]
     pub expires_at: u64,
     /// Lifetime of each token, in days (default 30); renewal issues another.
@@ -48,10 +48,10 @@ pub struct IssueRequest {
     /// Users included.
     #[serde(default)]
     pub included_users: u32,
-    /// What the licence counts (default `"users"`).
+    /// What the license counts (default `"users"`).
     #[serde(default = "default_limit_by")]
     pub limit_by: String,
-    /// Warn this many days before the licence expires (default 30).
+    /// Warn this many days before the license expires (default 30).
     #[serde(default = "default_lic_warn")]
     pub lic_exp_warn_days: u32,
     /// Warn this many days before a token expires (default 2).
@@ -66,20 +66,20 @@ pub struct IssueRequest {
     /// Concurrent sessions per user (0: unlimited).
     #[serde(default)]
     pub max_concurrent_user_sessions: u32,
-    /// Where a person reads more about this licence.
+    /// Where a person reads more about this license.
     #[serde(default)]
     pub details_url: String,
-    /// A trial licence?
+    /// A trial license?
     #[serde(default)]
     pub trial: bool,
-    /// When the trial ends (default: the licence's expiry).
+    /// When the trial ends (default: the license's expiry).
     #[serde(default)]
     pub trial_exp: u64,
     /// Anonymous users per included user.
     #[serde(default, rename = "anonymousRatio")]
     pub anonymous_ratio: u32,
     /// How long a seat's session lasts without a heartbeat, seconds (60 to 604 800;
-    /// default 1 200). Not a claim: the licence's live state keeps it.
+    /// default 1 200). Not a claim: the license's live state keeps it.
     #[serde(default = "default_lease_seconds")]
     pub lease_seconds: u32,
 }
@@ -104,28 +104,28 @@ fn default_update_days() -> u32 {
     1
 }
 
-/// Whether an issued licence still stands.
+/// Whether an issued license still stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum LicenceState {
+pub enum LicenseState {
     /// In force (until `lexp`).
     Active,
     /// Revoked by an administrator: check answers false, renewal is refused.
     Revoked,
 }
 
-/// An issued licence, as stored and as the API shows it.
+/// An issued license, as stored and as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct LicenceRecord {
-    /// Licence id (the tokens' `lid`).
+pub struct LicenseRecord {
+    /// License id (the tokens' `lid`).
     pub lid: String,
     /// Active or revoked.
-    pub state: LicenceState,
+    pub state: LicenseState,
     /// The claims of the latest token.
     pub claims: LicenseClaims,
-    /// The latest token issued for this licence.
+    /// The latest token issued for this license.
     pub token: String,
     /// When it was issued, and by whom.
     pub created_at: u64,
@@ -142,9 +142,9 @@ pub struct LicenceRecord {
     pub lease_seconds: u32,
 }
 
-/// The licence applied to an instance.
+/// The license applied to an instance.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AppliedLicence {
+pub struct AppliedLicense {
     /// The instance's canonical root URL.
     pub instance: String,
     /// The applied token.
@@ -157,14 +157,14 @@ pub struct AppliedLicence {
 
 /// Seed 004's answer to apply and renew: the claims, plus `status` and `warnings`.
 ///
-/// `status` is `0` for a valid licence with nothing to do, `1` for a valid licence
+/// `status` is `0` for a valid license with nothing to do, `1` for a valid license
 /// with warnings to act on.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct LicenceStatus {
+pub struct LicenseStatus {
     /// 0: valid; 1: valid, see `warnings`.
     pub status: u8,
-    /// The licence's claims, at the top level as seed 004 shows them.
+    /// The license's claims, at the top level as seed 004 shows them.
     #[serde(flatten)]
     pub claims: LicenseClaims,
     /// What to act on soon.
@@ -174,10 +174,10 @@ pub struct LicenceStatus {
     pub token: Option<String>,
 }
 
-impl LicenceStatus {
-    /// The status for an allowed licence.
+impl LicenseStatus {
+    /// The status for an allowed license.
     pub fn new(claims: LicenseClaims, warnings: Vec<Warning>, token: Option<String>) -> Self {
-        LicenceStatus {
+        LicenseStatus {
             status: u8::from(!warnings.is_empty()),
             claims,
             warnings,
@@ -186,13 +186,13 @@ impl LicenceStatus {
     }
 }
 
-/// What the console shows about an instance's applied licence, valid or not.
+/// What the console shows about an instance's applied license, valid or not.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppliedView {
     /// The instance's canonical root URL.
     pub instance: String,
-    /// Whether the applied licence is valid now (what `check` answers).
+    /// Whether the applied license is valid now (what `check` answers).
     pub valid: bool,
     /// Why not, when not valid.
     pub code: Option<DenyCode>,
@@ -268,7 +268,7 @@ impl IssueRequest {
         for p in &self.products {
             text("products", p, true)?;
         }
-        if self.expires_at <= now || self.expires_at > crate::MAX_TIMESTAMP {
+        if self.expires_at <= now || self.expires_at > crate::claims::MAX_TIMESTAMP {
             return Err(invalid(
                 "expires_at",
                 "must be in the future, and no later than 9999-12-31",
@@ -289,7 +289,7 @@ impl IssueRequest {
         crate::seats::check_lease_seconds(self.lease_seconds)?;
         let trial_exp = match (self.trial, self.trial_exp) {
             (false, 0) => 0,
-            (false, _) => return Err(invalid("trial_exp", "is only for trial licences")),
+            (false, _) => return Err(invalid("trial_exp", "is only for trial licenses")),
             (true, 0) => self.expires_at,
             (true, t) if t <= now || t > self.expires_at => {
                 return Err(invalid(

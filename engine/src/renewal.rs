@@ -1,8 +1,8 @@
-//! Renewal: the claims of a fresh token for the same licence.
+//! Renewal: the claims of a fresh token for the same license.
 //!
-//! A renewed token keeps everything that describes the licence (`lid`, `lexp`, the
+//! A renewed token keeps everything that describes the license (`lid`, `lexp`, the
 //! customer, products, limits) and gets a new `jti`, `iat`, `nbf` and `exp`. It keeps
-//! the old token's lifetime (`exp - iat`), but never outlives the licence. This module
+//! the old token's lifetime (`exp - iat`), but never outlives the license. This module
 //! only computes claims; signing is `token.rs`'s job and revocation the worker's.
 
 use alloc::string::String;
@@ -10,11 +10,11 @@ use alloc::string::String;
 use crate::claims::LicenseClaims;
 use crate::decision::DenyCode;
 
-/// The claims for a fresh token of `claims`' licence, issued at `now` with id `jti`.
+/// The claims for a fresh token of `claims`' license, issued at `now` with id `jti`.
 ///
-/// Refused with [`DenyCode::LicenseExpired`] once the licence itself has expired, and
+/// Refused with [`DenyCode::LicenseExpired`] once the license itself has expired, and
 /// with [`DenyCode::TrialExpired`] once a trial has ended: renewal extends a token,
-/// never a licence.
+/// never a license.
 pub fn renew(claims: &LicenseClaims, jti: String, now: u64) -> Result<LicenseClaims, DenyCode> {
     if now >= claims.lexp {
         return Err(DenyCode::LicenseExpired);
@@ -35,12 +35,12 @@ pub fn renew(claims: &LicenseClaims, jti: String, now: u64) -> Result<LicenseCla
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::DAY;
+    use crate::claims::DAY;
     use alloc::string::ToString;
 
     const NOW: u64 = 1_800_000_000;
 
-    fn licence() -> LicenseClaims {
+    fn license() -> LicenseClaims {
         LicenseClaims {
             jti: "1".to_string(),
             lid: "lic-1".to_string(),
@@ -53,8 +53,8 @@ mod tests {
     }
 
     #[test]
-    fn keeps_the_licence_and_moves_the_token() {
-        let old = licence();
+    fn keeps_the_license_and_moves_the_token() {
+        let old = license();
         let new = renew(&old, "2".to_string(), NOW).expect("renewable");
         assert_eq!(new.jti, "2");
         assert_eq!((new.iat, new.nbf), (NOW, NOW));
@@ -64,20 +64,20 @@ mod tests {
     }
 
     #[test]
-    fn never_outlives_the_licence() {
+    fn never_outlives_the_license() {
         let old = LicenseClaims {
             lexp: NOW + DAY,
-            ..licence()
+            ..license()
         };
         let new = renew(&old, "2".to_string(), NOW).expect("renewable");
         assert_eq!(new.exp, old.lexp);
     }
 
     #[test]
-    fn refused_once_the_licence_has_expired() {
+    fn refused_once_the_license_has_expired() {
         let old = LicenseClaims {
             lexp: NOW,
-            ..licence()
+            ..license()
         };
         assert_eq!(
             renew(&old, "2".to_string(), NOW),
@@ -91,7 +91,7 @@ mod tests {
         let old = LicenseClaims {
             trial: true,
             trial_exp: NOW,
-            ..licence()
+            ..license()
         };
         assert_eq!(
             renew(&old, "2".to_string(), NOW),

@@ -5,7 +5,7 @@
 //! role's grant, cut down by the credential. An API token acts with its creator's role
 //! *at the time of use* (the worker loads the creator on every request), limited to its
 //! modules if it has any, and never to make or change credentials; an Agent token only
-//! reaches the agent endpoints; the vault access token reads licence data and manages
+//! reaches the agent endpoints; the vault access token reads license data and manages
 //! seats, and nothing else. This table is the single source of
 //! truth for who may do what; the README's table follows it.
 
@@ -20,11 +20,11 @@ use alloc::{string::String, vec::Vec};
 pub enum Role {
     /// Everything, including the licensing endpoints of seed 004 and signing keys.
     ServerAdmin,
-    /// Manages users, everyone's API tokens, the vault token, and licences.
+    /// Manages users, everyone's API tokens, the vault token, and licenses.
     Admin,
-    /// Issues and revokes licences.
+    /// Issues and revokes licenses.
     Editor,
-    /// Reads licences.
+    /// Reads licenses.
     Viewer,
 }
 
@@ -35,9 +35,9 @@ pub enum Role {
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Module {
-    /// Seed 004's applied-licence endpoints.
+    /// Seed 004's applied-license endpoints.
     Licensing,
-    /// Issued licences.
+    /// Issued licenses.
     Licenses,
     /// Signing keys.
     Keys,
@@ -49,7 +49,7 @@ pub enum Module {
     Vault,
     /// Agent ingestion endpoints.
     Agent,
-    /// Floating seats: the licence vault's leases, blocks and products.
+    /// Floating seats: the license vault's leases, blocks and products.
     Seats,
     /// The usage and denials reports.
     Reports,
@@ -95,13 +95,13 @@ impl Module {
 pub enum Permission {
     /// `GET /api/licensing/check`.
     LicensingRead,
-    /// Apply or renew the applied licence.
+    /// Apply or renew the applied license.
     LicensingWrite,
-    /// Remove the applied licence.
+    /// Remove the applied license.
     LicensingDelete,
-    /// Read issued licences.
+    /// Read issued licenses.
     LicensesRead,
-    /// Issue and revoke licences.
+    /// Issue and revoke licenses.
     LicensesWrite,
     /// List signing keys.
     KeysRead,
@@ -181,7 +181,7 @@ impl Permission {
     /// Whether this permission makes or changes credentials (passwords, tokens, the
     /// vault token, the signing keys). Those need a password sign-in: a token, however
     /// broad, cannot mint a broader or longer-lived token, re-enable one, reset its
-    /// creator's password or rotate the keys every licence is checked with, so a module
+    /// creator's password or rotate the keys every license is checked with, so a module
     /// restriction or an expiry cannot be escaped.
     pub const fn manages_credentials(self) -> bool {
         matches!(
@@ -283,8 +283,8 @@ pub enum Credential<'a> {
         /// The modules the token is restricted to; empty means all.
         modules: &'a [Module],
     },
-    /// The installation's vault access token (seeds 001/002): the key to the licence
-    /// vault — licence data and seats.
+    /// The installation's vault access token (seeds 001/002): the key to the license
+    /// vault — license data and seats.
     VaultToken,
 }
 
@@ -328,7 +328,7 @@ mod tests {
     }
 
     #[test]
-    fn only_server_admins_touch_the_applied_licence_or_keys() {
+    fn only_server_admins_touch_the_applied_license_or_keys() {
         for p in [
             Permission::LicensingRead,
             Permission::LicensingWrite,
@@ -380,18 +380,18 @@ mod tests {
                 p
             ));
         }
-        let licences_only = [Module::Licenses];
+        let licenses_only = [Module::Licenses];
         assert!(allows(
             admin,
             Credential::ApiToken {
-                modules: &licences_only
+                modules: &licenses_only
             },
             LicensesWrite
         ));
         assert!(!allows(
             admin,
             Credential::ApiToken {
-                modules: &licences_only
+                modules: &licenses_only
             },
             UsersWrite
         ));

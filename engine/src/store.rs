@@ -1,10 +1,10 @@
-//! Storage as the engine sees it: string values under string keys, and each licence's
+//! Storage as the engine sees it: string values under string keys, and each license's
 //! live state.
 //!
 //! The engine's services (`licensing.rs`) read and write records through [`Store`];
 //! the worker implements it over Workers KV, tests use [`MemoryStore`]. Nothing counted
 //! goes through a `Store`: KV loses concurrent read-modify-writes, so seats and
-//! revocation live behind [`LiveState`] (one Durable Object per licence in the worker,
+//! revocation live behind [`LiveState`] (one Durable Object per license in the worker,
 //! [`MemoryLiveState`] in tests).
 
 use alloc::collections::BTreeMap;
@@ -108,42 +108,42 @@ impl Store for MemoryStore {
     }
 }
 
-/// Each licence's authoritative live state: its seat terms and whether it is revoked.
+/// Each license's authoritative live state: its seat terms and whether it is revoked.
 /// Revocation is written only here and never undone.
 #[allow(async_fn_in_trait)]
 pub trait LiveState {
-    /// Start (or restate) a licence's seat terms.
+    /// Start (or restate) a license's seat terms.
     async fn open(&self, terms: &SeatTerms) -> Result<(), Error>;
-    /// The licence's revocation, if it was revoked.
+    /// The license's revocation, if it was revoked.
     async fn revocation(&self, lid: &str) -> Result<Option<Revocation>, Error>;
-    /// Revoke the licence; if it already was, the first revocation stands and is returned.
+    /// Revoke the license; if it already was, the first revocation stands and is returned.
     async fn revoke(&self, lid: &str, by: &str, now: u64) -> Result<Revocation, Error>;
 }
 
-/// A licence in a [`MemoryLiveState`]: its terms once opened, its revocation if any.
-type MemoryLicence = (Option<SeatTerms>, Option<Revocation>);
+/// A license in a [`MemoryLiveState`]: its terms once opened, its revocation if any.
+type MemoryLicense = (Option<SeatTerms>, Option<Revocation>);
 
 /// An in-memory [`LiveState`] for tests.
 #[derive(Debug, Default)]
 pub struct MemoryLiveState {
-    licences: RefCell<BTreeMap<String, MemoryLicence>>,
+    licenses: RefCell<BTreeMap<String, MemoryLicense>>,
 }
 
 impl MemoryLiveState {
-    /// No licence at all.
+    /// No license at all.
     pub fn new() -> MemoryLiveState {
         MemoryLiveState::default()
     }
 
-    /// The terms a licence was opened with.
+    /// The terms a license was opened with.
     pub fn terms(&self, lid: &str) -> Option<SeatTerms> {
-        self.licences.borrow().get(lid).and_then(|(t, _)| t.clone())
+        self.licenses.borrow().get(lid).and_then(|(t, _)| t.clone())
     }
 }
 
 impl LiveState for MemoryLiveState {
     async fn open(&self, terms: &SeatTerms) -> Result<(), Error> {
-        self.licences
+        self.licenses
             .borrow_mut()
             .entry(terms.lid.clone())
             .or_default()
@@ -152,12 +152,12 @@ impl LiveState for MemoryLiveState {
     }
 
     async fn revocation(&self, lid: &str) -> Result<Option<Revocation>, Error> {
-        Ok(self.licences.borrow().get(lid).and_then(|(_, r)| r.clone()))
+        Ok(self.licenses.borrow().get(lid).and_then(|(_, r)| r.clone()))
     }
 
     async fn revoke(&self, lid: &str, by: &str, now: u64) -> Result<Revocation, Error> {
-        let mut licences = self.licences.borrow_mut();
-        let entry = licences.entry(lid.to_string()).or_default();
+        let mut licenses = self.licenses.borrow_mut();
+        let entry = licenses.entry(lid.to_string()).or_default();
         Ok(entry
             .1
             .get_or_insert_with(|| Revocation {

@@ -1,4 +1,4 @@
-//! Licence tokens: signing, and validation from raw string to [`Decision`].
+//! License tokens: signing, and validation from raw string to [`Decision`].
 //!
 //! Validation never trusts a byte before the signature over it has verified: the header
 //! is read only to pick the algorithm and key, and the claims only after the key's
@@ -12,43 +12,24 @@
 //! `Jwk` deserialisers: that halved the overhead over a bare verify and kept the npm
 //! validator's wasm within its budget.
 
-use std::string::{String, ToString};
+use std::string::String;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use jsonwebtoken::{Algorithm, Header};
 
 use crate::claims::LicenseClaims;
 use crate::decision::{Decision, DenyCode, Expectations, check_claims};
-use crate::error::Error;
-use crate::keys::{KeySet, SigningKey};
+use crate::keys::KeySet;
 
-/// The longest token accepted, in bytes. Real licences are under 1 KiB; anything
+/// The longest token accepted, in bytes. Real licenses are under 1 KiB; anything
 /// larger is refused as `MALFORMED` before any decoding work is done.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// The `typ` a lease token carries (RFC 8725 §3.11: explicit typing), so a lease token
-/// is never taken for a licence, nor a licence for a lease.
+/// is never taken for a license, nor a license for a lease.
 pub const LEASE_TYP: &str = "lease+jwt";
 
-/// Sign `claims` as an EdDSA JWT whose header names `key`'s `kid`.
-pub fn sign(claims: &LicenseClaims, key: &SigningKey) -> Result<String, Error> {
-    sign_typed(claims, key, "JWT")
-}
-
-fn sign_typed<T: serde::Serialize>(
-    claims: &T,
-    key: &SigningKey,
-    typ: &str,
-) -> Result<String, Error> {
-    crate::crypto::install_crypto_provider();
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.kid = Some(key.kid().to_string());
-    header.typ = Some(typ.to_string());
-    jsonwebtoken::encode(&header, claims, key.encoding()).map_err(|e| Error::Signing(e.to_string()))
-}
-
-/// The claims of a lease token: one product of licence `lid` lent to `user` from
+/// The claims of a lease token: one product of license `lid` lent to `user` from
 /// `host`, until `exp`. Apps hold it to keep working offline until the lease ends.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LeaseClaims {
@@ -56,7 +37,7 @@ pub struct LeaseClaims {
     pub iss: String,
     /// The lease id.
     pub jti: String,
-    /// The licence it is a seat of.
+    /// The license it is a seat of.
     pub lid: String,
     /// The product lent.
     pub prod: String,
@@ -69,11 +50,6 @@ pub struct LeaseClaims {
     pub iat: u64,
     /// When the lease ends unless heartbeated.
     pub exp: u64,
-}
-
-/// Sign a lease token (`typ` [`LEASE_TYP`]).
-pub fn sign_lease(claims: &LeaseClaims, key: &SigningKey) -> Result<String, Error> {
-    sign_typed(claims, key, LEASE_TYP)
 }
 
 /// Verify a lease token's signature and type and read its claims, with no time check:
@@ -97,7 +73,7 @@ pub fn judge_lease(claims: &LeaseClaims, expect: &Expectations, now: u64) -> Res
     }
 }
 
-/// Validate a licence token at time `now` (Unix seconds) against trusted `keys` and
+/// Validate a license token at time `now` (Unix seconds) against trusted `keys` and
 /// `expect`ations.
 ///
 /// ```
@@ -119,17 +95,17 @@ pub fn validate(token: &str, keys: &KeySet, expect: &Expectations, now: u64) -> 
 }
 
 /// Verify the signature and read the claims, with no time or identity checks: for
-/// renewal (which must work on an expired token) and for showing a refused licence.
+/// renewal (which must work on an expired token) and for showing a refused license.
 pub fn verify(token: &str, keys: &KeySet) -> Result<LicenseClaims, DenyCode> {
-    let payload = verify_jws(token, keys, Typ::Licence)?;
+    let payload = verify_jws(token, keys, Typ::License)?;
     decode_json(payload)
 }
 
 /// Which kind of token a verification expects.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Typ {
-    /// A licence: `typ` absent or `JWT`.
-    Licence,
+    /// A license: `typ` absent or `JWT`.
+    License,
     /// A lease: `typ` exactly [`LEASE_TYP`].
     Lease,
 }
@@ -156,7 +132,7 @@ fn verify_jws<'t>(token: &'t str, keys: &KeySet, typ: Typ) -> Result<&'t str, De
     }
     let is_lease = header.typ.as_deref() == Some(LEASE_TYP);
     if is_lease != (typ == Typ::Lease) {
-        // A lease token is not a licence, and a licence is not a lease token.
+        // A lease token is not a license, and a license is not a lease token.
         return Err(DenyCode::Malformed);
     }
     let message = &token[..header_and_payload_len(token)];

@@ -21,7 +21,7 @@ fn keys() -> KeySet {
     keys
 }
 
-fn licence() -> LicenseClaims {
+fn license() -> LicenseClaims {
     LicenseClaims {
         iss: "https://issuer.example/".into(),
         sub: "https://app.example/".into(),
@@ -90,9 +90,9 @@ proptest! {
         lid in "[a-z]{0,12}",
         signature in "[A-Za-z0-9_-]{0,100}",
     ) {
-        let token = sign(&licence(), &key()).expect("sign");
+        let token = sign(&license(), &key()).expect("sign");
         let header = token.split('.').next().expect("header");
-        let claims = LicenseClaims { exp, lid, ..licence() };
+        let claims = LicenseClaims { exp, lid, ..license() };
         let payload = {
             use base64::Engine as _;
             base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -104,8 +104,8 @@ proptest! {
     }
 
     #[test]
-    fn a_changed_licence_is_never_accepted_with_other_claims(at in 0usize..10_000, c in token_char()) {
-        let token = sign(&licence(), &key()).expect("sign");
+    fn a_changed_license_is_never_accepted_with_other_claims(at in 0usize..10_000, c in token_char()) {
+        let token = sign(&license(), &key()).expect("sign");
         let at = at % token.len();
         let mut changed: Vec<char> = token.chars().collect();
         changed[at] = c;
@@ -113,11 +113,11 @@ proptest! {
         match validate(&changed, &keys(), &Expectations::default(), NOW) {
             // Only a change the base64 decoder folds away (the unused low bits of the
             // last character of a part) can pass, and then it says the same thing.
-            Decision::Allow(l) => prop_assert_eq!(l.claims, licence()),
+            Decision::Allow(l) => prop_assert_eq!(l.claims, license()),
             Decision::Deny(_) => {}
         }
         if let Ok(claims) = verify(&changed, &keys()) {
-            prop_assert_eq!(claims, licence());
+            prop_assert_eq!(claims, license());
         }
     }
 
@@ -171,7 +171,7 @@ proptest! {
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let (signers, keys) = shared_keys();
         let header = b64.encode(format!(r#"{{"alg":"EdDSA","kid":"k{named}"}}"#));
-        let payload = b64.encode(serde_json::to_vec(&LicenseClaims { lid, ..licence() }).expect("json"));
+        let payload = b64.encode(serde_json::to_vec(&LicenseClaims { lid, ..license() }).expect("json"));
         let message = format!("{header}.{payload}");
         let mut signature = signers[signer].sign(message.as_bytes()).to_bytes();
         if let Some(bit) = flip {

@@ -10,7 +10,7 @@ use tessera_engine::{
 };
 
 const NOW: u64 = 1_800_000_000;
-const ISSUER: &str = "https://licences.example";
+const ISSUER: &str = "https://licenses.example";
 const INSTANCE: &str = "https://app.example/";
 const PRODUCT: &str = "tessera-pro";
 
@@ -147,7 +147,7 @@ fn sign_then_validate_round_trip() {
     assert_eq!(header["alg"], "EdDSA");
     assert_eq!(header["kid"], "issuer-2026");
     match validate(&token, &keys(), &expect(), NOW) {
-        Decision::Allow(licence) => assert_eq!(licence.claims, claims()),
+        Decision::Allow(license) => assert_eq!(license.claims, claims()),
         Decision::Deny(code) => panic!("denied: {code}"),
     }
 }
@@ -214,11 +214,11 @@ fn jwks_import_rejects_what_is_not_one() {
 #[test]
 fn renewal_round_trip() {
     let first = signed(&claims());
-    let Decision::Allow(licence) = validate(&first, &keys(), &expect(), NOW) else {
+    let Decision::Allow(license) = validate(&first, &keys(), &expect(), NOW) else {
         panic!("first token denied")
     };
     let later = NOW + 10 * DAY;
-    let renewed = renew(&licence.claims, "tok-2".into(), later).expect("renewable");
+    let renewed = renew(&license.claims, "tok-2".into(), later).expect("renewable");
     let second = signed(&renewed);
     let Decision::Allow(again) = validate(&second, &keys(), &expect(), later) else {
         panic!("renewed token denied")
@@ -247,7 +247,7 @@ fn with(f: impl FnOnce(&mut LicenseClaims)) -> String {
 #[test]
 fn deny_malformed() {
     assert_eq!(code("garbage"), Some(DenyCode::Malformed));
-    // Signed correctly, but `exp` is a string: the claims are not a licence.
+    // Signed correctly, but `exp` is a string: the claims are not a license.
     let [h, _, _] = parts(&signed(&claims()));
     let mut payload = serde_json::to_value(claims()).expect("json");
     payload["exp"] = "tomorrow".into();
@@ -538,7 +538,7 @@ fn lease_tokens_round_trip_and_carry_their_type() {
 }
 
 #[test]
-fn a_lease_is_never_a_licence_nor_a_licence_a_lease() {
+fn a_lease_is_never_a_license_nor_a_license_a_lease() {
     use tessera_engine::{sign_lease, verify_lease};
     let lease_token = sign_lease(&lease(), &issuer_key()).expect("sign");
     assert_eq!(code(&lease_token), Some(DenyCode::Malformed));

@@ -13,7 +13,7 @@ use tessera_engine::api::{
 };
 use tessera_engine::{
     ApiToken, AppliedView, CreateToken, CreateUser, CreatedToken, GeneratedVaultToken,
-    IssueRequest, LicenceRecord, LicenceStatus, UpdateToken, UpdateUser, UserView, VaultTokenInfo,
+    IssueRequest, LicenseRecord, LicenseStatus, UpdateToken, UpdateUser, UserView, VaultTokenInfo,
 };
 
 /// A failed API call, as a person should see it.
@@ -127,19 +127,19 @@ pub(crate) async fn sign_out() -> Result<(), ApiError> {
 }
 
 /// `GET /api/licenses`: the first 1,000, newest first.
-pub(crate) async fn licences() -> Result<Page<LicenceRecord>, ApiError> {
-    let mut page: Page<LicenceRecord> = get("/api/licenses?limit=1000").await?;
+pub(crate) async fn licenses() -> Result<Page<LicenseRecord>, ApiError> {
+    let mut page: Page<LicenseRecord> = get("/api/licenses?limit=1000").await?;
     page.items.sort_by_key(|r| core::cmp::Reverse(r.created_at));
     Ok(page)
 }
 
 /// `POST /api/licenses`.
-pub(crate) async fn issue(request: &IssueRequest) -> Result<LicenceRecord, ApiError> {
+pub(crate) async fn issue(request: &IssueRequest) -> Result<LicenseRecord, ApiError> {
     with_body(Request::post("/api/licenses"), request).await
 }
 
 /// `POST /api/licenses/:lid/revoke`.
-pub(crate) async fn revoke(lid: &str) -> Result<LicenceRecord, ApiError> {
+pub(crate) async fn revoke(lid: &str) -> Result<LicenseRecord, ApiError> {
     let path = format!("/api/licenses/{}/revoke", segment(lid));
     with_body(Request::post(&path), &serde_json::json!({})).await
 }
@@ -150,12 +150,12 @@ pub(crate) async fn applied() -> Result<Option<AppliedView>, ApiError> {
 }
 
 /// `POST /api/licensing/token`.
-pub(crate) async fn apply(token: String) -> Result<LicenceStatus, ApiError> {
+pub(crate) async fn apply(token: String) -> Result<LicenseStatus, ApiError> {
     with_body(Request::post("/api/licensing/token"), &ApplyToken { token }).await
 }
 
 /// `POST /api/licensing/token/renew`.
-pub(crate) async fn renew() -> Result<LicenceStatus, ApiError> {
+pub(crate) async fn renew() -> Result<LicenseStatus, ApiError> {
     with_body(
         Request::post("/api/licensing/token/renew"),
         &serde_json::json!({}),
@@ -263,10 +263,9 @@ pub(crate) async fn vault_products() -> Result<Vec<ProductSeats>, ApiError> {
     get("/api/vault/products").await
 }
 
-/// `GET /api/vault/reports/usage?{query}`.
-pub(crate) async fn usage_report(
-    query: &str,
-) -> Result<crate::pages::reports::UsageReport, ApiError> {
+/// `GET /api/vault/reports/usage?{query}`, read as `T`: the page that draws it reads
+/// only what it draws (no floats in the console's wasm).
+pub(crate) async fn usage_report<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     get(&format!("/api/vault/reports/usage?{query}")).await
 }
 

@@ -7,7 +7,7 @@ use leptos_router::{Lazy, LazyRoute, lazy_route, path};
 
 use crate::api;
 use crate::pages::{
-    audit::Audit, home::Home, licences::Licences, licensing::Licensing, not_found::NotFound,
+    audit::Audit, home::Home, licenses::Licenses, licensing::Licensing, not_found::NotFound,
     reports::Reports, settings::Settings, sign_in::SignIn, token_details::TokenDetails,
     tokens::Tokens, users::Users, vault::Vault,
 };
@@ -37,8 +37,8 @@ pub(crate) fn App() -> impl IntoView {
             <header class="topbar">
                 <A href="/">"Tessera"</A>
                 <nav>
-                    <A href="/licences">"Licences"</A>
-                    <A href="/licensing">"Applied licence"</A>
+                    <A href="/licenses">"Licenses"</A>
+                    <A href="/licensing">"Applied license"</A>
                     <A href="/vault">"Vault"</A>
                     <A href="/reports">"Reports"</A>
                     <A href="/tokens">"API tokens"</A>
@@ -60,7 +60,7 @@ pub(crate) fn App() -> impl IntoView {
                     <Routes fallback=NotFound>
                         <Route path=path!("/") view=Home />
                         <Route path=path!("/sign-in") view=SignIn />
-                        <Route path=path!("/licences") view=Licences />
+                        <Route path=path!("/licenses") view=Licenses />
                         <Route path=path!("/licensing") view={Lazy::<LicensingRoute>::new()} />
                         <Route path=path!("/tokens") view=Tokens />
                         <Route path=path!("/tokens/:id") view=TokenDetails />

@@ -1,5 +1,5 @@
--- wrk script: POST /api/seats/checkout over one licence ($LICENSE_TOKEN, product "ide"),
--- for $USERS distinct users in turn (default 2000), so the licence's object grants,
+-- wrk script: POST /api/seats/checkout over one license ($LICENSE_TOKEN, product "ide"),
+-- for $USERS distinct users in turn (default 2000), so the license's object grants,
 -- refreshes and denies.
 local token = assert(os.getenv("LICENSE_TOKEN"), "LICENSE_TOKEN")
 local users = tonumber(os.getenv("USERS") or "2000")

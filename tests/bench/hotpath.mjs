@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { call } from "../support/api.mjs";
 import { startWorker } from "../support/wrangler.mjs";
-import { seatedLicences } from "./seated.mjs";
+import { seatedLicenses } from "./seated.mjs";
 import { wrk } from "./wrk.mjs";
 
 const SECONDS = Number(process.argv[2] ?? 8);
@@ -28,7 +28,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 // of ROUNDS rounds, the rows interleaved, so a slow minute on this shared machine hits
 // both sides alike; each row reports its median round (by req/s).
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
-/** Seat routes leave work behind (each licence object's alarm hands its events to the
+/** Seat routes leave work behind (each license object's alarm hands its events to the
  *  event store about a second later): the next round starts once that has settled. */
 const SETTLE_MS = 5000;
 
@@ -66,12 +66,12 @@ async function baseline({ assets = false } = {}) {
   };
 }
 
-/** Tessera, with 200 licences, a seat held on each. */
+/** Tessera, with 200 licenses, a seat held on each. */
 async function tessera() {
   const worker = await startWorker({ inspector: false });
-  const { validate, checkout, heartbeat } = await seatedLicences(worker, TOKENS);
+  const { validate, checkout, heartbeat } = await seatedLicenses(worker, TOKENS);
   const answer = (await call(worker, "POST", "/api/licenses/validate", { auth: null, body: validate[0] })).body;
-  if (!answer.valid) throw new Error(`Tessera refused its own licence: ${JSON.stringify(answer)}`);
+  if (!answer.valid) throw new Error(`Tessera refused its own license: ${JSON.stringify(answer)}`);
   return {
     worker,
     rows: [

@@ -4,7 +4,7 @@
 //
 //   node tests/bench/profile.mjs [seconds, default 5] [route ...]
 //
-// A route is `GET:/api/nope` or `POST:/api/licenses/validate` (POSTs get 200 licences'
+// A route is `GET:/api/nope` or `POST:/api/licenses/validate` (POSTs get 200 licenses'
 // bodies round-robin, as tests/bench/hotpath.mjs sends them). For Rust names rather than
 // `wasm-function[N]`, profile a worker built with its name section: the release profile
 // strips it (`CARGO_PROFILE_RELEASE_STRIP=false` and wasm-opt `-g` keep it).
@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unstable_startWorker } from "wrangler";
 import WebSocket from "ws";
-import { seatedLicences } from "./seated.mjs";
+import { seatedLicenses } from "./seated.mjs";
 import { envFile } from "../support/secrets.mjs";
 import { ROOT, freePort } from "../support/wrangler.mjs";
 import { wrk } from "./wrk.mjs";
@@ -106,7 +106,7 @@ function summarise(profile, n = 25) {
 }
 
 try {
-  const seated = await seatedLicences(worker, 200);
+  const seated = await seatedLicenses(worker, 200);
   const bodies = {
     "/api/licenses/validate": seated.validate,
     "/api/seats/checkout": seated.checkout,

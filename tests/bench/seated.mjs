@@ -1,10 +1,10 @@
-// The app routes' load for the benchmarks: `count` licences, each with one seat held,
+// The app routes' load for the benchmarks: `count` licenses, each with one seat held,
 // and the request bodies for validate, checkout (a refresh of that seat) and heartbeat.
 import { call, issueRequest } from "../support/api.mjs";
 
-/** Issue `count` licences on `worker` and check out a seat on each. Returns
- *  `{ validate, checkout, heartbeat }`: JSON bodies, one per licence, to send round-robin. */
-export async function seatedLicences(worker, count) {
+/** Issue `count` licenses on `worker` and check out a seat on each. Returns
+ *  `{ validate, checkout, heartbeat }`: JSON bodies, one per license, to send round-robin. */
+export async function seatedLicenses(worker, count) {
   const validate = [];
   const checkout = [];
   const heartbeat = [];

@@ -1,4 +1,4 @@
-// Seats on local `wrangler dev`: throughput through one licence's object, and the
+// Seats on local `wrangler dev`: throughput through one license's object, and the
 // app-facing routes' latency beside /api/health measured in the same run. A benchmark,
 // not a test: it prints figures, and fails only if a seat was over-allocated or a
 // request errored.
@@ -6,8 +6,8 @@
 //   node tests/bench/seats.mjs [seconds of load, default 8] [concurrent clients, default 32]
 //
 // Throughput: `wrk` (as the JS baseline of shared/bench is loaded) checks out seats of
-// one licence (500 seats) for 2,000 distinct users in turn, so the object grants,
-// refreshes and denies; afterwards the licence must hold exactly 500 leases, each user
+// one license (500 seats) for 2,000 distinct users in turn, so the object grants,
+// refreshes and denies; afterwards the license must hold exactly 500 leases, each user
 // at most one. A Node client cannot load workerd enough here (it tops out near 700
 // requests/s on a route that does nothing), so throughput needs wrk (`apt-get install
 // wrk`; `scripts/bench` installs it).
@@ -52,7 +52,7 @@ async function beside(fn, n = 400) {
 }
 
 try {
-  const licence = (await call(worker, "POST", "/api/licenses", {
+  const license = (await call(worker, "POST", "/api/licenses", {
     body: issueRequest(`${worker.url}/`, { products: ["ide"], included_users: SEATS }),
   })).body;
 
@@ -62,18 +62,18 @@ try {
       connections: CLIENTS,
       seconds: SECONDS,
       script,
-      env: { LICENSE_TOKEN: licence.token, USERS: String(USERS) },
+      env: { LICENSE_TOKEN: license.token, USERS: String(USERS) },
     });
   const health = load("/api/health");
   const checkouts = load("/api/seats/checkout", "checkout.lua");
-  const state = (await read(`/api/vault/licenses/${licence.lid}`)).body;
+  const state = (await read(`/api/vault/licenses/${license.lid}`)).body;
   const holders = new Set(state.leases.map((l) => l.user));
   const over = state.leases.length - SEATS;
-  const denials = (await read(`/api/vault/licenses/${licence.lid}/events?kind=denied&limit=1`)).body;
+  const denials = (await read(`/api/vault/licenses/${license.lid}/events?kind=denied&limit=1`)).body;
   console.log(`wrk -t2 -c${CLIENTS} -d${SECONDS}s, same run:`);
   const ms = (v) => `${v.toFixed(2)}ms`;
   console.log(`  GET /api/health                      ${health.rate.toFixed(0)} req/s  p50 ${ms(health.p50)}  p99 ${ms(health.p99)}`);
-  console.log(`  POST /api/seats/checkout (one licence) ${checkouts.rate.toFixed(0)} req/s  p50 ${ms(checkouts.p50)}  p99 ${ms(checkouts.p99)}  (${checkouts.errors ?? "no socket errors"})`);
+  console.log(`  POST /api/seats/checkout (one license) ${checkouts.rate.toFixed(0)} req/s  p50 ${ms(checkouts.p50)}  p99 ${ms(checkouts.p99)}  (${checkouts.errors ?? "no socket errors"})`);
   console.log(`  ratio checkout/health: ${(checkouts.rate / health.rate).toFixed(2)}×`);
   console.log(`  leases held ${state.leases.length} of ${SEATS} seats (over-allocation: ${Math.max(0, over)}); last denial seq ${denials.items[0]?.seq ?? "-"}`);
   if (over > 0 || holders.size !== state.leases.length) {
@@ -81,11 +81,11 @@ try {
   }
 
   // Latency beside /api/health (interleaved, one client).
-  const seat = (await post("/api/seats/checkout", { license: licence.token, product: "ide", user: "user-0", host: "h" })).body;
+  const seat = (await post("/api/seats/checkout", { license: license.token, product: "ide", user: "user-0", host: "h" })).body;
   const rows = [
     ["GET /api/health", null],
-    ["POST /api/licenses/validate", () => post("/api/licenses/validate", { token: licence.token, product: "ide" })],
-    ["POST /api/seats/checkout (refresh)", () => post("/api/seats/checkout", { license: licence.token, product: "ide", user: "user-0", host: "h" })],
+    ["POST /api/licenses/validate", () => post("/api/licenses/validate", { token: license.token, product: "ide" })],
+    ["POST /api/seats/checkout (refresh)", () => post("/api/seats/checkout", { license: license.token, product: "ide", user: "user-0", host: "h" })],
     ["POST /api/seats/heartbeat", () => post("/api/seats/heartbeat", { token: seat.token })],
   ];
   const results = [];

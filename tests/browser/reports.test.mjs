@@ -9,19 +9,19 @@ import { parse } from "csv-parse/sync";
 import { call, createToken, now } from "../support/api.mjs";
 import { screenshot, signIn, useWorkerAndBrowser } from "../support/browser.mjs";
 import { ADMIN } from "../support/secrets.mjs";
-import { checkout, eventually, issueLicence } from "../support/seats.mjs";
+import { checkout, eventually, issueLicense } from "../support/seats.mjs";
 
 const env = useWorkerAndBrowser();
 
 test("usage and denials charts for seeded data, CSV equal to the API, and the audit log", async () => {
   const worker = env.worker;
   // A Tessera product with two seats, both taken, and a third user refused.
-  const licence = await issueLicence(worker, { products: ["studio"], included_users: 2 });
+  const license = await issueLicense(worker, { products: ["studio"], included_users: 2 });
   for (const user of ["ann@example.com", "bob@example.com"]) {
-    assert.equal((await checkout(worker, licence.token, user, { product: "studio" })).status, 201);
+    assert.equal((await checkout(worker, license.token, user, { product: "studio" })).status, 201);
   }
-  assert.equal((await checkout(worker, licence.token, "carl@example.com", { product: "studio" })).status, 409);
-  // An outside licence server's product over the last five days, via an Agent token.
+  assert.equal((await checkout(worker, license.token, "carl@example.com", { product: "studio" })).status, 409);
+  // An outside license server's product over the last five days, via an Agent token.
   const agent = await createToken(worker, undefined, { scope: "Agent" });
   const day = 86_400;
   const start = Math.floor(now() / day) * day - 5 * day;
@@ -83,11 +83,11 @@ test("usage and denials charts for seeded data, CSV equal to the API, and the au
   await studio.waitFor({ state: "detached" });
   assert.equal(await p.locator("figure.chart").count(), 1);
 
-  // The audit log shows the licence just issued.
+  // The audit log shows the license just issued.
   await p.getByRole("link", { name: "Audit log" }).click();
-  const issued = p.locator('tr[data-key="licence.issue"]');
+  const issued = p.locator('tr[data-key="license.issue"]');
   await issued.first().waitFor();
-  assert.ok((await issued.first().textContent()).includes(licence.lid));
+  assert.ok((await issued.first().textContent()).includes(license.lid));
   await screenshot(p, "console-audit");
   assert.deepEqual(errors, []);
 });

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { call, createUser } from "../support/api.mjs";
 import { screenshot, signIn, useWorkerAndBrowser } from "../support/browser.mjs";
 import { ADMIN } from "../support/secrets.mjs";
-import { checkout, eventually, heartbeat, heldBy, issueLicence } from "../support/seats.mjs";
+import { checkout, eventually, heartbeat, heldBy, issueLicense } from "../support/seats.mjs";
 
 const env = useWorkerAndBrowser();
 
@@ -22,10 +22,10 @@ async function page(username = ADMIN.username, password = ADMIN.password) {
 
 test("products, users, revoke one, revoke all with a block, unblock, disconnect and connect", async () => {
   const worker = env.worker;
-  const licence = await issueLicence(worker, { included_users: 3 });
-  const annIde = (await checkout(worker, licence.token, "ann@example.com")).body;
-  const annProfiler = (await checkout(worker, licence.token, "ann@example.com", { product: "profiler" })).body;
-  const bobIde = (await checkout(worker, licence.token, "bob@example.com")).body;
+  const license = await issueLicense(worker, { included_users: 3 });
+  const annIde = (await checkout(worker, license.token, "ann@example.com")).body;
+  const annProfiler = (await checkout(worker, license.token, "ann@example.com", { product: "profiler" })).body;
+  const bobIde = (await checkout(worker, license.token, "bob@example.com")).body;
   await eventually(async () => (await heldBy(worker, "bob@example.com")).length === 1, { what: "the roll-up" });
 
   const { p, errors } = await page();
@@ -45,37 +45,37 @@ test("products, users, revoke one, revoke all with a block, unblock, disconnect 
   await ann.getByRole("button", { name: "ann@example.com" }).click();
   const leases = p.getByTestId("user-leases");
   await leases.locator(`tr[data-lease="${annIde.lease.id}"]`).getByRole("button", { name: "Revoke" }).click();
-  await p.getByRole("dialog", { name: "Revoke licence" }).getByRole("button", { name: "Revoke" }).click();
+  await p.getByRole("dialog", { name: "Revoke license" }).getByRole("button", { name: "Revoke" }).click();
   await leases.locator(`tr[data-lease="${annIde.lease.id}"]`).waitFor({ state: "detached" });
   assert.equal((await heartbeat(worker, annIde.token)).status, 410);
   assert.equal((await heartbeat(worker, annProfiler.token)).status, 200);
 
   // Revoke all, and block.
   await leases.getByRole("button", { name: "Revoke all" }).click();
-  const dialog = p.getByRole("dialog", { name: "Revoke all licences" });
+  const dialog = p.getByRole("dialog", { name: "Revoke all licenses" });
   await dialog.getByLabel("Also block this user from taking seats").check();
   await screenshot(p, "console-vault-revoke-all");
   await dialog.getByRole("button", { name: "Revoke all" }).click();
   await leases.getByTestId("no-leases").waitFor();
   await p.locator('[data-testid="blocks"] tr[data-user="ann@example.com"]').waitFor();
   assert.equal((await heartbeat(worker, annProfiler.token)).status, 410);
-  assert.equal((await checkout(worker, licence.token, "ann@example.com")).body.error.code, "USER_BLOCKED");
+  assert.equal((await checkout(worker, license.token, "ann@example.com")).body.error.code, "USER_BLOCKED");
 
   // Unblock: ann may take a seat again.
   await p.locator('[data-testid="blocks"] tr[data-user="ann@example.com"]').getByRole("button", { name: "Unblock" }).click();
   await p.getByTestId("no-blocks").waitFor();
-  assert.equal((await checkout(worker, licence.token, "ann@example.com")).status, 201);
+  assert.equal((await checkout(worker, license.token, "ann@example.com")).status, 201);
 
   // Disconnect the product: bob's seat ends; connect it again.
   await ide.getByRole("button", { name: "Disconnect" }).click();
   await p.getByRole("dialog", { name: "Disconnect product" }).getByRole("button", { name: "Disconnect" }).click();
   await ide.locator('[data-col="state"]').filter({ hasText: "Disconnected" }).waitFor();
   assert.equal((await heartbeat(worker, bobIde.token)).status, 410);
-  assert.equal((await checkout(worker, licence.token, "bob@example.com")).body.error.code, "PRODUCT_DISCONNECTED");
+  assert.equal((await checkout(worker, license.token, "bob@example.com")).body.error.code, "PRODUCT_DISCONNECTED");
   await ide.getByRole("button", { name: "Connect" }).click();
   await p.getByRole("dialog", { name: "Connect product" }).getByRole("button", { name: "Connect" }).click();
   await ide.locator('[data-col="state"]').filter({ hasText: "Connected" }).waitFor();
-  assert.equal((await checkout(worker, licence.token, "bob@example.com")).status, 201);
+  assert.equal((await checkout(worker, license.token, "bob@example.com")).status, 201);
   assert.deepEqual(errors, [], "no uncaught errors in the page");
 });
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { assertError, call } from "../support/api.mjs";
-import { issueLicence } from "../support/seats.mjs";
+import { issueLicense } from "../support/seats.mjs";
 import { startWorker } from "../support/wrangler.mjs";
 
 let worker;
@@ -25,12 +25,16 @@ describe("the probes of the finding", () => {
     const vaultBefore = (await call(worker, "GET", "/api/vault-token")).body;
     const keysBefore = (await call(worker, "GET", "/api/keys")).body;
     for (const path of ["/api/vault-token", "/api/keys/rotate"]) {
-      const plain = await call(worker, "POST", path, { raw: "x=1", contentType: "text/plain", headers: EVIL });
-      assertError(plain, 415, "UNSUPPORTED_MEDIA_TYPE");
-      const json = await call(worker, "POST", path, { body: {}, headers: EVIL });
-      assertError(json, 403, "CROSS_SITE_REQUEST");
-      const bare = await call(worker, "POST", path, { headers: EVIL });
-      assertError(bare, 403, "CROSS_SITE_REQUEST", {}, "a no-cors fetch with no body");
+      // With the browser's cached password, and with no credential at all: the refusal
+      // is the same, so it does not depend on who is asking.
+      for (const [who, auth] of [["with a credential", undefined], ["with no credential", null]]) {
+        const plain = await call(worker, "POST", path, { auth, raw: "x=1", contentType: "text/plain", headers: EVIL });
+        assertError(plain, 415, "UNSUPPORTED_MEDIA_TYPE", {}, `a text/plain form, ${who}`);
+        const json = await call(worker, "POST", path, { auth, body: {}, headers: EVIL });
+        assertError(json, 403, "CROSS_SITE_REQUEST", {}, `a JSON fetch, ${who}`);
+        const bare = await call(worker, "POST", path, { auth, headers: EVIL });
+        assertError(bare, 403, "CROSS_SITE_REQUEST", {}, `a no-cors fetch with no body, ${who}`);
+      }
     }
     assert.deepEqual((await call(worker, "GET", "/api/vault-token")).body, vaultBefore);
     assert.deepEqual((await call(worker, "GET", "/api/keys")).body, keysBefore);
@@ -41,21 +45,38 @@ describe("the probes of the finding", () => {
     const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.keys(ops)
         .filter((m) => ["post", "patch", "put", "delete"].includes(m))
-        .map((m) => [m.toUpperCase(), path.replace(/\{[^}]+\}/g, "x")]),
+        .map((m) => [m.toUpperCase(), path.replace(/\{[^}]+\}/g, "x"), ops[m].security.length > 0]),
     );
     assert.ok(routes.length >= 20, `${routes.length} state-changing routes`);
     const before = (await call(worker, "GET", "/api/users")).body;
-    for (const [method, path] of routes) {
-      const res = await call(worker, method, path, { body: {}, headers: EVIL });
+    for (const [method, path, secured] of routes) {
+      const route = `${method} ${path}`;
       if (APP.includes(path)) {
-        assert.notEqual(res.status, 403, `${method} ${path} is app-facing`);
+        // No cross-site check: the request goes on to the route, which refuses the empty
+        // body for what it lacks (the route's own answer, not a 403 nor a 500).
+        const res = await call(worker, method, path, { auth: null, body: {}, headers: EVIL });
+        assertError(res, 400, "INVALID_BODY", {}, `${route} is app-facing`);
         continue;
       }
-      assertError(res, 403, "CROSS_SITE_REQUEST");
+      assertError(await call(worker, method, path, { body: {}, headers: EVIL }), 403, "CROSS_SITE_REQUEST", {}, route);
       for (const headers of [{ "Sec-Fetch-Site": "same-site" }, { Origin: "null" }, { Origin: "https://evil.example" }]) {
-        assertError(await call(worker, method, path, { body: {}, headers }), 403, "CROSS_SITE_REQUEST");
+        assertError(await call(worker, method, path, { body: {}, headers }), 403, "CROSS_SITE_REQUEST", {}, `${route} ${JSON.stringify(headers)}`);
       }
-      assertError(await call(worker, method, path, { raw: "a=b", contentType: "application/x-www-form-urlencoded" }), 415, "UNSUPPORTED_MEDIA_TYPE");
+      // With no credential at all, the same: refused as cross-site before any
+      // authentication, where the same request from no browser is asked to authenticate.
+      for (const headers of [EVIL, { "Sec-Fetch-Site": "cross-site" }, { Origin: "https://evil.example" }]) {
+        assertError(
+          await call(worker, method, path, { auth: null, body: {}, headers }),
+          403,
+          "CROSS_SITE_REQUEST",
+          {},
+          `${route} with no credential, ${JSON.stringify(headers)}`,
+        );
+      }
+      if (secured) {
+        assertError(await call(worker, method, path, { auth: null, body: {} }), 401, "UNAUTHORIZED", {}, `${route} with no credential, not cross-site`);
+      }
+      assertError(await call(worker, method, path, { raw: "a=b", contentType: "application/x-www-form-urlencoded" }), 415, "UNSUPPORTED_MEDIA_TYPE", {}, route);
     }
     assert.deepEqual((await call(worker, "GET", "/api/users")).body, before, "nothing changed");
   });
@@ -71,13 +92,19 @@ describe("what still works", () => {
   });
 
   test("the app-facing routes serve apps on other origins", async () => {
-    const licence = await issueLicence(worker);
-    const res = await call(worker, "POST", "/api/seats/checkout", {
-      auth: null,
-      headers: EVIL,
-      body: { license: licence.token, product: "ide", user: "ann" },
-    });
+    const license = await issueLicense(worker);
+    const app = (path, body) => call(worker, "POST", path, { auth: null, headers: EVIL, body });
+    const valid = await app("/api/licenses/validate", { token: license.token, product: "ide" });
+    assert.equal(valid.status, 200, JSON.stringify(valid.body));
+    assert.deepEqual([valid.body.valid, valid.body.code, valid.body.claims.lid], [true, null, license.lid]);
+    const res = await app("/api/seats/checkout", { license: license.token, product: "ide", user: "ann" });
     assert.equal(res.status, 201, JSON.stringify(res.body));
+    const beat = await app("/api/seats/heartbeat", { token: res.body.token });
+    assert.equal(beat.status, 200, JSON.stringify(beat.body));
+    assert.equal(beat.body.lease.id, res.body.lease.id);
+    const released = await app("/api/seats/release", { token: res.body.token });
+    assert.equal(released.status, 204, JSON.stringify(released.body));
+    assertError(await app("/api/seats/heartbeat", { token: res.body.token }), 410, "LEASE_REVOKED", {}, "released from another origin");
     assertError(
       await call(worker, "POST", "/api/licenses/validate", { auth: null, headers: EVIL, raw: "token=x", contentType: "text/plain" }),
       415,

@@ -21,7 +21,7 @@ const instance = () => `${worker.url}/`;
 const list = async () => (await call(worker, "GET", "/api/licenses?limit=1000")).body.items;
 
 describe("ok", () => {
-  test("issue, list, read and revoke a licence", async () => {
+  test("issue, list, read and revoke a license", async () => {
     const issued = await call(worker, "POST", "/api/licenses", { body: issueRequest(instance()) });
     assert.equal(issued.status, 201, JSON.stringify(issued.body));
     const record = issued.body;
@@ -49,7 +49,7 @@ describe("ok", () => {
     assert.deepEqual(again.body, revoked.body, "revoking twice changes nothing");
   });
 
-  test("the list comes in pages, each licence once", async () => {
+  test("the list comes in pages, each license once", async () => {
     for (let i = 0; i < 3; i++) {
       assert.equal((await call(worker, "POST", "/api/licenses", { body: issueRequest(instance()) })).status, 201);
     }
@@ -63,8 +63,8 @@ describe("ok", () => {
       cursor = page.next_cursor;
       assert.ok(pages < 50);
     }
-    assert.equal(new Set(seen).size, seen.length, "no licence twice");
-    assert.deepEqual(seen.sort(), (await list()).map((r) => r.lid).sort(), "every licence");
+    assert.equal(new Set(seen).size, seen.length, "no license twice");
+    assert.deepEqual(seen.sort(), (await list()).map((r) => r.lid).sort(), "every license");
   });
 
   test("an editor issues; defaults fill the optional terms", async () => {
@@ -96,7 +96,7 @@ describe("bad input changes nothing", () => {
     test(`${name}: ${status} ${code}`, async () => {
       const before = await list();
       const res = await call(worker, "POST", "/api/licenses", options);
-      assertError(res, status, code, extra);
+      assertError(res, status, code, extra, name);
       assert.deepEqual(await list(), before);
     });
   }
@@ -107,7 +107,7 @@ describe("bad input changes nothing", () => {
     }
   });
 
-  test("unknown licence ids are 404", async () => {
+  test("unknown license ids are 404", async () => {
     assertError(await call(worker, "GET", "/api/licenses/no-such-lid"), 404, "NOT_FOUND");
     assertError(await call(worker, "POST", "/api/licenses/no-such-lid/revoke"), 404, "NOT_FOUND");
   });

@@ -2,8 +2,10 @@
 // authentication (Basic of a server administrator only), and persistence.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { DAY, assertError, call, issueRequest, now, userWithRole } from "../support/api.mjs";
-import { ADMIN_AUTH, PUBLIC_JWK, envFile, signWithRootKey } from "../support/secrets.mjs";
+import { calculateJwkThumbprint } from "jose";
+import { DAY, assertError, call, issueRequest, now, untilServerTime, userWithRole } from "../support/api.mjs";
+import { signToLength } from "../support/jwt.mjs";
+import { ADMIN_AUTH, PUBLIC_JWK, ROOT_PRIVATE_KEY, envFile, signWithRootKey } from "../support/secrets.mjs";
 import { startWorker } from "../support/wrangler.mjs";
 
 const SEED_EXAMPLE_TOKEN =
@@ -69,7 +71,7 @@ describe("the seed 004 flow", () => {
     assert.equal(renewed.body.token.split(".").length, 3);
     assert.equal(await check(), true);
     const after = await call(worker, "GET", `/api/licenses/${record.lid}`);
-    assert.equal(after.body.token, renewed.body.token, "the licence record follows the renewal");
+    assert.equal(after.body.token, renewed.body.token, "the license record follows the renewal");
 
     const removed = await remove(self());
     assert.equal(removed.status, 202);
@@ -86,7 +88,7 @@ describe("the seed 004 flow", () => {
     assert.equal((await remove(self())).status, 202);
   });
 
-  test("?instance= holds the licences of other instances apart", async () => {
+  test("?instance= holds the licenses of other instances apart", async () => {
     const other = "https://customer-app.example/";
     const q = `?instance=${encodeURIComponent(other)}`;
     const record = await issue(other);
@@ -103,7 +105,7 @@ describe("the seed 004 flow", () => {
     assert.equal(await check(q), false);
   });
 
-  test("the console's view of the applied licence", async () => {
+  test("the console's view of the applied license", async () => {
     const none = await call(worker, "GET", "/api/licensing/applied");
     assert.equal(none.status, 200);
     assert.equal(none.body, null);
@@ -121,13 +123,13 @@ describe("the seed 004 flow", () => {
   });
 });
 
-describe("refused licences are 400 and store nothing", () => {
+describe("refused licenses are 400 and store nothing", () => {
   const cases = [
     ["the seed's own example token (HS256)", () => SEED_EXAMPLE_TOKEN, "WRONG_ALGORITHM"],
     ["garbage", () => "not-a-token", "MALFORMED"],
     ["an empty token", () => "", "MALFORMED"],
     ["an expired token", () => signWithRootKey(forgedClaims({ exp: now() - 10 }), kid), "EXPIRED"],
-    ["an expired licence", () => signWithRootKey(forgedClaims({ lexp: now() - 10 }), kid), "LICENSE_EXPIRED"],
+    ["an expired license", () => signWithRootKey(forgedClaims({ lexp: now() - 10 }), kid), "LICENSE_EXPIRED"],
     ["a not-yet-valid token", () => signWithRootKey(forgedClaims({ nbf: now() + DAY }), kid), "NOT_YET_VALID"],
     ["another issuer", () => signWithRootKey(forgedClaims({ iss: "https://evil.example/" }), kid), "WRONG_ISSUER"],
     ["another instance", () => signWithRootKey(forgedClaims({ sub: "https://other.example/" }), kid), "WRONG_INSTANCE"],
@@ -147,13 +149,19 @@ describe("refused licences are 400 and store nothing", () => {
   }
 
   test("a token forged with the real key but valid claims is accepted (the key is what counts)", async () => {
+    // The key that counts is the one the deployment publishes, under the kid it signs with.
+    const { keys } = await (await fetch(`${worker.url}/.well-known/jwks.json`)).json();
+    assert.equal(keys.find((k) => k.kid === kid)?.x, PUBLIC_JWK.x, "the deployment publishes the key it was started with");
     const res = await apply(signWithRootKey(forgedClaims(), kid));
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.equal(PUBLIC_JWK.kty, "OKP");
+    assert.deepEqual([res.body.status, res.body.jti, res.body.lid, res.body.company], [0, "forged", "forged-lid", "Forged"]);
+    assert.equal(await check(), true);
+    const applied = (await call(worker, "GET", "/api/licensing/applied")).body;
+    assert.deepEqual([applied.valid, applied.claims.lid, applied.claims.company], [true, "forged-lid", "Forged"]);
     await remove(self());
   });
 
-  test("a revoked licence cannot be applied or renewed", async () => {
+  test("a revoked license cannot be applied or renewed", async () => {
     const record = await issue(self());
     assert.equal((await apply(record.token)).status, 200);
     await call(worker, "POST", `/api/licenses/${record.lid}/revoke`);
@@ -163,11 +171,18 @@ describe("refused licences are 400 and store nothing", () => {
     await remove(self());
   });
 
-  test("an expired licence cannot be renewed", async () => {
-    const token = signWithRootKey(forgedClaims({ jti: "x", lid: "short", lexp: now() + 3, exp: now() + 3 }), kid);
+  test("an expired license cannot be renewed", async () => {
+    // The token itself stays valid for a day: only the license's own end (lexp) passes.
+    const lexp = now() + 5;
+    const token = signWithRootKey(forgedClaims({ jti: "x", lid: "short", lexp, exp: now() + DAY }), kid);
     assert.equal((await apply(token)).status, 200);
-    await new Promise((r) => setTimeout(r, 4_500));
+    assert.equal(await check(), true, "valid before its lexp");
+    assert.ok(Date.now() < lexp * 1000, "checked before its lexp (the machine answered within 5 s)");
+    // Wait for the worker's own clock to pass lexp, not a fixed time.
+    await untilServerTime(worker, lexp);
     assert.equal(await check(), false);
+    const applied = (await call(worker, "GET", "/api/licensing/applied")).body;
+    assert.deepEqual([applied.valid, applied.code], [false, "LICENSE_EXPIRED"]);
     assertError(await call(worker, "POST", "/api/licensing/token/renew", { body: {} }), 400, "INVALID_LICENSE", { reason: "LICENSE_EXPIRED" });
     await remove(self());
   });
@@ -219,6 +234,58 @@ describe("bad input", () => {
   });
 });
 
+describe("the 8 KiB cap, on real licenses", () => {
+  // A license this deployment issued, its company padded so the token, signed again with
+  // the deployment's key (by jose, under the key's RFC 7638 thumbprint), is exactly
+  // `length` bytes long. One byte over the cap is MALFORMED unread; at the cap, valid.
+  let record;
+  let sized;
+  before(async () => {
+    record = await issue(self());
+    const thumbprint = await calculateJwkThumbprint({ kty: PUBLIC_JWK.kty, crv: PUBLIC_JWK.crv, x: PUBLIC_JWK.x });
+    assert.equal(thumbprint, kid, "the deployment's kid is its key's RFC 7638 thumbprint");
+    assert.equal(JSON.parse(Buffer.from(record.token.split(".")[0], "base64url")).kid, kid);
+    const headers = [{ alg: "EdDSA", typ: "JWT", kid }];
+    sized = async (length) => signToLength(length, record.claims, { key: ROOT_PRIVATE_KEY, headers });
+  });
+  const validate = (token) => call(worker, "POST", "/api/licenses/validate", { auth: null, body: { token } });
+
+  test("POST /api/licenses/validate: 8,192 bytes valid, 8,193 MALFORMED with no claims read", async () => {
+    const at = await sized(8192);
+    const ok = await validate(at.token);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.deepEqual([ok.body.valid, ok.body.code], [true, null]);
+    assert.deepEqual(ok.body.claims, at.claims, "every claim read back, the padded company too");
+    const over = await sized(8193);
+    const refused = await validate(over.token);
+    assert.equal(refused.status, 200, JSON.stringify(refused.body));
+    assert.deepEqual([refused.body.valid, refused.body.code, refused.body.claims], [false, "MALFORMED", null]);
+  });
+
+  test("POST /api/licensing/token: 8,193 bytes refused and nothing applied; 8,192 applied", async () => {
+    const over = await sized(8193);
+    assertError(await apply(over.token), 400, "INVALID_LICENSE", { reason: "MALFORMED" });
+    assert.equal(await check(), false);
+    assert.equal((await call(worker, "GET", "/api/licensing/applied")).body, null);
+    const at = await sized(8192);
+    const res = await apply(at.token);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual([res.body.lid, res.body.company], [record.lid, at.claims.company]);
+    assert.equal(await check(), true);
+    assert.equal((await remove(self())).status, 202);
+  });
+
+  test("POST /api/seats/checkout: 8,193 bytes MALFORMED; 8,192 lends a seat", async () => {
+    const body = (token) => ({ license: token, product: "tessera-pro", user: "ann" });
+    const over = await sized(8193);
+    assertError(await call(worker, "POST", "/api/seats/checkout", { auth: null, body: body(over.token) }), 400, "MALFORMED");
+    const at = await sized(8192);
+    const res = await call(worker, "POST", "/api/seats/checkout", { auth: null, body: body(at.token) });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal(res.body.lease.lid, record.lid);
+  });
+});
+
 describe("Basic auth of a server administrator only", () => {
   const routes = [
     ["GET", "/api/licensing/check"],
@@ -237,9 +304,9 @@ describe("Basic auth of a server administrator only", () => {
 });
 
 describe("persistence", () => {
-  test("an applied licence survives a restart of wrangler dev on the same state", async () => {
+  test("an applied license survives a restart of wrangler dev on the same state", async () => {
     // A fixed issuer: the restarted worker listens on another port (another origin).
-    const env = envFile({ ISSUER_URL: "https://licences.test/" });
+    const env = envFile({ ISSUER_URL: "https://licenses.test/" });
     const first = await startWorker({ keepState: true, envFile: env });
     const instance = `${first.url}/`;
     const res = await call(first, "POST", "/api/licenses", { body: issueRequest(instance) });
@@ -254,8 +321,8 @@ describe("persistence", () => {
     const second = await startWorker({ stateDir, envFile: env });
     try {
       assert.equal((await call(second, "GET", `/api/licensing/check${q}`)).body, true);
-      const licences = (await call(second, "GET", "/api/licenses")).body.items;
-      assert.deepEqual(new Set(licences.map((l) => l.lid)), new Set([res.body.lid, other.body.lid]));
+      const licenses = (await call(second, "GET", "/api/licenses")).body.items;
+      assert.deepEqual(new Set(licenses.map((l) => l.lid)), new Set([res.body.lid, other.body.lid]));
       const login = await call(second, "GET", "/api/me", { auth: ADMIN_AUTH });
       assert.equal(login.status, 200, "the bootstrap admin persisted too");
     } finally {

@@ -18,7 +18,7 @@ const ROLES = {
   editor: ["licenses:read", "licenses:write", "keys:read", "tokens:write", "seats:read", "seats:write", "reports:read"],
   viewer: ["licenses:read", "keys:read", "tokens:write", "seats:read", "reports:read"],
 };
-// The vault access token (seeds 001/002): licence data and seats, nothing else.
+// The vault access token (seeds 001/002): license data and seats, nothing else.
 const VAULT = ["licenses:read", "seats:read", "seats:write", "reports:read"];
 const grants = (role, permission) => ROLES[role] === "*" || ROLES[role].includes(permission);
 // Making or changing credentials needs a password sign-in, whatever a token's role.
@@ -58,11 +58,11 @@ const ROUTES = [
   ["POST", "/api/licenses/nope/revoke", "licenses:write", false, undefined, 404, "/api/licenses/{lid}/revoke"],
   ["GET", "/api/licensing/check", "licensing:read", true, undefined, 200],
   ["GET", "/api/licensing/applied", "licensing:read", true, undefined, 200],
-  ["POST", "/api/licensing/token", "licensing:write", true, { token: "not-a-licence" }, 400],
+  ["POST", "/api/licensing/token", "licensing:write", true, { token: "not-a-license" }, 400],
   ["POST", "/api/licensing/token/renew", "licensing:write", true, {}, 404],
   ["DELETE", "/api/licensing/token", "licensing:delete", true, { instance: "https://elsewhere.example/" }, 422],
   // App-facing: the token in the body is the credential; Authorization is ignored.
-  ["POST", "/api/licenses/validate", null, false, { token: "not-a-licence" }, 200],
+  ["POST", "/api/licenses/validate", null, false, { token: "not-a-license" }, 200],
   ["POST", "/api/seats/checkout", null, false, { license: "x", product: "p", user: "u" }, 400],
   ["POST", "/api/seats/heartbeat", null, false, { token: "x" }, 400],
   ["POST", "/api/seats/release", null, false, { token: "x" }, 400],

@@ -9,7 +9,8 @@ import { execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { parse } from "csv-parse/sync";
 import { assertError, call, createToken, createUser, now } from "../support/api.mjs";
-import { checkout, eventually, issueLicence, release } from "../support/seats.mjs";
+import { checkout, eventually, events, issueLicense, release } from "../support/seats.mjs";
+import { envFile } from "../support/secrets.mjs";
 import { startWorker } from "../support/wrangler.mjs";
 
 let worker;
@@ -192,14 +193,14 @@ describe("reports from a known sequence", () => {
 });
 
 describe("Tessera's own seat events", () => {
-  test("grants, denials and releases reach the reports, marked with the licence", async () => {
+  test("grants, denials and releases reach the reports, marked with the license", async () => {
     const product = unique("ide");
-    const licence = await issueLicence(worker, { products: [product], included_users: 2 });
-    const ann = await checkout(worker, licence.token, "ann@example.com", { product });
-    const bob = await checkout(worker, licence.token, "bob@example.com", { product });
+    const license = await issueLicense(worker, { products: [product], included_users: 2 });
+    const ann = await checkout(worker, license.token, "ann@example.com", { product });
+    const bob = await checkout(worker, license.token, "bob@example.com", { product });
     assert.equal(ann.status, 201);
     assert.equal(bob.status, 201);
-    const carl = await checkout(worker, licence.token, "carl@example.com", { product });
+    const carl = await checkout(worker, license.token, "carl@example.com", { product });
     assertError(carl, 409, "NO_SEAT_AVAILABLE");
     assert.equal((await release(worker, bob.body.token)).status, 204);
     const q = `from=${now() - H}&to=${now() + H}&product=${product}`;
@@ -212,7 +213,7 @@ describe("Tessera's own seat events", () => {
     );
     assert.deepEqual(
       denials.items.map((d) => [d.user, d.reason, d.lid, d.company, d.server]),
-      [["carl@example.com", "NO_SEAT_AVAILABLE", licence.lid, "Example Labs", null]],
+      [["carl@example.com", "NO_SEAT_AVAILABLE", license.lid, "Example Labs", null]],
     );
     const report = await eventually(async () => {
       const res = await call(worker, "GET", `/api/vault/reports/usage?${q}&interval=hour`);
@@ -297,9 +298,9 @@ describe("bad input is a 4xx and stores nothing", () => {
 describe("audit log", () => {
   test("who did what to which object, from where; never a secret", async () => {
     const since = now() - 1;
-    const licence = await issueLicence(worker);
+    const license = await issueLicense(worker);
     const token = await createToken(worker, undefined, { description: "ci" });
-    const asToken = await call(worker, "POST", `/api/licenses/${licence.lid}/revoke`, { auth: token.bearer });
+    const asToken = await call(worker, "POST", `/api/licenses/${license.lid}/revoke`, { auth: token.bearer });
     assert.equal(asToken.status, 200);
     const user = await createUser(worker, "editor");
     assert.equal((await call(worker, "PATCH", `/api/users/${user.username}`, { body: { role: "viewer" } })).status, 200);
@@ -309,9 +310,9 @@ describe("audit log", () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const seen = res.body.items.map((e) => [e.action, e.object, e.actor, e.via, e.token_id]);
     for (const expected of [
-      ["licence.issue", licence.lid, "admin", "password", null],
+      ["license.issue", license.lid, "admin", "password", null],
       ["token.create", token.token.id, "admin", "password", null],
-      ["licence.revoke", licence.lid, "admin", "token", token.token.id],
+      ["license.revoke", license.lid, "admin", "token", token.token.id],
       ["user.create", user.username, "admin", "password", null],
       ["user.update", user.username, "admin", "password", null],
       ["vault_token.generate", null, "admin", "password", null],
@@ -324,8 +325,8 @@ describe("audit log", () => {
     assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a));
     assert.ok(res.body.items.every((e) => e.at >= since && typeof e.address === "string"));
     // Filters, and CSV.
-    const issues = await call(worker, "GET", `/api/audit?from=${since}&action=licence.issue`);
-    assert.ok(issues.body.items.length >= 1 && issues.body.items.every((e) => e.action === "licence.issue"));
+    const issues = await call(worker, "GET", `/api/audit?from=${since}&action=license.issue`);
+    assert.ok(issues.body.items.length >= 1 && issues.body.items.every((e) => e.action === "license.issue"));
     const csv = await call(worker, "GET", `/api/audit?from=${since}&limit=1000&format=csv`);
     assert.match(csv.headers.get("content-disposition"), /^attachment/);
     assert.deepEqual(
@@ -339,45 +340,191 @@ describe("audit log", () => {
   });
 });
 
+// SQL on the SQLite files of wrangler's local state, run from outside the worker by
+// python3's sqlite3: to make one write fail where the test needs it (a trigger that
+// raises), and to read what was stored.
+const SQLITE = [
+  "import json, sqlite3, sys",
+  "c = sqlite3.connect(sys.argv[1], timeout=10)",
+  "try:",
+  "    rows = c.execute(sys.argv[2], json.loads(sys.argv[3])).fetchall()",
+  "    c.commit()",
+  "finally:",
+  "    c.close()",
+  "print(json.dumps(rows))",
+].join("\n");
+
+function sqlite(file, statement, params = []) {
+  const out = execFileSync("python3", ["-c", SQLITE, file, statement, JSON.stringify(params)], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return JSON.parse(out);
+}
+
+/** The local D1's file: the event store. */
+function d1File(state) {
+  const dir = join(state, "v3/d1/miniflare-D1DatabaseObject");
+  const file = readdirSync(dir).find((f) => f.endsWith(".sqlite"));
+  assert.ok(file, `a D1 database in ${dir}`);
+  return join(dir, file);
+}
+
+/** The file of license `lid`'s Durable Object: the one whose `meta` names that lid. */
+function licenseObjectFile(state, lid) {
+  const root = join(state, "v3/do");
+  for (const dir of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+    for (const f of readdirSync(join(root, dir.name)).filter((f) => f.endsWith(".sqlite"))) {
+      const file = join(root, dir.name, f);
+      let rows;
+      try {
+        rows = sqlite(file, "SELECT value FROM meta WHERE key = 'lid'");
+      } catch {
+        continue; // another class's object
+      }
+      if (rows[0]?.[0] === lid) return file;
+    }
+  }
+  assert.fail(`no object under ${root} holds license ${lid}`);
+}
+
+/** A license object's outbox: the last event it logged and the last it marked shipped. */
+function outbox(objectFile) {
+  const [[last, shipped]] = sqlite(
+    objectFile,
+    "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT value FROM meta WHERE key = 'shipped')",
+  );
+  return { last, shipped: Number(shipped ?? 0) };
+}
+
+/**
+ * When (Date.now()) each of the next `count` lines of the worker's log matching `re`
+ * (global) after the first `from` appeared, polled every 50 ms.
+ */
+async function logLines(worker, re, { from, count, timeoutMs, what }) {
+  const seen = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const n = (worker.log().match(re) ?? []).length - from;
+    while (seen.length < Math.min(n, count)) seen.push(Date.now());
+    if (seen.length >= count) return seen;
+    if (Date.now() > deadline) assert.fail(`${what}: ${seen.length} of ${count} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * D1 holds each event of license `lid`'s own log exactly once (as `t:<lid>:<seq>`) and
+ * nothing else of it, and exactly the seats `spans` of `product`.
+ */
+async function storedOnce(worker, d1, { lid, product, kinds, spans }) {
+  const log = (await events(worker, lid)).reverse();
+  assert.deepEqual(log.map((e) => [e.seq, e.kind, e.user]), kinds, "the license's own log");
+  const seqOf = (id) => Number(id.split(":").pop());
+  const stored = sqlite(d1, "SELECT id, kind, user, at, lease FROM events WHERE lid = ?", [lid]).sort(
+    (a, b) => seqOf(a[0]) - seqOf(b[0]),
+  );
+  assert.deepEqual(
+    stored,
+    log.map((e) => [`t:${lid}:${e.seq}`, e.kind, e.user, e.at, e.lease ?? null]),
+    "each event of the license once in D1, and no other",
+  );
+  const at = (seq) => log.find((e) => e.seq === seq).at;
+  assert.deepEqual(
+    sqlite(d1, "SELECT key, user, started, ended, end_event FROM spans WHERE product = ? ORDER BY started, key", [product]),
+    spans.map(({ lease, user, opened, closed }) => [lease, user, at(opened), closed ? at(closed) : null, closed ? `t:${lid}:${closed}` : null]),
+    "one seat per lease, ended once by the event that ended it",
+  );
+}
+
+// The worker's own words (worker/src/objects/license/mod.rs) for a hand-over D1 refused,
+// and for an alarm that failed (here: the object's write of its shipped mark).
+const NOT_HANDED_OVER = /seat events not handed over/g;
+const ALARM_FAILED = /license alarm:/g;
+
 describe("the hand-over survives failures", () => {
-  test("a failed write is retried, across a restart, and nothing is doubled", async () => {
-    const own = await startWorker({ keepState: true });
+  test("a refused write is retried by the object's own alarm, backing off; a batch D1 took but the object never marked is handed over again after a restart; nothing is stored twice", async () => {
+    // A fixed issuer: the restarted worker listens on another port, and its checkouts
+    // must still take this license.
+    const env = envFile({ ISSUER_URL: "https://licenses.test/" });
+    const own = await startWorker({ keepState: true, envFile: env });
     const state = own.stateDir;
-    const dbFile = () => {
-      const dir = join(state, "v3/d1/miniflare-D1DatabaseObject");
-      const file = readdirSync(dir).find((f) => f.endsWith(".sqlite"));
-      return join(dir, file);
-    };
-    const sql = (statement) => execFileSync("python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=10); c.execute(sys.argv[2]); c.commit()", dbFile(), statement]);
     let restarted;
     try {
       const product = unique("ha");
-      const licence = await issueLicence(own, { products: [product], included_users: 1 });
+      const license = await issueLicense(own, { products: [product], included_users: 1 });
+      const { lid } = license;
       const q = `from=${now() - H}&to=${now() + H}&product=${product}`;
-      assert.equal((await checkout(own, licence.token, "ann", { product })).status, 201);
-      await eventually(async () => (await call(own, "GET", `/api/vault/reports/usage?${q}`)).body.users.length === 1, { what: "ann's seat in the report" });
-      // The store now refuses every write.
-      sql("CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
-      for (const user of ["bob", "cy"]) assertError(await checkout(own, licence.token, user, { product }), 409, "NO_SEAT_AVAILABLE");
-      await new Promise((r) => setTimeout(r, 3000));
-      const during = await call(own, "GET", `/api/vault/reports/denials?${q}`);
-      assert.deepEqual(during.body.items, [], "nothing reached the store while it refused");
+      const denied = async (w) => (await call(w, "GET", `/api/vault/reports/denials?${q}`)).body.items.map((d) => d.user).sort();
+      const ann = await checkout(own, license.token, "ann", { product });
+      assert.equal(ann.status, 201, JSON.stringify(ann.body));
+      const d1 = d1File(state);
+      const object = licenseObjectFile(state, lid);
+      await eventually(() => outbox(object).shipped === 1, { what: "ann's grant handed over and marked shipped" });
+      const annSpan = { lease: ann.body.lease.id, user: "ann", opened: 1 };
+
+      // (a) D1 refuses every write while the worker keeps running: the object's alarm
+      // hands over, fails, and tries again, each time later (2 s, then 4 s).
+      const baseline = (own.log().match(NOT_HANDED_OVER) ?? []).length;
+      sqlite(d1, "CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+      for (const user of ["bob", "cy"]) assertError(await checkout(own, license.token, user, { product }), 409, "NO_SEAT_AVAILABLE");
+      const [first, second] = await logLines(own, NOT_HANDED_OVER, {
+        from: baseline,
+        count: 2,
+        timeoutMs: 30_000,
+        what: "failed hand-overs in the worker's log",
+      });
+      assert.deepEqual(await denied(own), [], "nothing reached the store while it refused");
+      assert.deepEqual(outbox(object), { last: 3, shipped: 1 }, "nothing more marked shipped");
+      sqlite(d1, "DROP TRIGGER refuse");
+      // No restart and no request to the license: only its own alarm can hand them over.
+      await eventually(async () => (await denied(own)).length > 0, { timeoutMs: 60_000, what: "the denials handed over by the retry" });
+      const handed = Date.now();
+      assert.ok(second - first >= 1500, `the first retry came ${second - first} ms after the failure (backoff 2 s)`);
+      assert.ok(handed - second >= 3000, `the next came ${handed - second} ms after the second failure (backoff doubled: 4 s)`);
+      await eventually(() => outbox(object).shipped === 3, { what: "the retried batch marked shipped" });
+      await storedOnce(own, d1, {
+        lid,
+        product,
+        kinds: [[1, "granted", "ann"], [2, "denied", "bob"], [3, "denied", "cy"]],
+        spans: [annSpan],
+      });
+
+      // (b) D1 takes a batch but the object cannot mark it shipped (its own write of the
+      // mark fails): the rows are in D1 and the object does not know. Then the worker
+      // stops, and the restarted one hands the batch over again.
+      const alarmErrors = (own.log().match(ALARM_FAILED) ?? []).length;
+      sqlite(object, "CREATE TRIGGER refuse_mark BEFORE INSERT ON meta WHEN NEW.key = 'shipped' BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+      assert.equal((await release(own, ann.body.token)).status, 204);
+      const dan = await checkout(own, license.token, "dan", { product });
+      assert.equal(dan.status, 201, JSON.stringify(dan.body));
+      assertError(await checkout(own, license.token, "eve", { product }), 409, "NO_SEAT_AVAILABLE");
+      await eventually(() => sqlite(d1, "SELECT count(*) FROM events WHERE lid = ?", [lid])[0][0] === 6, {
+        timeoutMs: 20_000,
+        what: "the batch in D1",
+      });
+      await logLines(own, ALARM_FAILED, { from: alarmErrors, count: 1, timeoutMs: 20_000, what: "the object's failed mark in the log" });
+      assert.deepEqual(outbox(object), { last: 6, shipped: 3 }, "in D1, but not marked shipped by the object");
       await own.stop();
-      sql("DROP TRIGGER refuse");
-      restarted = await startWorker({ stateDir: state });
-      const denials = await eventually(
-        async () => {
-          const res = await call(restarted, "GET", `/api/vault/reports/denials?${q}`);
-          return res.body.items.length >= 2 && res.body;
-        },
-        { timeoutMs: 20_000, what: "the denials handed over after the restart" },
-      );
-      await new Promise((r) => setTimeout(r, 2500));
-      const final = (await call(restarted, "GET", `/api/vault/reports/denials?${q}`)).body;
-      assert.deepEqual(final.items.map((d) => d.user).sort(), ["bob", "cy"], "each denial once");
-      assert.deepEqual(final, denials);
+      sqlite(object, "DROP TRIGGER refuse_mark");
+      restarted = await startWorker({ stateDir: state, envFile: env });
+      // A later event, handed over after the batch (in order, from the last mark): once it
+      // is in D1, the repeated hand-over is done.
+      assertError(await checkout(restarted, license.token, "fay", { product }), 409, "NO_SEAT_AVAILABLE");
+      await eventually(async () => (await denied(restarted)).includes("fay"), { timeoutMs: 20_000, what: "a later denial, after the batch again" });
+      await eventually(() => outbox(object).shipped === 7, { what: "everything marked shipped" });
+      assert.deepEqual(await denied(restarted), ["bob", "cy", "eve", "fay"], "each denial once");
+      await storedOnce(restarted, d1, {
+        lid,
+        product,
+        kinds: [
+          [1, "granted", "ann"], [2, "denied", "bob"], [3, "denied", "cy"],
+          [4, "released", "ann"], [5, "granted", "dan"], [6, "denied", "eve"], [7, "denied", "fay"],
+        ],
+        spans: [{ ...annSpan, closed: 4 }, { lease: dan.body.lease.id, user: "dan", opened: 5 }],
+      });
       const seats = await call(restarted, "GET", `/api/vault/reports/usage?${q}`);
-      assert.deepEqual(seats.body.users.map((u) => u.user), ["ann"]);
+      assert.deepEqual(seats.body.users.map((u) => u.user).sort(), ["ann", "dan"]);
     } finally {
       await own.stop();
       await restarted?.stop();

@@ -1,9 +1,9 @@
 // The app-facing endpoints against the real Workers runtime: online validation,
 // checkout / heartbeat / release, the seat count under concurrency, expiry by the
-// licence object's alarm, and bad input that changes nothing.
+// license object's alarm, and bad input that changes nothing.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { assertError, call, now } from "../support/api.mjs";
+import { assertError, call, now, untilServerTime } from "../support/api.mjs";
 import { signWithRootKey } from "../support/secrets.mjs";
 import {
   checkout,
@@ -12,7 +12,7 @@ import {
   foreignSigner,
   heartbeat,
   heldBy,
-  issueLicence,
+  issueLicense,
   pool,
   release,
 } from "../support/seats.mjs";
@@ -20,14 +20,14 @@ import { startWorker } from "../support/wrangler.mjs";
 
 let worker;
 // A 60-second lease taken first and left alone until the last test: its seat must be
-// freed by the licence object's alarm, with no request to that licence meanwhile.
+// freed by the license object's alarm, with no request to that license meanwhile.
 let expiring;
 before(async () => {
   worker = await startWorker();
-  const licence = await issueLicence(worker, { included_users: 1, lease_seconds: 60 });
-  const res = await checkout(worker, licence.token, "expiry-user@example.com");
+  const license = await issueLicense(worker, { included_users: 1, lease_seconds: 60 });
+  const res = await checkout(worker, license.token, "expiry-user@example.com");
   assert.equal(res.status, 201, JSON.stringify(res.body));
-  expiring = { licence, lease: res.body };
+  expiring = { license, lease: res.body };
 });
 after(async () => {
   await worker?.stop();
@@ -38,38 +38,42 @@ const headerOf = (token) => JSON.parse(Buffer.from(token.split(".")[0], "base64u
 
 describe("ok", () => {
   test("validate online: the npm validator's shape, with revocation", async () => {
-    const licence = await issueLicence(worker);
-    const ok = await call(worker, "POST", "/api/licenses/validate", { auth: null, body: { token: licence.token, product: "ide" } });
+    const license = await issueLicense(worker);
+    const ok = await call(worker, "POST", "/api/licenses/validate", { auth: null, body: { token: license.token, product: "ide" } });
     assert.equal(ok.status, 200);
     assert.deepEqual(Object.keys(ok.body).sort(), ["claims", "code", "valid", "warnings"]);
     assert.equal(ok.body.valid, true);
     assert.equal(ok.body.code, null);
-    assert.equal(ok.body.claims.lid, licence.lid);
+    assert.equal(ok.body.claims.lid, license.lid);
 
-    const wrong = await call(worker, "POST", "/api/licenses/validate", { auth: null, body: { token: licence.token, product: "other" } });
+    const wrong = await call(worker, "POST", "/api/licenses/validate", { auth: null, body: { token: license.token, product: "other" } });
     assert.deepEqual([wrong.status, wrong.body.valid, wrong.body.code], [200, false, "WRONG_PRODUCT"]);
-    assert.equal(wrong.body.claims.lid, licence.lid, "claims whenever the signature verified");
+    assert.equal(wrong.body.claims.lid, license.lid, "claims whenever the signature verified");
     const elsewhere = await call(worker, "POST", "/api/licenses/validate", {
       auth: null,
-      body: { token: licence.token, instance: "https://elsewhere.example/" },
+      body: { token: license.token, instance: "https://elsewhere.example/" },
     });
     assert.equal(elsewhere.body.code, "WRONG_INSTANCE");
 
-    await call(worker, "POST", `/api/licenses/${licence.lid}/revoke`);
-    const revoked = await call(worker, "POST", "/api/licenses/validate", { auth: null, body: { token: licence.token } });
+    // Seen at once here because the isolate that revoked is the one that validates
+    // (wrangler dev runs one). Another isolate's "not revoked" answer stands up to
+    // REVOCATION_FRESH_SECONDS: that window is the engine's `revocation_known` and its
+    // unit tests, which this test does not reach.
+    assert.equal((await call(worker, "POST", `/api/licenses/${license.lid}/revoke`)).status, 200);
+    const revoked = await call(worker, "POST", "/api/licenses/validate", { auth: null, body: { token: license.token } });
     assert.deepEqual([revoked.status, revoked.body.valid, revoked.body.code], [200, false, "REVOKED"]);
     assert.deepEqual(revoked.body.warnings, []);
 
-    const junk = await call(worker, "POST", "/api/licenses/validate", { auth: null, body: { token: "not-a-licence" } });
+    const junk = await call(worker, "POST", "/api/licenses/validate", { auth: null, body: { token: "not-a-license" } });
     assert.deepEqual([junk.status, junk.body.valid, junk.body.code, junk.body.claims], [200, false, "MALFORMED", null]);
   });
 
   test("checkout → heartbeat → release, with lease tokens the deployment signed", async () => {
-    const licence = await issueLicence(worker, { included_users: 2 });
-    const first = await checkout(worker, licence.token, "ann@example.com", { host: "laptop" });
+    const license = await issueLicense(worker, { included_users: 2 });
+    const first = await checkout(worker, license.token, "ann@example.com", { host: "laptop" });
     assert.equal(first.status, 201, JSON.stringify(first.body));
     const { lease, token } = first.body;
-    assert.equal(lease.lid, licence.lid);
+    assert.equal(lease.lid, license.lid);
     assert.deepEqual([lease.product, lease.user, lease.host, lease.overage], ["ide", "ann@example.com", "laptop", false]);
     assert.equal(lease.heartbeat_seconds, 600, "a 20-minute lease by default, heartbeat every 10");
     assert.ok(lease.expires_at - now() > 1190 && lease.expires_at - now() <= 1200);
@@ -78,19 +82,32 @@ describe("ok", () => {
     const claims = claimsOf(token);
     assert.deepEqual(
       [claims.jti, claims.lid, claims.prod, claims.user, claims.host, claims.exp, claims.iss],
-      [lease.id, licence.lid, "ide", "ann@example.com", "laptop", lease.expires_at, `${worker.url}/`],
+      [lease.id, license.lid, "ide", "ann@example.com", "laptop", lease.expires_at, `${worker.url}/`],
     );
 
     // Asking again (same user, another host) refreshes the same lease: 200, one seat.
-    const again = await checkout(worker, licence.token, "ann@example.com", { host: "desktop" });
+    const again = await checkout(worker, license.token, "ann@example.com", { host: "desktop" });
     assert.equal(again.status, 200);
     assert.equal(again.body.lease.id, lease.id);
-    assert.equal((await pool(worker, licence.lid)).products.find((p) => p.product === "ide").allocated, 1);
+    assert.equal((await pool(worker, license.lid)).products.find((p) => p.product === "ide").allocated, 1);
 
+    // A heartbeat extends the session to its own time plus the lease's length. It comes
+    // at a later second of the worker's clock than the checkout, so an extended lease ends
+    // strictly later than the first answer said.
+    const leaseSeconds = (await pool(worker, license.lid)).lease_seconds;
+    assert.equal(leaseSeconds, 1200);
+    await untilServerTime(worker, lease.expires_at - leaseSeconds + 1);
     const beat = await heartbeat(worker, token);
+    const answered = now();
     assert.equal(beat.status, 200, JSON.stringify(beat.body));
     assert.equal(beat.body.lease.id, lease.id);
-    assert.ok(beat.body.lease.expires_at >= lease.expires_at);
+    const beatAt = claimsOf(beat.body.token).iat;
+    assert.ok(beatAt > lease.expires_at - leaseSeconds, "the heartbeat's time is after the checkout's");
+    assert.ok(
+      beat.body.lease.expires_at >= beatAt + leaseSeconds && beat.body.lease.expires_at <= answered + leaseSeconds,
+      `extended from the heartbeat's time: ${beat.body.lease.expires_at} in [${beatAt} + ${leaseSeconds}, ${answered} + ${leaseSeconds}]`,
+    );
+    assert.ok(beat.body.lease.expires_at > lease.expires_at, "later than before the heartbeat");
     assert.equal(claimsOf(beat.body.token).exp, beat.body.lease.expires_at, "a fresh token for the extended lease");
 
     // The roll-up sees the lease, with both hosts.
@@ -102,10 +119,10 @@ describe("ok", () => {
     assert.equal((await release(worker, token)).status, 204);
     assert.equal((await release(worker, again.body.token)).status, 204);
     assert.equal((await release(worker, token)).status, 204);
-    assert.equal((await pool(worker, licence.lid)).leases.length, 0);
+    assert.equal((await pool(worker, license.lid)).leases.length, 0);
     assertError(await heartbeat(worker, token), 410, "LEASE_REVOKED");
     // The history is who held what: the heartbeat only moved an expiry, so it is no event.
-    const kinds = (await events(worker, licence.lid)).map((e) => [e.kind, e.host, e.reason ?? null]).reverse();
+    const kinds = (await events(worker, license.lid)).map((e) => [e.kind, e.host, e.reason ?? null]).reverse();
     assert.deepEqual(kinds, [
       ["granted", "laptop", null],
       ["refreshed", "desktop", "HOST_JOINED"],
@@ -115,17 +132,17 @@ describe("ok", () => {
   });
 
   test("max_concurrent_user_sessions caps the hosts of one user", async () => {
-    const licence = await issueLicence(worker, { max_concurrent_user_sessions: 2 });
-    assert.equal((await checkout(worker, licence.token, "ann", { host: "a" })).status, 201);
-    assert.equal((await checkout(worker, licence.token, "ann", { host: "b" })).status, 200);
-    assertError(await checkout(worker, licence.token, "ann", { host: "c" }), 409, "SESSION_LIMIT_REACHED");
-    assert.equal((await checkout(worker, licence.token, "ann", { host: "a" })).status, 200, "a host it holds refreshes");
+    const license = await issueLicense(worker, { max_concurrent_user_sessions: 2 });
+    assert.equal((await checkout(worker, license.token, "ann", { host: "a" })).status, 201);
+    assert.equal((await checkout(worker, license.token, "ann", { host: "b" })).status, 200);
+    assertError(await checkout(worker, license.token, "ann", { host: "c" }), 409, "SESSION_LIMIT_REACHED");
+    assert.equal((await checkout(worker, license.token, "ann", { host: "a" })).status, 200, "a host it holds refreshes");
   });
 
   test("usage billing grants beyond the seats, marked as overage", async () => {
-    const licence = await issueLicence(worker, { included_users: 1, usage_billing: true });
-    assert.equal((await checkout(worker, licence.token, "ann")).body.lease.overage, false);
-    const over = await checkout(worker, licence.token, "bob");
+    const license = await issueLicense(worker, { included_users: 1, usage_billing: true });
+    assert.equal((await checkout(worker, license.token, "ann")).body.lease.overage, false);
+    const over = await checkout(worker, license.token, "bob");
     assert.equal(over.status, 201);
     assert.equal(over.body.lease.overage, true);
   });
@@ -133,19 +150,19 @@ describe("ok", () => {
 
 describe("seats under concurrency", () => {
   test("200 users at once on 50 seats: exactly 50 granted, 150 denied and logged; release 10, then 10 more", async () => {
-    const licence = await issueLicence(worker, { included_users: 50, products: ["ide"] });
+    const license = await issueLicense(worker, { included_users: 50, products: ["ide"] });
     const users = Array.from({ length: 200 }, (_, i) => `user-${String(i).padStart(3, "0")}`);
-    const answers = await Promise.all(users.map((u) => checkout(worker, licence.token, u)));
+    const answers = await Promise.all(users.map((u) => checkout(worker, license.token, u)));
     const granted = answers.filter((r) => r.status === 201);
     const denied = answers.filter((r) => r.status === 409);
     assert.equal(granted.length, 50);
     assert.equal(denied.length, 150);
     assert.ok(denied.every((r) => r.body.error.code === "NO_SEAT_AVAILABLE"));
     assert.equal(new Set(granted.map((r) => r.body.lease.id)).size, 50);
-    const state = await pool(worker, licence.lid);
+    const state = await pool(worker, license.lid);
     assert.equal(state.leases.length, 50);
     assert.equal(state.products[0].free, 0);
-    const denials = await events(worker, licence.lid, "denied");
+    const denials = await events(worker, license.lid, "denied");
     assert.equal(denials.length, 150);
     assert.ok(denials.every((e) => e.reason === "NO_SEAT_AVAILABLE" && e.product === "ide"));
     const deniedUsers = users.filter((_, i) => answers[i].status === 409);
@@ -153,94 +170,94 @@ describe("seats under concurrency", () => {
 
     // Release 10: exactly 10 of those refused get a seat now, and no more.
     await Promise.all(granted.slice(0, 10).map((r) => release(worker, r.body.token).then((x) => assert.equal(x.status, 204))));
-    const retry = await Promise.all(deniedUsers.slice(0, 11).map((u) => checkout(worker, licence.token, u)));
+    const retry = await Promise.all(deniedUsers.slice(0, 11).map((u) => checkout(worker, license.token, u)));
     assert.equal(retry.filter((r) => r.status === 201).length, 10);
     assert.equal(retry.filter((r) => r.status === 409).length, 1);
-    assert.equal((await pool(worker, licence.lid)).leases.length, 50);
+    assert.equal((await pool(worker, license.lid)).leases.length, 50);
   });
 
   test("20 checkouts at once by one user: one lease", async () => {
-    const licence = await issueLicence(worker, { included_users: 5 });
-    const answers = await Promise.all(Array.from({ length: 20 }, () => checkout(worker, licence.token, "solo")));
+    const license = await issueLicense(worker, { included_users: 5 });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => checkout(worker, license.token, "solo")));
     assert.deepEqual(answers.map((r) => r.status).sort(), [...Array(19).fill(200), 201]);
     assert.equal(new Set(answers.map((r) => r.body.lease.id)).size, 1);
-    assert.equal((await pool(worker, licence.lid)).leases.length, 1);
-    assert.equal((await events(worker, licence.lid, "granted")).length, 1);
+    assert.equal((await pool(worker, license.lid)).leases.length, 1);
+    assert.equal((await events(worker, license.lid, "granted")).length, 1);
   });
 });
 
 describe("bad input changes nothing", () => {
-  let licence;
+  let license;
   let lease;
   let snapshot;
   before(async () => {
-    licence = await issueLicence(worker);
-    lease = (await checkout(worker, licence.token, "ann")).body;
-    snapshot = async () => ({ pool: await pool(worker, licence.lid), events: (await events(worker, licence.lid)).length });
+    license = await issueLicense(worker);
+    lease = (await checkout(worker, license.token, "ann")).body;
+    snapshot = async () => ({ pool: await pool(worker, license.lid), events: (await events(worker, license.lid)).length });
   });
 
   const foreign = foreignSigner();
   const longUser = "u".repeat(10 * 1024);
   const cases = () => [
     ["checkout: malformed JSON", "/api/seats/checkout", { raw: '{"license":' }, 400, "MALFORMED_JSON"],
-    ["checkout: a missing field", "/api/seats/checkout", { body: { license: licence.token, product: "ide" } }, 400, "INVALID_BODY"],
-    ["checkout: a wrong type", "/api/seats/checkout", { body: { license: licence.token, product: "ide", user: 42 } }, 400, "INVALID_BODY"],
-    ["checkout: an unknown field", "/api/seats/checkout", { body: { license: licence.token, product: "ide", user: "x", seats: 9 } }, 400, "INVALID_BODY"],
-    ["checkout: a 10 KB user", "/api/seats/checkout", { body: { license: licence.token, product: "ide", user: longUser } }, 400, "INVALID_FIELD", { field: "user" }],
-    ["checkout: a 10 KB host", "/api/seats/checkout", { body: { license: licence.token, product: "ide", user: "x", host: longUser } }, 400, "INVALID_FIELD", { field: "host" }],
-    ["checkout: a control character", "/api/seats/checkout", { body: { license: licence.token, product: "ide", user: "a\u0000b" } }, 400, "INVALID_FIELD", { field: "user" }],
-    ["checkout: not a licence", "/api/seats/checkout", { body: { license: "not.a.token", product: "ide", user: "x" } }, 400, "MALFORMED"],
-    ["checkout: a lease token for a licence", "/api/seats/checkout", { body: { license: lease.token, product: "ide", user: "x" } }, 400, "MALFORMED"],
-    ["checkout: another deployment's licence", "/api/seats/checkout", { body: { license: foreign.sign({ ...claimsOf(licence.token) }), product: "ide", user: "x" } }, 403, "UNKNOWN_KEY"],
-    ["checkout: forged under our kid", "/api/seats/checkout", { body: { license: foreign.sign(claimsOf(licence.token), { kid: headerOf(licence.token).kid }), product: "ide", user: "x" } }, 403, "BAD_SIGNATURE"],
-    ["checkout: a product the licence lacks", "/api/seats/checkout", { body: { license: licence.token, product: "other", user: "x" } }, 403, "WRONG_PRODUCT"],
-    ["checkout: an oversized body", "/api/seats/checkout", { raw: JSON.stringify({ license: licence.token, product: "ide", user: "x".repeat(70_000) }) }, 413, "PAYLOAD_TOO_LARGE"],
+    ["checkout: a missing field", "/api/seats/checkout", { body: { license: license.token, product: "ide" } }, 400, "INVALID_BODY"],
+    ["checkout: a wrong type", "/api/seats/checkout", { body: { license: license.token, product: "ide", user: 42 } }, 400, "INVALID_BODY"],
+    ["checkout: an unknown field", "/api/seats/checkout", { body: { license: license.token, product: "ide", user: "x", seats: 9 } }, 400, "INVALID_BODY"],
+    ["checkout: a 10 KB user", "/api/seats/checkout", { body: { license: license.token, product: "ide", user: longUser } }, 400, "INVALID_FIELD", { field: "user" }],
+    ["checkout: a 10 KB host", "/api/seats/checkout", { body: { license: license.token, product: "ide", user: "x", host: longUser } }, 400, "INVALID_FIELD", { field: "host" }],
+    ["checkout: a control character", "/api/seats/checkout", { body: { license: license.token, product: "ide", user: "a\u0000b" } }, 400, "INVALID_FIELD", { field: "user" }],
+    ["checkout: not a license", "/api/seats/checkout", { body: { license: "not.a.token", product: "ide", user: "x" } }, 400, "MALFORMED"],
+    ["checkout: a lease token for a license", "/api/seats/checkout", { body: { license: lease.token, product: "ide", user: "x" } }, 400, "MALFORMED"],
+    ["checkout: another deployment's license", "/api/seats/checkout", { body: { license: foreign.sign({ ...claimsOf(license.token) }), product: "ide", user: "x" } }, 403, "UNKNOWN_KEY"],
+    ["checkout: forged under our kid", "/api/seats/checkout", { body: { license: foreign.sign(claimsOf(license.token), { kid: headerOf(license.token).kid }), product: "ide", user: "x" } }, 403, "BAD_SIGNATURE"],
+    ["checkout: a product the license lacks", "/api/seats/checkout", { body: { license: license.token, product: "other", user: "x" } }, 403, "WRONG_PRODUCT"],
+    ["checkout: an oversized body", "/api/seats/checkout", { raw: JSON.stringify({ license: license.token, product: "ide", user: "x".repeat(70_000) }) }, 413, "PAYLOAD_TOO_LARGE"],
     ["checkout: a form body", "/api/seats/checkout", { raw: "license=x", contentType: "application/x-www-form-urlencoded" }, 415, "UNSUPPORTED_MEDIA_TYPE"],
     ["heartbeat: a malformed lease token", "/api/seats/heartbeat", { body: { token: "abc" } }, 400, "INVALID_LEASE", { reason: "MALFORMED" }],
-    ["heartbeat: a licence for a lease", "/api/seats/heartbeat", { body: { token: licence.token } }, 400, "INVALID_LEASE", { reason: "MALFORMED" }],
+    ["heartbeat: a license for a lease", "/api/seats/heartbeat", { body: { token: license.token } }, 400, "INVALID_LEASE", { reason: "MALFORMED" }],
     ["heartbeat: a foreign-key lease token", "/api/seats/heartbeat", { body: { token: foreign.sign(claimsOf(lease.token), { typ: "lease+jwt" }) } }, 400, "INVALID_LEASE", { reason: "UNKNOWN_KEY" }],
     ["heartbeat: a lease token forged under our kid", "/api/seats/heartbeat", { body: { token: foreign.sign({ ...claimsOf(lease.token), exp: now() + 86_400 * 365 }, { typ: "lease+jwt", kid: headerOf(lease.token).kid }) } }, 400, "INVALID_LEASE", { reason: "BAD_SIGNATURE" }],
     ["heartbeat: a missing token", "/api/seats/heartbeat", { body: {} }, 400, "INVALID_BODY"],
     ["release: a foreign-key lease token", "/api/seats/release", { body: { token: foreign.sign(claimsOf(lease.token), { typ: "lease+jwt" }) } }, 400, "INVALID_LEASE"],
     ["release: a wrong type", "/api/seats/release", { body: { token: 5 } }, 400, "INVALID_BODY"],
     ["validate: a missing token", "/api/licenses/validate", { body: {} }, 400, "INVALID_BODY"],
-    ["validate: a bad instance", "/api/licenses/validate", { body: { token: licence.token, instance: "not a url" } }, 400, "INVALID_FIELD", { field: "instance" }],
+    ["validate: a bad instance", "/api/licenses/validate", { body: { token: license.token, instance: "not a url" } }, 400, "INVALID_FIELD", { field: "instance" }],
   ];
-  test("each bad request is the 4xx it names, and the licence's state and log stay as they were", async () => {
+  test("each bad request is the 4xx it names, and the license's state and log stay as they were", async () => {
     const before = await snapshot();
     for (const [name, path, options, status, code, extra] of cases()) {
       const res = await call(worker, "POST", path, { auth: null, ...options });
-      assertError(res, status, code, extra);
+      assertError(res, status, code, extra, name);
       assert.ok(!/\.rs\b|panicked|RuntimeError/.test(JSON.stringify(res.body)), `${name}: no internals`);
     }
     const after = await snapshot();
     assert.deepEqual(after.pool, before.pool);
-    // Refusals of a licence that verifies are seat events (WRONG_PRODUCT here); nothing else is.
-    const denials = (await events(worker, licence.lid, "denied")).map((e) => e.reason);
+    // Refusals of a license that verifies are seat events (WRONG_PRODUCT here); nothing else is.
+    const denials = (await events(worker, license.lid, "denied")).map((e) => e.reason);
     assert.deepEqual(denials, ["WRONG_PRODUCT"]);
     assert.equal(after.events, before.events + 1);
     assert.equal((await heartbeat(worker, lease.token)).status, 200, "the real lease still works");
   });
 
-  test("a lease of a licence revoked since is 410; an expired licence is refused with its code", async () => {
-    const l = await issueLicence(worker);
+  test("a lease of a license revoked since is 410; an expired license is refused with its code", async () => {
+    const l = await issueLicense(worker);
     const taken = (await checkout(worker, l.token, "ann")).body;
     await call(worker, "POST", `/api/licenses/${l.lid}/revoke`);
     assertError(await heartbeat(worker, taken.token), 410, "LEASE_REVOKED");
     assertError(await checkout(worker, l.token, "ann"), 403, "REVOKED");
-    // A token signed by this deployment whose licence has expired.
+    // A token signed by this deployment whose license has expired.
     const expired = signWithRootKey({ ...claimsOf(l.token), lid: "expired-lic", exp: now() - 10, lexp: now() - 5 });
     assertError(await checkout(worker, expired, "ann"), 403, "EXPIRED");
   });
 });
 
 describe("expiry", () => {
-  test("a lease nobody heartbeats frees its seat by the licence's alarm; its heartbeat is then 410", async () => {
-    const { licence, lease } = expiring;
+  test("a lease nobody heartbeats frees its seat by the license's alarm; its heartbeat is then 410", async () => {
+    const { license, lease } = expiring;
     const user = "expiry-user@example.com";
     assert.equal((await heldBy(worker, user)).length, 1, "held before it expires");
     const expiresAt = lease.lease.expires_at;
-    // Only the vault's roll-up is read: the licence object itself gets no request until
+    // Only the vault's roll-up is read: the license object itself gets no request until
     // its seat is gone, so only its alarm can have freed it.
     await eventually(async () => (await heldBy(worker, user)).length === 0, {
       timeoutMs: Math.max(0, expiresAt * 1000 - Date.now()) + 20_000,
@@ -248,9 +265,9 @@ describe("expiry", () => {
     });
     assert.ok(now() >= expiresAt, "not freed before its time");
     const products = (await call(worker, "GET", `/api/vault/products/ide/licenses?limit=1000`)).body.items;
-    assert.equal(products.find((p) => p.lid === licence.lid).allocated, 0);
+    assert.equal(products.find((p) => p.lid === license.lid).allocated, 0);
     assertError(await heartbeat(worker, lease.token), 410, "LEASE_EXPIRED");
-    const expired = await events(worker, licence.lid, "expired");
+    const expired = await events(worker, license.lid, "expired");
     assert.equal(expired.length, 1);
     assert.ok(expired[0].at >= expiresAt);
   });

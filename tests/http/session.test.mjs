@@ -3,7 +3,7 @@
 // change, a disable and its expiry each end it; a cross-site request cannot use it.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { assertError, call, createToken, createUser } from "../support/api.mjs";
+import { assertError, call, createToken, createUser, now, untilServerTime } from "../support/api.mjs";
 import { ADMIN } from "../support/secrets.mjs";
 import { envFile } from "../support/secrets.mjs";
 import { startWorker } from "../support/wrangler.mjs";
@@ -90,13 +90,20 @@ describe("bad input", () => {
 
 describe("expiry", () => {
   test("a session ends when its time is up", async () => {
-    const short = await startWorker({ envFile: envFile({ SESSION_SECONDS: "2" }) });
+    const short = await startWorker({ envFile: envFile({ SESSION_SECONDS: "5" }) });
     try {
+      // The session starts at the worker's clock while it answers the sign-in: no earlier
+      // than `asked`, no later than `answered`; it ends Max-Age seconds after.
+      const asked = now();
       const { cookie, setCookie } = await signIn(short, ADMIN.username, ADMIN.password);
-      assert.ok(setCookie.includes("Max-Age=2"));
+      const answered = now();
+      const maxAge = Number(/Max-Age=(\d+)/.exec(setCookie)?.[1]);
+      assert.equal(maxAge, 5, setCookie);
       assert.equal((await withCookie(short, cookie, "GET", "/api/me")).status, 200);
-      await new Promise((r) => setTimeout(r, 3000));
-      assertError(await withCookie(short, cookie, "GET", "/api/me"), 401, "UNAUTHORIZED");
+      assert.ok(Date.now() < (asked + maxAge) * 1000, "asked before the session could have ended");
+      // Wait for the worker's own clock to pass the latest end, not a fixed time.
+      await untilServerTime(short, answered + maxAge);
+      assertError(await withCookie(short, cookie, "GET", "/api/me"), 401, "UNAUTHORIZED", {}, "after its time");
     } finally {
       await short.stop();
     }

@@ -1,7 +1,9 @@
 // Failed sign-ins are limited (issue 9, finding 5): 10 per username and 100 per client
-// address in 15 minutes, refused with 429 and Retry-After before any PBKDF2 work; a
-// success does not count. Each scenario gets its own worker: the address limit is shared
-// by every request of a run.
+// address in 15 minutes, refused with 429 and Retry-After; a success does not count.
+// Each scenario gets its own worker: the address limit is shared by every request of a
+// run. That a refused sign-in does no PBKDF2 work has no black-box observable but its
+// time (a benchmark's business); what is asserted is its consequence here: a refused
+// sign-in never verifies the password, so the right one is refused every time.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { assertError, call, createUser } from "../support/api.mjs";
@@ -18,31 +20,31 @@ async function withWorker(fn) {
 }
 
 const me = (worker, auth) => call(worker, "GET", "/api/me", { auth });
-const ms = async (fn) => {
-  const t = process.hrtime.bigint();
-  const res = await fn();
-  return [res, Number(process.hrtime.bigint() - t) / 1e6];
-};
 
 describe("per username", () => {
   test("ten failures lock the name for everyone, the right password too; others are untouched", () =>
     withWorker(async (worker) => {
       const bob = await createUser(worker, "viewer", "bob");
       const other = await createUser(worker, "viewer", "carol");
-      const failed = [];
       for (let i = 0; i < 10; i++) {
-        const [res, took] = await ms(() => me(worker, basic("bob", `wrong-${i}`)));
-        assertError(res, 401, "UNAUTHORIZED");
-        failed.push(took);
+        assertError(await me(worker, basic("bob", `wrong-${i}`)), 401, "UNAUTHORIZED", {}, `failure ${i + 1}`);
       }
-      const [refused, took] = await ms(() => me(worker, basic("bob", "wrong-10")));
+      const refused = await me(worker, basic("bob", "wrong-10"));
       assertError(refused, 429, "TOO_MANY_REQUESTS");
       const wait = Number(refused.headers.get("retry-after"));
       assert.ok(wait > 0 && wait <= 900, `Retry-After ${wait}`);
-      assertError(await me(worker, bob.auth), 429, "TOO_MANY_REQUESTS", {}, "the right password waits too");
+      // The right password is refused too, and again: had a refused sign-in derived and
+      // verified it, the worker would remember the password it verified and let the next
+      // one through without the limits (auth.rs: a password verified in the last minutes
+      // passes as is).
+      for (const attempt of ["first", "second", "third"]) {
+        assertError(await me(worker, bob.auth), 429, "TOO_MANY_REQUESTS", {}, `the right password waits too (${attempt} time)`);
+      }
+      // Through the console's sign-in as well.
+      const session = await call(worker, "POST", "/api/session", { auth: null, body: { username: "bob", password: bob.password } });
+      assertError(session, 429, "TOO_MANY_REQUESTS", {}, "a console sign-in waits too");
+      assert.equal(session.headers.get("set-cookie"), null, "and starts no session");
       assert.equal((await me(worker, other.auth)).status, 200);
-      failed.sort((a, b) => a - b);
-      console.log(`a failed sign-in (PBKDF2): median ${failed[5].toFixed(1)} ms; a refused one: ${took.toFixed(1)} ms`);
     }));
 
   test("successes do not count, and twenty guesses at once get exactly ten tries", () =>

@@ -2,7 +2,7 @@
 // management, against the real worker.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { assertError, call, createToken, createUser, issueRequest } from "../support/api.mjs";
+import { assertError, call, createToken, createUser, issueRequest, now, untilServerTime } from "../support/api.mjs";
 import { ADMIN_AUTH } from "../support/secrets.mjs";
 import { startWorker } from "../support/wrangler.mjs";
 
@@ -147,12 +147,20 @@ describe("API tokens", () => {
 
   test("an expiring token stops at its expiry; none expire by default", async () => {
     const user = await createUser(worker, "viewer");
-    const soon = Math.floor(Date.now() / 1000) + 2;
+    const soon = now() + 5;
     const { bearer, token } = await createToken(worker, user.auth, { expires_at: soon });
     assert.equal(token.expires_at, soon);
     assert.equal((await me(bearer)).status, 200);
-    await new Promise((r) => setTimeout(r, 3_000));
-    assertError(await me(bearer), 401, "UNAUTHORIZED");
+    assert.ok(Date.now() < soon * 1000, "used before its expiry (the machine answered within 5 s)");
+    // Wait for the worker's own clock to reach the expiry, not a fixed time: from then on
+    // every request is judged at or after it.
+    await untilServerTime(worker, token.expires_at);
+    const refused = await me(bearer);
+    assertError(refused, 401, "UNAUTHORIZED", {}, "at its expiry");
+    assert.match(refused.body.error.message, /expired/, "refused for its expiry");
+    const lasting = await createToken(worker, user.auth);
+    assert.equal(lasting.token.expires_at, null, "none expire by default");
+    assert.equal((await me(lasting.bearer)).status, 200);
   });
 
   test("bad input is 4xx and creates nothing", async () => {

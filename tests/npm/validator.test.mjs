@@ -10,13 +10,14 @@ import { CODES, RemoteValidator, Validator, WARNINGS, createValidator, init } fr
 const ROOT = process.env.TESSERA_ROOT;
 assert.ok(ROOT, "TESSERA_ROOT names the repository (scripts/test sets it)");
 const { startWorker } = await import(`${ROOT}/tests/support/wrangler.mjs`);
-const { call, issueRequest } = await import(`${ROOT}/tests/support/api.mjs`);
+const { call, issueRequest, untilServerTime } = await import(`${ROOT}/tests/support/api.mjs`);
+const { signToLength } = await import(`${ROOT}/tests/support/jwt.mjs`);
 const { envFile, signWithRootKey } = await import(`${ROOT}/tests/support/secrets.mjs`);
 
 const DAY = 86_400;
 const NOW = 1_800_000_000; // seconds; fixed: the validator takes `now`
 const at = (seconds) => seconds * 1000; // the package takes milliseconds
-const ISSUER = "https://licences.example/";
+const ISSUER = "https://licenses.example/";
 const INSTANCE = "https://app.example/";
 
 // An issuer key of our own, signing through jose.
@@ -54,7 +55,7 @@ describe("the package", () => {
     v = new Validator(JWKS, { issuer: ISSUER, product: "tessera-pro", instance: INSTANCE });
   });
 
-  test("a valid licence: claims, no warnings", async () => {
+  test("a valid license: claims, no warnings", async () => {
     const r = v.validate(await sign(claims()), at(NOW));
     assert.deepEqual(r, { valid: true, code: null, claims: claims(), warnings: [] });
   });
@@ -129,12 +130,22 @@ describe("the package", () => {
     assert.equal(v.validate("x".repeat(1_000_000), at(NOW)).code, "MALFORMED", "huge input is just malformed");
   });
 
+  test("the 8 KiB cap, on real licenses: 8,192 bytes valid, 8,193 MALFORMED with no claims read", async () => {
+    // Signed by jose with the trusted key, the company padded to the exact length (with
+    // the kid where the length allows it, else without: every trusted key is tried).
+    const headers = [{ alg: "EdDSA", kid: "test-key" }, { alg: "EdDSA" }];
+    const exact = await signToLength(8192, claims(), { key: privateKey, headers });
+    assert.deepEqual(v.validate(exact.token, at(NOW)), { valid: true, code: null, claims: exact.claims, warnings: [] });
+    const over = await signToLength(8193, claims(), { key: privateKey, headers });
+    assert.deepEqual(v.validate(over.token, at(NOW)), { valid: false, code: "MALFORMED", claims: null, warnings: [] });
+  });
+
   test("the outcome is a plain object, as JSON.parse would make it", async () => {
     const token = await sign(claims());
     const ok = v.validate(token, at(NOW));
     assert.equal(Object.getPrototypeOf(ok), Object.prototype);
     assert.equal(Object.getPrototypeOf(ok.claims), Object.prototype);
-    assert.equal(ok.code, null, "no code on a valid licence: null, not undefined");
+    assert.equal(ok.code, null, "no code on a valid license: null, not undefined");
     assert.ok(Array.isArray(ok.claims.prod));
     assert.deepEqual(JSON.parse(JSON.stringify(ok)), ok, "nothing JSON would not carry");
     const refused = v.validate("a.b.c", at(NOW));
@@ -178,7 +189,7 @@ describe("against the running API", () => {
     await worker?.stop();
   });
 
-  test("an API-issued licence: the package and the API agree, and jose verifies it", async () => {
+  test("an API-issued license: the package and the API agree, and jose verifies it", async () => {
     const instance = `${worker.url}/`;
     const record = (await call(worker, "POST", "/api/licenses", { body: issueRequest(instance) })).body;
     const jwks = await (await fetch(`${worker.url}/.well-known/jwks.json`)).json();
@@ -246,8 +257,8 @@ describe("against the running API", () => {
     assert.equal(v.validateLease(`${h}.${longer}.${sig}`).code, "BAD_SIGNATURE");
     const flipped = `${sig.slice(0, 10)}${sig[10] === "A" ? "B" : "A"}${sig.slice(11)}`;
     assert.equal(v.validateLease(`${h}.${p}.${flipped}`).code, "BAD_SIGNATURE");
-    assert.equal(v.validateLease(record.token).code, "MALFORMED", "a licence is not a lease");
-    assert.equal(v.validate(token).code, "MALFORMED", "a lease is not a licence");
+    assert.equal(v.validateLease(record.token).code, "MALFORMED", "a license is not a lease");
+    assert.equal(v.validate(token).code, "MALFORMED", "a lease is not a license");
     const other = new Validator(jwks, { issuer: instance, product: "another-app" });
     assert.equal(other.validateLease(token).code, "WRONG_PRODUCT");
     const elsewhere = new Validator(JWKS);
@@ -264,7 +275,7 @@ describe("against the running API", () => {
 });
 
 describe("keys that rotate", () => {
-  test("given the JWKS URL, the validator fetches the keys again when a licence names a new one", async () => {
+  test("given the JWKS URL, the validator fetches the keys again when a license names a new one", async () => {
     const worker = await startWorker({ envFile: envFile({ KEY_ACTIVATION_SECONDS: "1" }) });
     try {
       const instance = `${worker.url}/`;
@@ -280,7 +291,8 @@ describe("keys that rotate", () => {
       assert.equal(fetches, 1, "a known key needs no fetch");
 
       const rotated = (await call(worker, "POST", "/api/keys/rotate")).body;
-      await new Promise((r) => setTimeout(r, (rotated.activates_at + 1) * 1000 - Date.now()));
+      // Wait for the worker's own clock to reach the new key's time, not a fixed time.
+      await untilServerTime(worker, rotated.activates_at);
       const after = (await call(worker, "POST", "/api/licenses", { body: issueRequest(instance) })).body;
       assert.equal(JSON.parse(Buffer.from(after.token.split(".")[0], "base64url")).kid, rotated.kid);
       await new Promise((r) => setTimeout(r, 600)); // past the refresh interval

@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { createPrivateKey, createPublicKey, randomBytes, sign } from "node:crypto";
 import { call, issueRequest } from "./api.mjs";
 
-/** Issue a licence (as the bootstrap admin) and return its record. */
-export async function issueLicence(worker, overrides = {}) {
+/** Issue a license (as the bootstrap admin) and return its record. */
+export async function issueLicense(worker, overrides = {}) {
   const res = await call(worker, "POST", "/api/licenses", {
     body: issueRequest(`${worker.url}/`, { products: ["ide", "profiler"], included_users: 5, ...overrides }),
   });
@@ -28,14 +28,14 @@ export function release(worker, token) {
   return call(worker, "POST", "/api/seats/release", { auth: null, body: { token } });
 }
 
-/** A licence's live state (`GET /api/vault/licenses/:lid`). */
+/** A license's live state (`GET /api/vault/licenses/:lid`). */
 export async function pool(worker, lid) {
   const res = await call(worker, "GET", `/api/vault/licenses/${lid}`);
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return res.body;
 }
 
-/** A licence's events of one kind, up to 1000, newest first. */
+/** A license's events of one kind, up to 1000, newest first. */
 export async function events(worker, lid, kind) {
   const q = kind ? `?kind=${kind}&limit=1000` : "?limit=1000";
   const res = await call(worker, "GET", `/api/vault/licenses/${lid}/events${q}`);
@@ -50,7 +50,7 @@ export async function heldBy(worker, user) {
   return res.body;
 }
 
-/** Poll `check` until it is true (the roll-up lags the licences by about a second). */
+/** Poll `check` until it is true (the roll-up lags the licenses by about a second). */
 export async function eventually(check, { timeoutMs = 10_000, what = "the condition" } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

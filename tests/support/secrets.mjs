@@ -17,6 +17,8 @@ const privateKey = createPrivateKey({
   type: "pkcs8",
 });
 export const PUBLIC_JWK = createPublicKey(privateKey).export({ format: "jwk" });
+/** The worker's root signing key (a node KeyObject), for signers other than ours (jose). */
+export const ROOT_PRIVATE_KEY = privateKey;
 
 /** An env file for `wrangler dev --env-file` with this run's secrets. */
 export function envFile(extra = {}) {

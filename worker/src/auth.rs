@@ -34,11 +34,45 @@ use tessera_engine::{
 use worker::Env;
 
 use crate::error::ApiError;
-use crate::objects::accounts::{self, AccountsCall};
-use crate::objects::limiter;
+use crate::objects::accounts::protocol::{self as accounts, AccountsCall, Resolved, User};
+use crate::objects::limiter::protocol as limiter;
 use crate::platform;
-use crate::tokens::{self, Resolved};
-use crate::users::{self, User};
+use crate::{tokens, users};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Anyone; no credential is read.
+    Public,
+    /// An app: its credential is a license or lease token in the body, never one a
+    /// browser attaches on its own, so cross-site use of it forges nothing.
+    App,
+    /// Anyone signed in, whatever they may do (`GET /api/me`).
+    SignedIn,
+    /// A user's password, a console session, or an API, Agent or vault token, whose
+    /// grant includes the permission.
+    Any(Permission),
+    /// A user's password or console session only (seed 004's licensing endpoints; a
+    /// token is 401), whose role includes the permission.
+    User(Permission),
+}
+
+impl Access {
+    /// Whether the route acts with credentials a browser may attach on its own (a
+    /// cached Basic password, the session cookie): every route but the app-facing ones.
+    pub(crate) fn ambient(self) -> bool {
+        self != Access::App
+    }
+
+    /// The permission the route needs, if any (the OpenAPI generator states it).
+    #[cfg(test)]
+    pub(crate) fn permission(self) -> Option<Permission> {
+        match self {
+            Access::Any(p) | Access::User(p) => Some(p),
+            Access::Public | Access::App | Access::SignedIn => None,
+        }
+    }
+}
 
 /// How long a verified password is remembered in an isolate.
 pub(crate) const CACHE_SECONDS: u64 = 300;
@@ -110,18 +144,29 @@ const NO_BEARER: &str =
     "this route takes Basic authentication of a user; API tokens are not accepted";
 const DISABLED_USER: &str = "this user is disabled";
 
-/// Authenticate (Basic or Bearer) and require `permission`.
-pub(crate) async fn require(
+/// Who is calling a route with `access`, authenticated and authorised as the route table
+/// declares: none for the routes that read no credential.
+pub(crate) async fn authorize(
     req: &Request,
     env: &Env,
-    permission: Permission,
-) -> Result<Caller, ApiError> {
+    access: Access,
+) -> Result<Option<Caller>, ApiError> {
+    Ok(Some(match access {
+        Access::Public | Access::App => return Ok(None),
+        Access::SignedIn => authenticate(req, env, true).await?,
+        Access::Any(permission) => require(req, env, permission).await?,
+        Access::User(permission) => require_basic(req, env, permission).await?,
+    }))
+}
+
+/// Authenticate (Basic or Bearer) and require `permission`.
+async fn require(req: &Request, env: &Env, permission: Permission) -> Result<Caller, ApiError> {
     let caller = authenticate(req, env, true).await?;
     check(caller, permission)
 }
 
 /// Authenticate with Basic only (seed 004's licensing endpoints) and require `permission`.
-pub(crate) async fn require_basic(
+async fn require_basic(
     req: &Request,
     env: &Env,
     permission: Permission,
@@ -134,7 +179,7 @@ fn check(caller: Caller, permission: Permission) -> Result<Caller, ApiError> {
     if caller.may(permission) {
         return Ok(caller);
     }
-    Err(ApiError::Forbidden(match permission.module() {
+    let why = match permission.module() {
         Module::Licensing => "the licensing endpoints need a server administrator",
         _ if matches!(
             caller.via,
@@ -150,7 +195,8 @@ fn check(caller: Caller, permission: Permission) -> Result<Caller, ApiError> {
             "this token, or its creator's role, does not allow this"
         }
         _ => "your role does not allow this",
-    }))
+    };
+    Err(ApiError::Forbidden(why.into()))
 }
 
 /// Who is calling; `bearer` says whether tokens are accepted.
@@ -215,7 +261,7 @@ pub(crate) async fn password_caller(
         return Err(ApiError::Unauthorized(WRONG_CREDENTIALS));
     };
     if user.disabled {
-        return Err(ApiError::Forbidden(DISABLED_USER));
+        return Err(ApiError::Forbidden(DISABLED_USER.into()));
     }
     Ok(Caller {
         username: user.username,
@@ -290,7 +336,7 @@ pub(crate) fn session_secret(req: &Request) -> Option<String> {
 
 async fn session_caller(env: &Env, secret: &str) -> Result<Caller, ApiError> {
     let call = AccountsCall::Session {
-        hash: tokens::hash(secret),
+        hash: platform::sha256_hex(secret),
         now: platform::now(),
     };
     let user: Option<User> = accounts::ask(env, call).await?;

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// The largest body any route accepts. Licences are under 1 KiB.
+/// The largest body any route accepts. Licenses are under 1 KiB.
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Parse the body as `T`. An empty body parses as `{}` (seed 004's renew sends `{}`

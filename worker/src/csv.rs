@@ -14,7 +14,7 @@ pub(crate) fn wanted(req: &crate::request::Request, q: &Query) -> Result<bool, A
         Some("csv") => Ok(true),
         Some("json") => Ok(false),
         Some(_) => Err(ApiError::InvalidField {
-            field: "format",
+            field: "format".into(),
             message: "must be csv or json".into(),
         }),
         None => Ok(req

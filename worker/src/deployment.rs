@@ -26,8 +26,8 @@ use worker::Env;
 
 use crate::error::ApiError;
 use crate::kv::Kv;
-use crate::objects::accounts::{self, AccountsCall};
-use crate::objects::licence::Licences;
+use crate::objects::accounts::protocol::{self as accounts, AccountsCall};
+use crate::objects::license::protocol::Licenses;
 
 /// How long after its creation a rotated key starts to sign, by default: the JWKS's
 /// `max-age` (300 s) plus [`KEYRING_SECONDS`]. The `KEY_ACTIVATION_SECONDS` var
@@ -53,7 +53,7 @@ pub(crate) fn own_instance(req: &Request, env: &Env) -> Result<String, ApiError>
         .ok_or_else(|| ApiError::Internal("INSTANCE_URL is not a root URL".into()))
 }
 
-/// The issuer URL new licences carry in `iss`.
+/// The issuer URL new licenses carry in `iss`.
 pub(crate) fn issuer(req: &Request, env: &Env) -> Result<String, ApiError> {
     let url = configured(env, "ISSUER_URL").map_or_else(|| origin(req), Ok)?;
     normalize_instance(&url)
@@ -91,14 +91,14 @@ fn root_key(env: &Env) -> Result<SigningKey, ApiError> {
 /// rotates sees its new key at once.
 const KEYRING_SECONDS: u64 = 30;
 
-/// The keyring, its public key set, and the licence tokens whose signature verified
+/// The keyring, its public key set, and the license tokens whose signature verified
 /// under that set.
 pub(crate) struct Keys {
     pub(crate) ring: Keyring,
     pub(crate) set: KeySet,
-    /// Verified licence tokens and their claims. A signature's validity under a fixed
+    /// Verified license tokens and their claims. A signature's validity under a fixed
     /// key set never changes, so a token seen again skips the Ed25519 check (apps send
-    /// the same licence at every checkout); time and identity are judged at every call.
+    /// the same license at every checkout); time and identity are judged at every call.
     /// It lives and dies with this key set.
     verified: RefCell<HashMap<String, LicenseClaims>>,
 }
@@ -221,7 +221,7 @@ pub(crate) async fn rotate(env: &Env) -> Result<(Keyring, RotatedKey), ApiError>
     Ok((ring, entry))
 }
 
-/// Record that key `kid` signed a licence token valid until `exp`: the key stays in
+/// Record that key `kid` signed a license token valid until `exp`: the key stays in
 /// the JWKS at least that long.
 pub(crate) async fn key_used(env: &Env, kid: &str, exp: u64) -> Result<(), ApiError> {
     let call = AccountsCall::KeyUsed {
@@ -231,11 +231,11 @@ pub(crate) async fn key_used(env: &Env, kid: &str, exp: u64) -> Result<(), ApiEr
     accounts::ask(env, call).await
 }
 
-/// What the licensing and seat routes need: the store, the licences' live state, the
+/// What the licensing and seat routes need: the store, the licenses' live state, the
 /// keys, and the issuer.
 pub(crate) struct LicensingContext<'a> {
     kv: Kv,
-    live: Licences<'a>,
+    live: Licenses<'a>,
     pub(crate) keys: Rc<Keys>,
     pub(crate) issuer: String,
 }
@@ -249,13 +249,13 @@ impl<'a> LicensingContext<'a> {
         let keys = keys(env).await?;
         Ok(LicensingContext {
             kv,
-            live: Licences::new(env),
+            live: Licenses::new(env),
             keys,
             issuer: issuer(req, env)?,
         })
     }
 
-    pub(crate) fn service(&self) -> tessera_engine::Licensing<'_, Kv, Licences<'a>> {
+    pub(crate) fn service(&self) -> tessera_engine::Licensing<'_, Kv, Licenses<'a>> {
         tessera_engine::Licensing {
             store: &self.kv,
             live: &self.live,
@@ -265,12 +265,12 @@ impl<'a> LicensingContext<'a> {
         }
     }
 
-    /// The licence objects.
-    pub(crate) fn live(&self) -> &Licences<'a> {
+    /// The license objects.
+    pub(crate) fn live(&self) -> &Licenses<'a> {
         &self.live
     }
 
-    /// The key new tokens (licences and leases) are signed with.
+    /// The key new tokens (licenses and leases) are signed with.
     pub(crate) fn signer(&self) -> &SigningKey {
         self.keys.ring.active(crate::platform::now())
     }

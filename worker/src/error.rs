@@ -5,12 +5,23 @@
 //! Messages are for people and never carry secrets or internal details; an internal
 //! failure is logged (without request data) and answered with a generic message.
 //! Engine errors become API errors only here, in `From<tessera_engine::Error>`.
+//!
+//! [`WireError`] is the one error that crosses a Durable Object call: every object
+//! answers `Result<T, WireError>`, and the worker turns an `Err` back into the
+//! `ApiError` it stands for — a rule's refusal keeps its code and message, a seat
+//! denial travels as the engine's [`SeatDenial`], and an object's internal failure
+//! stays an internal error.
 
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 use tessera_engine::api::{ErrorBody, ErrorEnvelope};
 use tessera_engine::{DenyCode, Error as EngineError, SeatDenial};
 use worker::Response;
 
-use crate::objects::accounts::RefusalKind;
+/// A message that is usually a literal, and sometimes made at run time (a rule's
+/// refusal read back from an object's answer).
+pub(crate) type Text = Cow<'static, str>;
 
 /// Everything the API can answer with instead of success.
 #[derive(Debug)]
@@ -20,11 +31,8 @@ pub(crate) enum ApiError {
     /// The body is JSON of the wrong shape: wrong types, missing or unknown fields.
     InvalidBody(String),
     /// A field is well-typed but its value is not acceptable.
-    InvalidField {
-        field: &'static str,
-        message: String,
-    },
-    /// A licence token was refused (seed 004: 400), with the engine's reason.
+    InvalidField { field: Text, message: String },
+    /// A license token was refused (seed 004: 400), with the engine's reason.
     InvalidLicense(DenyCode),
     /// A seat was refused; the code is the denial's own (`NO_SEAT_AVAILABLE`,
     /// `USER_BLOCKED`, `REVOKED`, ...).
@@ -36,10 +44,11 @@ pub(crate) enum ApiError {
     LeaseGone { expired: bool },
     /// No credentials, or wrong ones, or a scheme this route does not take.
     Unauthorized(&'static str),
-    /// Authenticated, but the role lacks the route's permission.
-    Forbidden(&'static str),
-    /// No route at this path, or no record with this id.
-    NotFound(&'static str),
+    /// Authenticated, but the role lacks the route's permission, or a rule forbids the
+    /// change.
+    Forbidden(Text),
+    /// No route at this path, or no record with this id (what was looked for).
+    NotFound(Text),
     /// The path exists, but not for this method; `allow` lists the methods it takes.
     MethodNotAllowed { allow: String },
     /// The body is larger than the route accepts.
@@ -50,13 +59,11 @@ pub(crate) enum ApiError {
     CrossSite,
     /// Too many failed sign-ins; try again in this many seconds.
     TooManyRequests(u64),
-    /// A rule of the accounts refused a change (decided inside the accounts object).
-    Refused(crate::objects::accounts::Refusal),
     /// Seed 004's 422 for `DELETE /api/licensing/token`: a missing or wrong instance.
     InvalidInstance(String),
     /// The change conflicts with the current state (the last server administrator, a
     /// deleted token).
-    Conflict(&'static str),
+    Conflict(Text),
     /// The runtime, a binding, or the deployment's configuration failed.
     Internal(String),
 }
@@ -81,12 +88,6 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::CrossSite => "CROSS_SITE_REQUEST",
             ApiError::TooManyRequests(_) => "TOO_MANY_REQUESTS",
-            ApiError::Refused(r) => match r.kind {
-                RefusalKind::NotFound => "NOT_FOUND",
-                RefusalKind::Forbidden => "FORBIDDEN",
-                RefusalKind::Conflict => "CONFLICT",
-                RefusalKind::InvalidField => "INVALID_FIELD",
-            },
             ApiError::InvalidInstance(_) => "INVALID_INSTANCE",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::Internal(_) => "INTERNAL",
@@ -100,7 +101,7 @@ impl ApiError {
             | ApiError::InvalidField { .. }
             | ApiError::InvalidLicense(_)
             | ApiError::InvalidLease(_)
-            | ApiError::Seat(SeatDenial::Licence(DenyCode::Malformed)) => 400,
+            | ApiError::Seat(SeatDenial::License(DenyCode::Malformed)) => 400,
             ApiError::Seat(SeatDenial::NoSeatAvailable | SeatDenial::SessionLimitReached) => 409,
             ApiError::Seat(_) => 403,
             ApiError::LeaseGone { .. } => 410,
@@ -111,12 +112,6 @@ impl ApiError {
             ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::TooManyRequests(_) => 429,
-            ApiError::Refused(r) => match r.kind {
-                RefusalKind::NotFound => 404,
-                RefusalKind::Forbidden => 403,
-                RefusalKind::Conflict => 409,
-                RefusalKind::InvalidField => 400,
-            },
             ApiError::UnsupportedMediaType => 415,
             ApiError::InvalidInstance(_) => 422,
             ApiError::Internal(_) => 500,
@@ -128,7 +123,7 @@ impl ApiError {
             ApiError::MalformedJson(why) => format!("the body is not valid JSON: {why}"),
             ApiError::InvalidBody(why) => format!("the body does not fit this route: {why}"),
             ApiError::InvalidField { field, message } => format!("{field} {message}"),
-            ApiError::InvalidLicense(code) => format!("the licence was refused: {code}"),
+            ApiError::InvalidLicense(code) => format!("the license was refused: {code}"),
             ApiError::Seat(denial) => seat_message(*denial),
             ApiError::InvalidLease(code) => format!("the lease token was refused: {code}"),
             ApiError::LeaseGone { expired: true } => {
@@ -137,9 +132,8 @@ impl ApiError {
             ApiError::LeaseGone { expired: false } => {
                 "the lease ended (released, revoked, or its product or user kept out): check out a seat again".to_string()
             }
-            ApiError::Unauthorized(why) | ApiError::Forbidden(why) | ApiError::Conflict(why) => {
-                (*why).to_string()
-            }
+            ApiError::Unauthorized(why) => (*why).to_string(),
+            ApiError::Forbidden(why) | ApiError::Conflict(why) => why.to_string(),
             ApiError::NotFound(what) => format!("no such {what}"),
             ApiError::MethodNotAllowed { allow } => {
                 format!("this route does not accept that method (allowed: {allow})")
@@ -149,10 +143,6 @@ impl ApiError {
             ApiError::TooManyRequests(wait) => {
                 format!("too many failed sign-ins; try again in {wait} s")
             }
-            ApiError::Refused(r) => match (&r.kind, &r.field) {
-                (RefusalKind::InvalidField, Some(field)) => format!("{field} {}", r.message),
-                _ => r.message.clone(),
-            },
             ApiError::CrossSite => {
                 "a request another site sent from a browser cannot change anything here"
                     .to_string()
@@ -171,8 +161,7 @@ impl ApiError {
                 code: self.code().into(),
                 message: self.message(),
                 field: match &self {
-                    ApiError::InvalidField { field, .. } => Some((*field).into()),
-                    ApiError::Refused(r) => r.field.clone(),
+                    ApiError::InvalidField { field, .. } => Some(field.to_string()),
                     _ => None,
                 },
                 reason: match &self {
@@ -204,11 +193,11 @@ fn seat_message(denial: SeatDenial) -> String {
     match denial {
         SeatDenial::NoSeatAvailable => "every seat of this product is taken".into(),
         SeatDenial::SessionLimitReached => {
-            "this user already holds the product from as many hosts as the licence allows".into()
+            "this user already holds the product from as many hosts as the license allows".into()
         }
         SeatDenial::ProductDisconnected => "this product is disconnected from the vault".into(),
         SeatDenial::UserBlocked => "this user is blocked from taking seats".into(),
-        SeatDenial::Licence(code) => format!("the licence refuses seats: {code}"),
+        SeatDenial::License(code) => format!("the license refuses seats: {code}"),
         _ => denial.as_str().into(),
     }
 }
@@ -216,11 +205,14 @@ fn seat_message(denial: SeatDenial) -> String {
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
-            EngineError::Invalid { field, message } => ApiError::InvalidField { field, message },
-            EngineError::NotFound(what) => ApiError::NotFound(what),
+            EngineError::Invalid { field, message } => ApiError::InvalidField {
+                field: field.into(),
+                message,
+            },
+            EngineError::NotFound(what) => ApiError::NotFound(what.into()),
             EngineError::Refused(code) => ApiError::InvalidLicense(code),
-            EngineError::Forbidden(why) => ApiError::Forbidden(why),
-            EngineError::Conflict(why) => ApiError::Conflict(why),
+            EngineError::Forbidden(why) => ApiError::Forbidden(why.into()),
+            EngineError::Conflict(why) => ApiError::Conflict(why.into()),
             // Keys and signing come from the deployment, not the client.
             other => ApiError::Internal(other.to_string()),
         }
@@ -236,5 +228,140 @@ impl From<worker::Error> for ApiError {
 impl From<worker::kv::KvError> for ApiError {
     fn from(e: worker::kv::KvError) -> Self {
         ApiError::Internal(e.to_string())
+    }
+}
+
+/// An error as it crosses a Durable Object call (see the module docs). Only what an
+/// object's rules can answer has a variant; anything else an object fails with is
+/// `Internal`, its detail logged by the object and by the worker, never shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum WireError {
+    /// No such record (what was looked for).
+    NotFound { what: String },
+    /// A rule forbids it.
+    Forbidden { message: String },
+    /// It conflicts with the state now.
+    Conflict { message: String },
+    /// A field's value is refused.
+    InvalidField { field: String, message: String },
+    /// A seat was refused, for the engine's reason.
+    Seat { denial: SeatDenial },
+    /// The object could not do it.
+    Internal { detail: String },
+}
+
+impl From<ApiError> for WireError {
+    fn from(e: ApiError) -> WireError {
+        match e {
+            ApiError::NotFound(what) => WireError::NotFound {
+                what: what.into_owned(),
+            },
+            ApiError::Forbidden(message) => WireError::Forbidden {
+                message: message.into_owned(),
+            },
+            ApiError::Conflict(message) => WireError::Conflict {
+                message: message.into_owned(),
+            },
+            ApiError::InvalidField { field, message } => WireError::InvalidField {
+                field: field.into_owned(),
+                message,
+            },
+            ApiError::Seat(denial) => WireError::Seat { denial },
+            ApiError::Internal(detail) => WireError::Internal { detail },
+            // Nothing else is an object's to answer: keep what it was, as a failure.
+            other => WireError::Internal {
+                detail: format!("{}: {}", other.code(), other.message()),
+            },
+        }
+    }
+}
+
+impl From<EngineError> for WireError {
+    fn from(e: EngineError) -> WireError {
+        ApiError::from(e).into()
+    }
+}
+
+impl From<worker::Error> for WireError {
+    fn from(e: worker::Error) -> WireError {
+        ApiError::from(e).into()
+    }
+}
+
+impl From<WireError> for ApiError {
+    fn from(e: WireError) -> ApiError {
+        match e {
+            WireError::NotFound { what } => ApiError::NotFound(what.into()),
+            WireError::Forbidden { message } => ApiError::Forbidden(message.into()),
+            WireError::Conflict { message } => ApiError::Conflict(message.into()),
+            WireError::InvalidField { field, message } => ApiError::InvalidField {
+                field: field.into(),
+                message,
+            },
+            WireError::Seat { denial } => ApiError::Seat(denial),
+            WireError::Internal { detail } => ApiError::Internal(detail),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every error an object can answer reads back as the API error it was, with the
+    /// same code, status and message.
+    #[test]
+    fn errors_cross_an_object_call_unchanged() {
+        let cases = [
+            ApiError::NotFound("user".into()),
+            ApiError::Forbidden("your role does not allow this".into()),
+            ApiError::Conflict("the last server administrator stays".into()),
+            ApiError::InvalidField {
+                field: "username".into(),
+                message: "is taken".into(),
+            },
+            ApiError::Seat(SeatDenial::SessionLimitReached),
+            ApiError::Seat(SeatDenial::License(DenyCode::Revoked)),
+        ];
+        for error in cases {
+            let (code, status, message) = (error.code(), error.status(), error.message());
+            let json =
+                serde_json::to_string(&Err::<(), _>(WireError::from(error))).expect("serializes");
+            let back: Result<(), WireError> = serde_json::from_str(&json).expect("reads back");
+            let back = ApiError::from(back.expect_err("an error"));
+            assert_eq!(
+                (back.code(), back.status(), back.message()),
+                (code, status, message),
+                "{json}"
+            );
+        }
+    }
+
+    /// A seat denial is the engine's type on the wire: an unknown code is refused, never
+    /// read as some other denial.
+    #[test]
+    fn an_unknown_seat_denial_does_not_read_as_another() {
+        let json = r#"{"Err":{"kind":"seat","denial":"NO_SUCH_CODE"}}"#;
+        assert!(serde_json::from_str::<Result<(), WireError>>(json).is_err());
+        let json = r#"{"Err":{"kind":"seat","denial":"USER_BLOCKED"}}"#;
+        let read: Result<(), WireError> = serde_json::from_str(json).expect("reads");
+        assert_eq!(
+            read,
+            Err(WireError::Seat {
+                denial: SeatDenial::UserBlocked
+            })
+        );
+    }
+
+    /// Anything else an object fails with stays an internal error, its detail kept for
+    /// the logs and never shown.
+    #[test]
+    fn other_failures_stay_internal() {
+        let wire = WireError::from(ApiError::Unauthorized("no"));
+        assert!(matches!(&wire, WireError::Internal { detail } if detail.contains("UNAUTHORIZED")));
+        let back = ApiError::from(wire);
+        assert_eq!(back.status(), 500);
+        assert_eq!(back.message(), "internal error; see the worker's logs");
     }
 }

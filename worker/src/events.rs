@@ -2,8 +2,8 @@
 //! one D1 database (binding `EVENTS`, see `wrangler.toml`).
 //!
 //! Why D1: reports scan and group events over weeks; that is SQL's job, and one
-//! database read by every report beats fanning out to every licence object. The
-//! licence objects stay the authority on live seats and keep their own event log as an
+//! database read by every report beats fanning out to every license object. The
+//! license objects stay the authority on live seats and keep their own event log as an
 //! *outbox*: each event has an id (`t:<lid>:<seq>`), and an object hands its events
 //! over in order, marking them shipped only after D1 has them. Writing is
 //! `INSERT OR IGNORE` by id, so a batch sent twice (a retry after a lost answer, a
@@ -17,6 +17,7 @@
 //!   that ended it, unique, so a retried checkin ends nothing twice. Reports read spans:
 //!   the seats held during a range, whatever the history's length.
 //! - `audit`: one row per change made through the API.
+//! - `meta`: one-time migrations done (the audit actions' spelling).
 //!
 //! A batch is written with three statements in one D1 batch (one transaction), each
 //! taking the whole batch as one JSON array parameter (`json_each`), so a batch of
@@ -35,7 +36,7 @@ use crate::error::ApiError;
 /// The binding of the event database.
 pub(crate) const BINDING: &str = "EVENTS";
 
-const SCHEMA: [&str; 7] = [
+const SCHEMA: [&str; 10] = [
     "CREATE TABLE IF NOT EXISTS events (
       id TEXT PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL,
       product TEXT NOT NULL, user TEXT NOT NULL, host TEXT NOT NULL,
@@ -50,6 +51,12 @@ const SCHEMA: [&str; 7] = [
       seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
       token_id TEXT, via TEXT NOT NULL, action TEXT NOT NULL, object TEXT, address TEXT)",
     "CREATE INDEX IF NOT EXISTS audit_at ON audit (at)",
+    // Audit actions were first spelled `licence.issue` / `licence.revoke`: renamed once
+    // to the one spelling (`license.*`), then marked done so no later isolate scans.
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "UPDATE audit SET action = 'license.' || substr(action, 9)
+      WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'spelling') AND action LIKE 'licence.%'",
+    "INSERT OR IGNORE INTO meta (key, value) VALUES ('spelling', 'license')",
 ];
 
 thread_local! {

@@ -14,7 +14,7 @@
 //!
 //! Clients that are not browsers (curl, SDKs, servers) send neither header and pass.
 //! The app-facing routes (`/api/licenses/validate`, `/api/seats/*`) take no ambient
-//! credential — the licence or lease token is in the body — so cross-site use of them
+//! credential — the license or lease token is in the body — so cross-site use of them
 //! forges nothing; they only keep the JSON rule.
 
 use crate::request::Request;

@@ -1,8 +1,9 @@
 //! The engine's [`Store`] over Workers KV.
 //!
 //! KV is eventually consistent across locations and loses concurrent
-//! read-modify-writes of one key; it holds read-mostly records only (users, licences,
-//! applied licences, rotated keys). Nothing counted lives here.
+//! read-modify-writes of one key; it holds read-mostly records only (issued licenses,
+//! applied licenses). Nothing counted lives here, and nothing a credential check reads:
+//! users, tokens and rotated keys are the accounts object's.
 
 use tessera_engine::{Error, Store};
 use worker::{Env, kv::KvStore};

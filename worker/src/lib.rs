@@ -6,31 +6,39 @@
 //!
 //! # Layout
 //!
-//! - `router`: maps a method and path to a route, or to `NOT_FOUND` /
-//!   `METHOD_NOT_ALLOWED`. The one place that lists every route; a test holds it and
-//!   `openapi.json` to the same list.
-//! - `routes/<resource>.rs`: one module per resource, owning its handlers.
+//! - `router/`: the route table (`mod.rs`): every route once — method, path, who may call
+//!   it, handler — from which the router matches (`matcher.rs`), the guard and the
+//!   authorisation run before any handler, and the OpenAPI generator reads.
+//! - `routes/<resource>.rs`: one module per resource, owning its handlers and the
+//!   shapes only it uses (wire types shared with the console are the engine's `api`);
+//!   `routes/openapi/` serves the committed OpenAPI document and, in tests, generates it.
 //! - `error`: [`ApiError`](error::ApiError), the closed set of API error codes, their
-//!   HTTP statuses and the one JSON envelope; engine errors map to it here only.
-//! - `auth`: Basic (users) and Bearer (tokens) authentication, and permission checks.
-//! - `users`: user records and the bootstrap server administrator.
-//! - `tokens`: API, Agent and vault tokens in KV, and resolving a Bearer secret.
+//!   HTTP statuses and the one JSON envelope; engine errors map to it here only; and
+//!   `WireError`, the one error type that crosses a Durable Object call.
+//! - `auth`: Basic (users), Bearer (API, Agent and vault tokens) and console-session
+//!   authentication, and permission checks (called by the router only).
+//! - `users`, `tokens`: the worker's side of users (username and password rules,
+//!   PBKDF2, the bootstrap administrator) and of tokens (resolving a Bearer secret,
+//!   "last used", the vault token); both are kept by the accounts object.
 //! - `deployment`: this deployment's instance and issuer URLs and its signing keyring.
+//! - `objects/`: the Durable Objects, a folder each — `license/` (one per license:
+//!   revocation, seats, seat events), `directory/` (the vault's deny state and roll-up),
+//!   `accounts/` (users, tokens, sessions, rotated keys), `limiter/` (failed sign-ins)
+//!   — each a `protocol.rs` other modules import, a thin shell (`mod.rs`) and its SQL
+//!   (`store.rs`), over `objects/shell.rs`.
+//! - `events`: the event store (D1) — seat events handed over by the license objects
+//!   and by agents, the seats they imply (spans) for the reports, and the audit log.
+//! - `audit`: recording one audit entry per change made through the API.
+//! - `kv`: the engine's `Store` over Workers KV (license records, applied licenses).
 //! - `body`: JSON request bodies with a size limit and precise 400s.
 //! - `guard`: what every state-changing request must show first: not cross-site, and
 //!   JSON if it has a body.
-//! - `kv`: the engine's `Store` over Workers KV.
 //! - `request`: the incoming request as routes read it (without `worker::Request`'s
 //!   per-request read of `request.cf`).
-//! - `query`: query parameters and the one pagination rule (`?cursor`, `?limit`).
-//! - `objects/`: the Durable Objects — `licence` (one per licence: revocation, seats,
-//!   seat events) and `directory` (the vault's deny state and roll-up) — and the one
-//!   JSON protocol the worker speaks to them.
-//! - `events`: the event store (D1) — seat events handed over by the licence objects
-//!   and by agents, the seats they imply (spans) for the reports, and the audit log.
-//! - `audit`: recording one audit entry per change made through the API.
+//! - `query`: query parameters, flags and the one pagination rule.
 //! - `csv`: the reports' and the audit log's CSV exports.
-//! - `platform`: clock, randomness and Web Crypto PBKDF2 — what the engine leaves out.
+//! - `platform`: clock, randomness, secret hashing and Web Crypto PBKDF2 — what the
+//!   engine leaves out.
 //!
 //! Licensing rules live in `tessera-engine`; this crate only does I/O around them.
 

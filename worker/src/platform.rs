@@ -1,4 +1,5 @@
-//! What the engine leaves to the shell: the clock, randomness, and native crypto.
+//! What the engine leaves to the shell: the clock, randomness, hashing secrets, and
+//! native crypto.
 //!
 //! PBKDF2 runs in the runtime's Web Crypto (`crypto.subtle.deriveBits`), natively, so a
 //! password check costs a fraction of the same loop in wasm.
@@ -12,6 +13,13 @@ use crate::error::ApiError;
 /// The request's time, Unix seconds: the `now` every engine decision gets.
 pub(crate) fn now() -> u64 {
     worker::Date::now().as_millis() / 1000
+}
+
+/// SHA-256 of `secret`, lower-case hex: how secrets are looked up and objects named,
+/// so no secret (and no 10 KB name) is stored or used as a key.
+pub(crate) fn sha256_hex(secret: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
 }
 
 /// `N` bytes from the runtime's CSPRNG.
@@ -70,4 +78,15 @@ pub(crate) async fn pbkdf2(
     bytes
         .try_into()
         .map_err(|_| ApiError::Internal("deriveBits returned the wrong length".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hashes_are_sha256_hex() {
+        assert_eq!(
+            super::sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 }

@@ -35,9 +35,21 @@ impl Query {
                 .ok()
                 .filter(|n| (1..=1000).contains(n))
                 .ok_or(ApiError::InvalidField {
-                    field: "limit",
+                    field: "limit".into(),
                     message: "must be a whole number from 1 to 1000".into(),
                 }),
+        }
+    }
+
+    /// `?name=true` or `?name=false` (absent: false); anything else is refused.
+    pub(crate) fn flag(&self, name: &'static str) -> Result<bool, ApiError> {
+        match self.get(name) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(ApiError::InvalidField {
+                field: name.into(),
+                message: "must be true or false".into(),
+            }),
         }
     }
 
@@ -54,7 +66,7 @@ impl Query {
                     .ok()
                     .filter(|t| *t <= tessera_engine::MAX_TIMESTAMP)
                     .ok_or(ApiError::InvalidField {
-                        field: name,
+                        field: name.into(),
                         message: "must be a time in Unix seconds".into(),
                     })
             })
@@ -66,7 +78,7 @@ impl Query {
         match self.get(name).filter(|v| !v.is_empty()) {
             Some(v) if v.len() > max || v.chars().any(char::is_control) => {
                 Err(ApiError::InvalidField {
-                    field: name,
+                    field: name.into(),
                     message: format!("must be at most {max} bytes, without control characters"),
                 })
             }
@@ -83,7 +95,7 @@ impl Query {
             .unwrap_or(to.saturating_sub(DEFAULT_SPAN));
         if from >= to {
             return Err(ApiError::InvalidField {
-                field: "from",
+                field: "from".into(),
                 message: "must be before to".into(),
             });
         }

@@ -13,43 +13,13 @@
 
 use std::cell::Cell;
 
-use serde::{Deserialize, Serialize};
 use tessera_engine::api::Page;
-use tessera_engine::{CreateUser, PBKDF2_ITERATIONS, PasswordHash, Role, UpdateUser, UserView};
+use tessera_engine::{CreateUser, PBKDF2_ITERATIONS, PasswordHash, Role, UpdateUser};
 use worker::Env;
 
 use crate::error::ApiError;
-use crate::objects::accounts::{self, AccountsCall};
+use crate::objects::accounts::protocol::{self as accounts, AccountsCall, User};
 use crate::platform;
-
-/// A stored user. `password` is a `PasswordHash` record, never a password.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct User {
-    /// Random and never reused: tokens remember it, so a user deleted and re-created
-    /// under the same name does not inherit the old one's tokens.
-    pub(crate) id: String,
-    pub(crate) username: String,
-    pub(crate) role: Role,
-    pub(crate) password: String,
-    pub(crate) created_at: u64,
-    #[serde(default)]
-    pub(crate) disabled: bool,
-}
-
-impl User {
-    pub(crate) fn view(&self) -> UserView {
-        UserView {
-            username: self.username.clone(),
-            role: self.role,
-            disabled: self.disabled,
-            created_at: self.created_at,
-        }
-    }
-
-    pub(crate) fn active_server_admin(&self) -> bool {
-        self.role == Role::ServerAdmin && !self.disabled
-    }
-}
 
 /// Shortest password accepted for a new user.
 const MIN_PASSWORD: usize = 12;
@@ -107,7 +77,7 @@ async fn hash(password: &str) -> Result<String, ApiError> {
 fn check_password(password: &str) -> Result<(), ApiError> {
     if password.chars().count() < MIN_PASSWORD {
         return Err(ApiError::InvalidField {
-            field: "password",
+            field: "password".into(),
             message: format!("must be at least {MIN_PASSWORD} characters"),
         });
     }
@@ -127,7 +97,7 @@ pub(crate) async fn create(env: &Env, actor: &Actor, req: CreateUser) -> Result<
     tessera_engine::may_manage(actor.role, req.role, None)?;
     if !valid_username(&req.username) {
         return Err(ApiError::InvalidField {
-            field: "username",
+            field: "username".into(),
             message: "must be 1 to 64 of a-z 0-9 . _ -".into(),
         });
     }
@@ -144,7 +114,7 @@ pub(crate) async fn create(env: &Env, actor: &Actor, req: CreateUser) -> Result<
         actor_id: actor.id.clone(),
         user,
     };
-    accounts::change(env, call).await
+    accounts::ask(env, call).await
 }
 
 /// Change a user's role, status or password, as `actor`. A new password is hashed here;
@@ -156,7 +126,7 @@ pub(crate) async fn update(
     mut change: UpdateUser,
 ) -> Result<User, ApiError> {
     if !valid_username(username) {
-        return Err(ApiError::NotFound("user"));
+        return Err(ApiError::NotFound("user".into()));
     }
     if let Some(password) = change.password.take() {
         check_password(&password)?;
@@ -167,19 +137,19 @@ pub(crate) async fn update(
         username: username.to_string(),
         change,
     };
-    accounts::change(env, call).await
+    accounts::ask(env, call).await
 }
 
 /// Delete a user, as `actor`. Their tokens stop working (they name the old user's id).
 pub(crate) async fn delete(env: &Env, actor: &Actor, username: &str) -> Result<(), ApiError> {
     if !valid_username(username) {
-        return Err(ApiError::NotFound("user"));
+        return Err(ApiError::NotFound("user".into()));
     }
     let call = AccountsCall::DeleteUser {
         actor_id: actor.id.clone(),
         username: username.to_string(),
     };
-    accounts::change(env, call).await
+    accounts::ask(env, call).await
 }
 
 /// Create the first server administrator if there are no users yet (the accounts object

@@ -31,17 +31,17 @@ fn expect() -> Expectations {
 
 fn warnings_at(c: LicenseClaims, now: u64) -> Vec<Warning> {
     match check_claims(c, &Expectations::default(), now) {
-        Decision::Allow(licence) => licence.warnings,
+        Decision::Allow(license) => license.warnings,
         Decision::Deny(code) => panic!("denied: {code}"),
     }
 }
 
 #[test]
-fn allows_a_matching_licence_without_warnings() {
+fn allows_a_matching_license_without_warnings() {
     let decision = check_claims(claims(), &expect(), NOW);
     assert_eq!(
         decision,
-        Decision::Allow(Licence {
+        Decision::Allow(License {
             claims: claims(),
             warnings: vec![]
         })
@@ -121,7 +121,7 @@ fn token_expiry_boundary() {
 }
 
 #[test]
-fn licence_expiry_boundary_ignores_leeway() {
+fn license_expiry_boundary_ignores_leeway() {
     let c = LicenseClaims {
         lexp: NOW,
         ..claims()
@@ -153,7 +153,7 @@ fn trial_expiry_applies_only_to_trials() {
 }
 
 #[test]
-fn licence_expiring_warning_starts_exactly_n_days_before() {
+fn license_expiring_warning_starts_exactly_n_days_before() {
     let c = LicenseClaims {
         lexp: NOW + 30 * DAY,
         exp: NOW + 30 * DAY,

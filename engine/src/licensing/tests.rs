@@ -14,7 +14,7 @@ use crate::records::MAX_TEXT;
 use crate::store::{LiveState, MemoryLiveState, MemoryStore};
 
 const NOW: u64 = 1_800_000_000;
-const ISSUER: &str = "https://licences.example";
+const ISSUER: &str = "https://licenses.example";
 const INSTANCE: &str = "https://app.example/";
 
 /// Run a future that never waits (every `MemoryStore` call is ready at once).
@@ -56,7 +56,7 @@ impl Fixture {
         }
     }
 
-    fn issue(&self, lid: &str) -> LicenceRecord {
+    fn issue(&self, lid: &str) -> LicenseRecord {
         run(self.svc().issue(
             request(),
             lid.into(),
@@ -143,7 +143,7 @@ fn the_list_comes_in_pages() {
         f.issue(&std::format!("lic-{i}"));
     }
     let first = run(f.svc().list(None, 2)).expect("page 1");
-    let lids = |p: &crate::api::Page<LicenceRecord>| {
+    let lids = |p: &crate::api::Page<LicenseRecord>| {
         p.items.iter().map(|r| r.lid.clone()).collect::<Vec<_>>()
     };
     assert_eq!(lids(&first), ["lic-0", "lic-1"]);
@@ -157,7 +157,7 @@ fn the_list_comes_in_pages() {
 }
 
 #[test]
-fn issue_refuses_a_licence_whose_token_no_verifier_would_read() {
+fn issue_refuses_a_license_whose_token_no_verifier_would_read() {
     let f = Fixture::new();
     let mut json = serde_json::to_value(request()).expect("json");
     // 32 products of 200 bytes: every field within its own limit, the token not.
@@ -207,7 +207,7 @@ fn the_live_state_decides_revocation_even_when_the_record_says_otherwise() {
     assert!(!run(svc.check(INSTANCE, NOW + 2)).expect("check"));
     assert_eq!(
         run(svc.get("lic-1")).expect("get").state,
-        LicenceState::Revoked
+        LicenseState::Revoked
     );
     assert_eq!(
         run(svc.renew(INSTANCE, "t2".into(), "admin", NOW + 2)).err(),
@@ -251,14 +251,14 @@ fn a_renewal_that_overwrote_a_revocations_copy_restores_it() {
     };
     run(racing.renew(INSTANCE, "t2".into(), "admin", NOW + 2))
         .expect("renewed before the revocation");
-    let stored: LicenceRecord = run(svc.read(&licence_key("lic-1")))
+    let stored: LicenseRecord = run(svc.read(&license_key("lic-1")))
         .expect("read")
         .expect("stored");
-    assert_eq!(stored.state, LicenceState::Revoked, "the copy is restored");
+    assert_eq!(stored.state, LicenseState::Revoked, "the copy is restored");
     assert_eq!(stored.revoked_by.as_deref(), Some("boss"));
     assert_eq!(
         stored.token,
-        run(svc.read::<AppliedLicence>(&applied_key(INSTANCE)))
+        run(svc.read::<AppliedLicense>(&applied_key(INSTANCE)))
             .expect("r")
             .expect("a")
             .token
@@ -266,7 +266,7 @@ fn a_renewal_that_overwrote_a_revocations_copy_restores_it() {
 }
 
 #[test]
-fn trial_defaults_to_the_licence_expiry() {
+fn trial_defaults_to_the_license_expiry() {
     let f = Fixture::new();
     let mut req = request();
     req.trial = true;
@@ -363,7 +363,7 @@ fn revocation_stops_check_apply_and_renew() {
     let record = f.issue("lic-1");
     run(svc.apply(INSTANCE, &record.token, "admin", NOW)).expect("apply");
     let revoked = run(svc.revoke("lic-1", "boss", NOW + 1)).expect("revoke");
-    assert_eq!(revoked.state, LicenceState::Revoked);
+    assert_eq!(revoked.state, LicenseState::Revoked);
     assert_eq!(revoked.revoked_by.as_deref(), Some("boss"));
     assert_eq!(
         run(svc.revoke("lic-1", "other", NOW + 2)).expect("again"),
@@ -387,12 +387,12 @@ fn revocation_stops_check_apply_and_renew() {
     );
     assert_eq!(
         run(svc.revoke("nope", "boss", NOW)).err(),
-        Some(Error::NotFound("licence"))
+        Some(Error::NotFound("license"))
     );
 }
 
 #[test]
-fn renew_works_on_an_expired_token_but_not_an_expired_licence() {
+fn renew_works_on_an_expired_token_but_not_an_expired_license() {
     let f = Fixture::new();
     let svc = f.svc();
     let record = f.issue("lic-1");
@@ -405,9 +405,9 @@ fn renew_works_on_an_expired_token_but_not_an_expired_licence() {
     run(svc.renew(INSTANCE, "t2".into(), "admin", after_token)).expect("renewable");
     assert!(run(svc.check(INSTANCE, after_token)).expect("check"));
 
-    let after_licence = record.claims.lexp;
+    let after_license = record.claims.lexp;
     assert_eq!(
-        run(svc.renew(INSTANCE, "t3".into(), "admin", after_licence)).err(),
+        run(svc.renew(INSTANCE, "t3".into(), "admin", after_license)).err(),
         Some(Error::Refused(DenyCode::LicenseExpired))
     );
     assert_eq!(
@@ -418,7 +418,7 @@ fn renew_works_on_an_expired_token_but_not_an_expired_licence() {
             NOW
         ))
         .err(),
-        Some(Error::NotFound("applied licence"))
+        Some(Error::NotFound("applied license"))
     );
 }
 

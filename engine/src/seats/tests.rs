@@ -4,6 +4,10 @@
 use alloc::format;
 use alloc::string::ToString;
 use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::decision::DenyCode;
+use crate::error::Error;
 
 use super::*;
 
@@ -71,7 +75,7 @@ fn grants_up_to_the_seats_then_denies_and_records_each_denial() {
         [(SeatEventKind::Denied, Some("NO_SEAT_AVAILABLE"))]
     );
     assert!(ch.saved.is_empty(), "a denial stores no lease");
-    // Another product of the same licence has its own seats.
+    // Another product of the same license has its own seats.
     assert!(
         checkout(&mut pool, ask("profiler", "cy", "h"), "lic.3", NOW)
             .0
@@ -266,7 +270,7 @@ fn an_administrator_revokes_one_lease_of_its_user_only() {
 }
 
 #[test]
-fn a_revoked_licence_ends_every_lease_and_stays_revoked() {
+fn a_revoked_license_ends_every_lease_and_stays_revoked() {
     let mut pool = Pool::new(terms(3));
     checkout(&mut pool, ask("ide", "ann", "h"), "lic.1", NOW)
         .0
@@ -291,7 +295,7 @@ fn a_revoked_licence_ends_every_lease_and_stays_revoked() {
         Some((NOW + 1, "admin"))
     );
     let (out, _) = checkout(&mut pool, ask("ide", "ann", "h"), "lic.3", NOW + 3);
-    assert_eq!(out.err(), Some(SeatDenial::Licence(DenyCode::Revoked)));
+    assert_eq!(out.err(), Some(SeatDenial::License(DenyCode::Revoked)));
     assert!(
         pool.heartbeat(
             "lic.1",
@@ -304,15 +308,15 @@ fn a_revoked_licence_ends_every_lease_and_stays_revoked() {
 }
 
 #[test]
-fn the_licence_itself_refuses_wrong_products_and_its_end() {
+fn the_license_itself_refuses_wrong_products_and_its_end() {
     let mut pool = Pool::new(terms(3));
     let (out, _) = checkout(&mut pool, ask("other", "ann", "h"), "lic.1", NOW);
-    assert_eq!(out.err(), Some(SeatDenial::Licence(DenyCode::WrongProduct)));
+    assert_eq!(out.err(), Some(SeatDenial::License(DenyCode::WrongProduct)));
     let t = terms(3);
     let (out, _) = checkout(&mut pool, ask("ide", "ann", "h"), "lic.1", t.lexp);
     assert_eq!(
         out.err(),
-        Some(SeatDenial::Licence(DenyCode::LicenseExpired))
+        Some(SeatDenial::License(DenyCode::LicenseExpired))
     );
     let mut trial = Pool::new(SeatTerms {
         trial_exp: NOW + 100,
@@ -327,7 +331,7 @@ fn the_licence_itself_refuses_wrong_products_and_its_end() {
         "a session never outlives the trial"
     );
     let (out, _) = checkout(&mut trial, ask("ide", "bob", "h"), "lic.2", NOW + 100);
-    assert_eq!(out.err(), Some(SeatDenial::Licence(DenyCode::TrialExpired)));
+    assert_eq!(out.err(), Some(SeatDenial::License(DenyCode::TrialExpired)));
 }
 
 #[test]
@@ -435,7 +439,7 @@ fn revoke_all_ends_leases_up_to_its_time_and_lets_new_ones_through() {
     let mut ch = Changes::default();
     pool.apply_deny(again, NOW + 12, &mut ch);
     assert!(ch.removed.is_empty(), "{ch:?}");
-    // A licence that meets the mark for the first time ends what began up to it.
+    // A license that meets the mark for the first time ends what began up to it.
     let mut late = Pool::new(terms(3));
     checkout(&mut late, ask("ide", "ann", "h"), "lic.9", NOW + 5)
         .0
@@ -513,13 +517,13 @@ fn request_fields_are_bounded() {
 }
 
 #[test]
-fn lease_ids_name_their_licence() {
+fn lease_ids_name_their_license() {
     assert_eq!(lease_lid("abc-1_2.xyz"), Some("abc-1_2"));
     for bad in ["abc", ".xyz", "abc.", "a/b.c", "a.b.c", &"a".repeat(65)] {
         assert_eq!(lease_lid(bad), None, "{bad}");
     }
     assert_eq!(
-        SeatDenial::Licence(DenyCode::Revoked).to_string(),
+        SeatDenial::License(DenyCode::Revoked).to_string(),
         "REVOKED"
     );
 }

@@ -1,4 +1,4 @@
-//! A licence's claims and warnings, as a definition list.
+//! A license's claims and warnings, as a definition list.
 
 use leptos::prelude::*;
 use tessera_engine::{LicenseClaims, Warning};
@@ -9,13 +9,13 @@ use super::time;
 #[component]
 pub(crate) fn ClaimsTable(claims: LicenseClaims) -> impl IntoView {
     let rows: Vec<(&'static str, String)> = vec![
-        ("Licence id", claims.lid),
+        ("License id", claims.lid),
         ("Company", claims.company),
         ("Account", claims.account),
         ("Instance", claims.sub),
         ("Products", claims.prod.join(", ")),
         ("Included users", claims.included_users.to_string()),
-        ("Licence expires", time::format(claims.lexp)),
+        ("License expires", time::format(claims.lexp)),
         ("Token expires", time::format(claims.exp)),
         ("Token issued", time::format(claims.iat)),
         (
@@ -48,7 +48,7 @@ pub(crate) fn Warnings(warnings: Vec<Warning>) -> impl IntoView {
             let text = match w {
                 Warning::LicenseExpiring { at, days_left } => {
                     format!(
-                        "The licence expires on {} ({days_left} days left).",
+                        "The license expires on {} ({days_left} days left).",
                         time::format(at)
                     )
                 }
@@ -59,7 +59,7 @@ pub(crate) fn Warnings(warnings: Vec<Warning>) -> impl IntoView {
                     )
                 }
                 Warning::RenewalDue { at } => format!("Renewal was due on {}.", time::format(at)),
-                _ => "Check this licence.".to_string(),
+                _ => "Check this license.".to_string(),
             };
             view! { <li data-warning=w.code()>{text}</li> }
         })

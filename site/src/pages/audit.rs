@@ -46,7 +46,7 @@ fn AuditInner() -> impl IntoView {
             </div>
             <div class="filters">
                 <label>"User"<input type="text" on:change=move |ev| actor.set(event_target_value(&ev)) /></label>
-                <label>"Action"<input type="text" placeholder="e.g. licence.issue" on:change=move |ev| action.set(event_target_value(&ev)) /></label>
+                <label>"Action"<input type="text" placeholder="e.g. license.issue" on:change=move |ev| action.set(event_target_value(&ev)) /></label>
             </div>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || log.get().map(|r| match r {

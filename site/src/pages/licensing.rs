@@ -1,4 +1,4 @@
-//! The applied licence (seed 004): its status, claims and warnings; apply a pasted
+//! The applied license (seed 004): its status, claims and warnings; apply a pasted
 //! token, renew, remove.
 
 use leptos::prelude::*;
@@ -11,7 +11,7 @@ use crate::components::modal::confirmed;
 use crate::components::signed_in::SignedIn;
 use crate::components::time;
 
-/// The applied-licence page.
+/// The applied-license page.
 #[component]
 pub(crate) fn Licensing() -> impl IntoView {
     view! {
@@ -32,18 +32,18 @@ fn LicensingInner() -> impl IntoView {
     };
     let apply = Action::new_local(move |token: &String| {
         let token = token.clone();
-        async move { report(api::apply(token).await.map(|_| "Licence applied.")) }
+        async move { report(api::apply(token).await.map(|_| "License applied.")) }
     });
     let renew = Action::new_local(move |_: &()| async move {
         report(
             api::renew()
                 .await
-                .map(|_| "Licence renewed: a fresh token is applied."),
+                .map(|_| "License renewed: a fresh token is applied."),
         )
     });
     let remove = Action::new_local(move |instance: &String| {
         let instance = instance.clone();
-        async move { report(api::remove(instance).await.map(|_| "Licence removed.")) }
+        async move { report(api::remove(instance).await.map(|_| "License removed.")) }
     });
     let applied = LocalResource::new(move || {
         apply.version().get();
@@ -58,11 +58,11 @@ fn LicensingInner() -> impl IntoView {
     });
     view! {
         <section class="card">
-            <h1>"Applied licence"</h1>
+            <h1>"Applied license"</h1>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || applied.get().map(|result| match result {
                     Ok(Some(view)) => view! { <AppliedCard view renew remove /> }.into_any(),
-                    Ok(None) => view! { <p data-testid="licence-status" class="muted">"No licence is applied."</p> }.into_any(),
+                    Ok(None) => view! { <p data-testid="license-status" class="muted">"No license is applied."</p> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 })}
             </Transition>
@@ -72,12 +72,12 @@ fn LicensingInner() -> impl IntoView {
             })}
         </section>
         <section class="card">
-            <h1>"Apply a licence"</h1>
+            <h1>"Apply a license"</h1>
             <form on:submit=move |ev| {
                 ev.prevent_default();
                 apply.dispatch(token.get_untracked().trim().to_string());
             }>
-                <label>"Licence token" <textarea name="token" rows="4" bind:value=token required></textarea></label>
+                <label>"License token" <textarea name="token" rows="4" bind:value=token required></textarea></label>
                 <button type="submit" disabled=move || apply.pending().get()>"Apply"</button>
             </form>
         </section>
@@ -100,14 +100,14 @@ fn AppliedCard(
         )
     };
     let confirm_remove = move |_| {
-        if confirmed(&format!("Remove the licence applied to {instance}?")) {
+        if confirmed(&format!("Remove the license applied to {instance}?")) {
             remove.dispatch(instance.clone());
         }
     };
     view! {
         <p>
             "Instance " <code>{view.instance.clone()}</code> ": "
-            <strong data-testid="licence-status" class=if view.valid { "ok" } else { "bad" }>{status}</strong>
+            <strong data-testid="license-status" class=if view.valid { "ok" } else { "bad" }>{status}</strong>
         </p>
         <p class="muted">"Applied " {time::format(view.applied_at)} " by " {view.applied_by}</p>
         {(!view.warnings.is_empty()).then(|| view! { <Warnings warnings=view.warnings.clone() /> })}

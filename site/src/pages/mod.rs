@@ -2,7 +2,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod home;
-pub(crate) mod licences;
+pub(crate) mod licenses;
 pub(crate) mod licensing;
 pub(crate) mod not_found;
 pub(crate) mod reports;

@@ -27,7 +27,7 @@ const HEIGHT: u64 = 140;
 /// The usage report as the console reads it: what the charts draw. (Seat-hours are in
 /// the API and the CSV; leaving the floats out keeps float parsing out of the wasm.)
 #[derive(Clone, Deserialize)]
-pub(crate) struct UsageReport {
+struct UsageReport {
     products: Vec<IntervalUsage>,
     users: Vec<UserUsage>,
 }
@@ -79,7 +79,7 @@ fn ReportsInner() -> impl IntoView {
         let q = query.get();
         async move {
             Ok::<_, ApiError>((
-                api::usage_report(&q).await?,
+                api::usage_report::<UsageReport>(&q).await?,
                 api::denials_report(&q).await?,
                 api::vault_products().await.unwrap_or_default(),
             ))
@@ -182,7 +182,7 @@ fn chart(out: &mut String, rows: &[IntervalUsage], licensed: u64) {
     let _ = write!(
         out,
         "<figure class=\"chart\" data-testid=\"usage-chart\" data-product=\"{product}\" data-full=\"{full}\">\
-         <figcaption><strong>{product}</strong> — licensed {licensed}; the peak reached the licence in {full} of {} intervals</figcaption>\
+         <figcaption><strong>{product}</strong> — licensed {licensed}; the peak reached the license in {full} of {} intervals</figcaption>\
          <svg viewBox=\"0 0 {} {HEIGHT}\" preserveAspectRatio=\"none\" role=\"img\">",
         rows.len(),
         rows.len() as u64 * BAR
@@ -281,7 +281,7 @@ fn denials_view(denials: DenialsReport) -> impl IntoView {
         <section class="card" data-testid="denials">
             <h1>"Denials"</h1>
             <div inner_html=chart></div>
-            <Grid testid="denials-table" head=&["Time", "Product", "User", "Host", "Reason", "Licence / server"] rows />
+            <Grid testid="denials-table" head=&["Time", "Product", "User", "Host", "Reason", "License / server"] rows />
         </section>
     }
 }

@@ -25,7 +25,7 @@ pub(crate) fn SignIn() -> impl IntoView {
         if let Some(Ok(s)) = sign_in.value().get() {
             password.set(String::new());
             session.set(Some(s));
-            navigate("/licences", Default::default());
+            navigate("/licenses", Default::default());
         }
     });
     view! {

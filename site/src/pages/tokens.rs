@@ -250,7 +250,7 @@ fn CreateDialog(
                 </label>
                 <p class="muted">
                     {move || if scope.get() == "Agent" {
-                        "Agent: for the licence-server agent only; administrators only."
+                        "Agent: for the license-server agent only; administrators only."
                     } else {
                         "API: access to all endpoints your role allows."
                     }}

@@ -30,14 +30,14 @@ fn role_from(name: &str) -> Role {
 const ROLE_HELP: [(&str, &str); 4] = [
     (
         "server_admin",
-        "everything, including the applied licence (seed 004) and signing keys",
+        "everything, including the applied license (seed 004) and signing keys",
     ),
     (
         "admin",
-        "users, everyone's API tokens, Agent tokens, the vault token, licences",
+        "users, everyone's API tokens, Agent tokens, the vault token, licenses",
     ),
-    ("editor", "issue and revoke licences; own API tokens"),
-    ("viewer", "read licences and keys; own API tokens"),
+    ("editor", "issue and revoke licenses; own API tokens"),
+    ("viewer", "read licenses and keys; own API tokens"),
 ];
 
 #[derive(Clone)]

@@ -1,4 +1,4 @@
-//! The licence vault (seeds 001/002): free and allocated seats per product (a bar
+//! The license vault (seeds 001/002): free and allocated seats per product (a bar
 //! each), disconnect / connect a product, users holding seats (with search), a user's
 //! leases with Revoke and Revoke all (optionally blocking them), and blocked users.
 //! Every change asks first, in a dialog; every list refetches after a change.
@@ -138,7 +138,7 @@ fn Ask(action: VaultAction, asking: RwSignal<Option<VaultAction>>, act: Act) -> 
     let cancel = Callback::new(move |()| asking.set(None));
     let (title, message, confirm) = match &action {
         VaultAction::RevokeLease { user, .. } => (
-            "Revoke licence",
+            "Revoke license",
             format!("{user}'s app loses this seat at its next heartbeat; it may take one again."),
             "Revoke",
         ),
@@ -153,7 +153,7 @@ fn Ask(action: VaultAction, asking: RwSignal<Option<VaultAction>>, act: Act) -> 
                 });
             };
             return view! {
-                <Modal title="Revoke all licences".to_string()>
+                <Modal title="Revoke all licenses".to_string()>
                     <p>"Every seat this user holds ends now. Without a block, their apps may take seats again."</p>
                     <label class="check"><input type="checkbox" bind:checked=block /> "Also block this user from taking seats"</label>
                     <div class="actions">
@@ -310,7 +310,7 @@ fn LeaseTable(
         .collect_view();
     view! {
         <table data-testid="leases">
-            <thead><tr><th>"Product"</th><th>"Company"</th><th>"Licence"</th><th>"Hosts"</th><th>"Since"</th><th>"Expires"</th><th></th></tr></thead>
+            <thead><tr><th>"Product"</th><th>"Company"</th><th>"License"</th><th>"Hosts"</th><th>"Since"</th><th>"Expires"</th><th></th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
     }

@@ -1,5 +1,5 @@
 // The hand-rolled baseline Tessera's hot path is measured against (issue 11): what a
-// vendor would write instead of Tessera — a JS Worker that verifies EdDSA licence JWTs
+// vendor would write instead of Tessera — a JS Worker that verifies EdDSA license JWTs
 // with `jose`, the public keys kept in KV and cached in the isolate.
 //
 //   GET  /api/health        {ok: true}, no I/O (the trivial route)

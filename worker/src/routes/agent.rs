@@ -1,6 +1,6 @@
-//! The agent endpoints an Agent-scope token is for (seed 000): a licence server's agent
+//! The agent endpoints an Agent-scope token is for (seed 000): a license server's agent
 //! checks its token with `POST /api/agent/ping` and hands over usage and denials from
-//! licence servers that are not Tessera with `POST /api/agent/events`.
+//! license servers that are not Tessera with `POST /api/agent/events`.
 //!
 //! A batch is all or nothing: every item is checked first, and one invalid item (named
 //! by its index) refuses the batch with nothing stored. Items are idempotent by
@@ -13,10 +13,10 @@ use std::collections::BTreeSet;
 use crate::request::Request;
 use serde::{Deserialize, Serialize};
 use tessera_engine::api::{AgentBatch, AgentBatchAnswer};
-use tessera_engine::{AgentEvent, AgentEventType, MAX_AGENT_BATCH, Permission, agent_spans};
+use tessera_engine::{AgentEvent, AgentEventType, MAX_AGENT_BATCH, agent_spans};
 use worker::{Env, Response};
 
-use crate::auth::{self, Via};
+use crate::auth::{Caller, Via};
 use crate::error::ApiError;
 use crate::events::{Batch, Store, StoredEvent};
 use crate::{audit, body, platform};
@@ -37,8 +37,7 @@ pub(crate) struct Pong {
     time: u64,
 }
 
-pub(crate) async fn ping(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::AgentWrite).await?;
+pub(crate) fn ping(caller: Caller) -> Result<Response, ApiError> {
     let token = match &caller.via {
         Via::Token { id, .. } => Some(id.clone()),
         _ => None,
@@ -101,7 +100,7 @@ impl<'de> Deserialize<'de> for Items {
 
 fn item_error(index: usize, message: impl core::fmt::Display) -> ApiError {
     ApiError::InvalidField {
-        field: "events",
+        field: "events".into(),
         message: format!("item {index}: {message}"),
     }
 }
@@ -111,7 +110,7 @@ fn check_batch(raw: RawBatch, now: u64) -> Result<AgentBatch, ApiError> {
     let events = raw.events.0;
     if events.is_empty() || events.len() > MAX_AGENT_BATCH {
         return Err(ApiError::InvalidField {
-            field: "events",
+            field: "events".into(),
             message: format!("must hold 1 to {MAX_AGENT_BATCH} events"),
         });
     }
@@ -142,8 +141,11 @@ fn stored(e: &AgentEvent) -> StoredEvent {
     }
 }
 
-pub(crate) async fn events(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::AgentWrite).await?;
+pub(crate) async fn events(
+    req: &mut Request,
+    env: &Env,
+    caller: Caller,
+) -> Result<Response, ApiError> {
     let raw: RawBatch = body::json_up_to(req, MAX_BATCH_BYTES).await?;
     let batch = check_batch(raw, platform::now())?;
     let total = batch.events.len() as u64;

@@ -1,4 +1,4 @@
-//! `GET /.well-known/jwks.json`: every public key that may have signed a live licence.
+//! `GET /.well-known/jwks.json`: every public key that may have signed a live license.
 //!
 //! Public and cacheable for 5 minutes: a rotated key is published here longer than that
 //! before it signs (see `deployment`), so a cached copy always holds every signer.

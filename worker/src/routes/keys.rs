@@ -5,22 +5,20 @@
 //! in the JWKS until no token they signed can still be valid.
 
 use crate::request::Request;
-use tessera_engine::Permission;
 use worker::{Env, Response};
 
+use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::{audit, auth, deployment, platform};
+use crate::{audit, deployment, platform};
 
-pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::KeysRead).await?;
+pub(crate) async fn list(env: &Env) -> Result<Response, ApiError> {
     super::json(
         200,
         &deployment::keyring(env).await?.describe(platform::now()),
     )
 }
 
-pub(crate) async fn rotate(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::KeysWrite).await?;
+pub(crate) async fn rotate(req: &Request, env: &Env, caller: Caller) -> Result<Response, ApiError> {
     let (ring, entry) = deployment::rotate(env).await?;
     audit::record(req, env, &caller, "keys.rotate", Some(&entry.kid)).await;
     let info = ring

@@ -2,23 +2,26 @@
 //! `POST /api/licenses/:lid/revoke`.
 
 use crate::request::Request;
-use tessera_engine::{IssueRequest, Permission};
+use tessera_engine::IssueRequest;
 use worker::{Env, Response};
 
+use crate::auth::Caller;
 use crate::deployment::LicensingContext;
 use crate::error::ApiError;
 use crate::query::Query;
-use crate::{audit, auth, body, platform};
+use crate::{audit, body, platform};
 
 pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::LicensesRead).await?;
     let q = Query::of(req)?;
     let ctx = LicensingContext::load(req, env).await?;
     super::json(200, &ctx.service().list(q.cursor(), q.limit()?).await?)
 }
 
-pub(crate) async fn issue(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::LicensesWrite).await?;
+pub(crate) async fn issue(
+    req: &mut Request,
+    env: &Env,
+    caller: Caller,
+) -> Result<Response, ApiError> {
     let request: IssueRequest = body::json(req).await?;
     let ctx = LicensingContext::load(req, env).await?;
     let record = ctx
@@ -32,7 +35,7 @@ pub(crate) async fn issue(req: &mut Request, env: &Env) -> Result<Response, ApiE
         )
         .await?;
     note_key(env, &record.token, record.claims.exp).await?;
-    audit::record(req, env, &caller, "licence.issue", Some(&record.claims.lid)).await;
+    audit::record(req, env, &caller, "license.issue", Some(&record.claims.lid)).await;
     super::json(201, &record)
 }
 
@@ -46,18 +49,21 @@ pub(crate) async fn note_key(env: &Env, token: &str, exp: u64) -> Result<(), Api
 }
 
 pub(crate) async fn get(req: &Request, env: &Env, lid: &str) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::LicensesRead).await?;
     let ctx = LicensingContext::load(req, env).await?;
     super::json(200, &ctx.service().get(lid).await?)
 }
 
-pub(crate) async fn revoke(req: &Request, env: &Env, lid: &str) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::LicensesWrite).await?;
+pub(crate) async fn revoke(
+    req: &Request,
+    env: &Env,
+    caller: Caller,
+    lid: &str,
+) -> Result<Response, ApiError> {
     let ctx = LicensingContext::load(req, env).await?;
     let record = ctx
         .service()
         .revoke(lid, &caller.username, platform::now())
         .await?;
-    audit::record(req, env, &caller, "licence.revoke", Some(lid)).await;
+    audit::record(req, env, &caller, "license.revoke", Some(lid)).await;
     super::json(200, &record)
 }

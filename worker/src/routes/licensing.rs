@@ -1,6 +1,6 @@
 //! Seed 004's licensing endpoints, to the letter, plus the console's view of them.
 //!
-//! They act on the licence applied to an *instance*: this deployment's own (by
+//! They act on the license applied to an *instance*: this deployment's own (by
 //! default), or the one named by an `instance` query parameter. All take Basic auth
 //! of a server administrator only.
 //!
@@ -9,17 +9,18 @@
 //! - `POST /api/licensing/token/renew` `{}` → 200 the fresh token's claims (+ `token`)
 //! - `DELETE /api/licensing/token` `{"instance"}` → 202 `{}`; 422 for a missing or
 //!   wrong instance
-//! - `GET /api/licensing/applied` → the applied licence as the console shows it, or `null`
+//! - `GET /api/licensing/applied` → the applied license as the console shows it, or `null`
 
 use crate::request::Request;
 use serde::Deserialize;
 use tessera_engine::api::{ApplyToken, RemoveToken};
-use tessera_engine::{Permission, instance_field, normalize_instance};
+use tessera_engine::{instance_field, normalize_instance};
 use worker::{Env, Response};
 
+use crate::auth::Caller;
 use crate::deployment::{self, LicensingContext};
 use crate::error::ApiError;
-use crate::{audit, auth, body, platform};
+use crate::{audit, body, platform};
 
 /// The instance a request acts on: `?instance=` if given, else this deployment's own.
 fn target_instance(req: &Request, env: &Env) -> Result<String, ApiError> {
@@ -31,14 +32,12 @@ fn target_instance(req: &Request, env: &Env) -> Result<String, ApiError> {
 }
 
 pub(crate) async fn check(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require_basic(req, env, Permission::LicensingRead).await?;
     let instance = target_instance(req, env)?;
     let ctx = LicensingContext::load(req, env).await?;
     super::json(200, &ctx.service().check(&instance, platform::now()).await?)
 }
 
 pub(crate) async fn applied(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require_basic(req, env, Permission::LicensingRead).await?;
     let instance = target_instance(req, env)?;
     let ctx = LicensingContext::load(req, env).await?;
     super::json(
@@ -47,8 +46,11 @@ pub(crate) async fn applied(req: &Request, env: &Env) -> Result<Response, ApiErr
     )
 }
 
-pub(crate) async fn apply(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    let caller = auth::require_basic(req, env, Permission::LicensingWrite).await?;
+pub(crate) async fn apply(
+    req: &mut Request,
+    env: &Env,
+    caller: Caller,
+) -> Result<Response, ApiError> {
     let instance = target_instance(req, env)?;
     let body: ApplyToken = body::json(req).await?;
     let ctx = LicensingContext::load(req, env).await?;
@@ -76,8 +78,11 @@ pub(crate) struct RenewBody {}
 #[cfg_attr(test, derive(utoipa::ToSchema))]
 pub(crate) struct Removed {}
 
-pub(crate) async fn renew(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    let caller = auth::require_basic(req, env, Permission::LicensingWrite).await?;
+pub(crate) async fn renew(
+    req: &mut Request,
+    env: &Env,
+    caller: Caller,
+) -> Result<Response, ApiError> {
     let instance = target_instance(req, env)?;
     let _: RenewBody = body::json(req).await?;
     let ctx = LicensingContext::load(req, env).await?;
@@ -97,8 +102,11 @@ pub(crate) async fn renew(req: &mut Request, env: &Env) -> Result<Response, ApiE
     super::json(200, &status)
 }
 
-pub(crate) async fn remove(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    let caller = auth::require_basic(req, env, Permission::LicensingDelete).await?;
+pub(crate) async fn remove(
+    req: &mut Request,
+    env: &Env,
+    caller: Caller,
+) -> Result<Response, ApiError> {
     // Seed 004: a missing or wrong instance, however it is wrong, is 422.
     let target = target_instance(req, env).map_err(|e| match e {
         ApiError::InvalidField { message, .. } => {

@@ -1,16 +1,14 @@
 //! `GET /api/me`: who the credentials belong to, and what they may do. The console calls
 //! it on start, with its session cookie, to learn whether it is signed in.
 
-use crate::request::Request;
 use tessera_engine::TokenScope;
 use tessera_engine::api::Me;
-use worker::{Env, Response};
+use worker::Response;
 
-use crate::auth::{self, Via};
+use crate::auth::{Caller, Via};
 use crate::error::ApiError;
 
-pub(crate) async fn get(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(req, env, true).await?;
+pub(crate) fn get(caller: Caller) -> Result<Response, ApiError> {
     let (via, token_id) = match &caller.via {
         Via::Password => ("password", None),
         Via::Session => ("session", None),

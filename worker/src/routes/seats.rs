@@ -1,15 +1,14 @@
 //! The app-facing seat endpoints: `POST /api/seats/checkout`, `/heartbeat`, `/release`.
 //!
-//! An app authenticates with what it already holds — its licence token to check out,
+//! An app authenticates with what it already holds — its license token to check out,
 //! then the lease token — so no administrator's credential ever ships inside an app.
-//! The worker verifies the token, the licence's object decides
-//! ([`LicenceObject`](crate::objects::licence::LicenceObject)), and the worker signs a
-//! lease token (`typ` `lease+jwt`) that the npm validator verifies offline until the
-//! lease ends.
+//! The worker verifies the token, the license's object decides (`LicenseObject`, which
+//! answers a refusal as the engine's `SeatDenial`), and the worker signs a lease token
+//! (`typ` `lease+jwt`) that the npm validator verifies offline until the lease ends.
 //!
 //! - checkout `{license, product, user, host?}` → 201 a new lease, 200 a refreshed one;
 //!   409 `NO_SEAT_AVAILABLE` / `SESSION_LIMIT_REACHED`, 403 `PRODUCT_DISCONNECTED` /
-//!   `USER_BLOCKED` / the licence's own code (`REVOKED`, `LICENSE_EXPIRED`, ...).
+//!   `USER_BLOCKED` / the license's own code (`REVOKED`, `LICENSE_EXPIRED`, ...).
 //! - heartbeat `{token}` → 200 the extended lease and a fresh token; 410
 //!   `LEASE_EXPIRED` / `LEASE_REVOKED` once it is gone.
 //! - release `{token}` → 204, also when it was already gone.
@@ -24,7 +23,7 @@ use worker::{Env, Response};
 
 use crate::deployment::LicensingContext;
 use crate::error::ApiError;
-use crate::objects::licence::{Beat, CheckoutAnswer, LicenceCall};
+use crate::objects::license::protocol::{Beat, Granted, LicenseCall};
 use crate::{body, platform};
 
 pub(crate) async fn checkout(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
@@ -36,22 +35,22 @@ pub(crate) async fn checkout(req: &mut Request, env: &Env) -> Result<Response, A
         .issuer(ctx.issuer.as_str())
         .product(request.product.as_str());
     let token = request.license.trim();
-    // A licence that verifies but is refused (expired, another product) is recorded as
-    // a denial in its licence's log; one that does not verify has no licence to tell.
+    // A license that verifies but is refused (expired, another product) is recorded as
+    // a denial in its license's log; one that does not verify has no license to tell.
     let (claims, refused) = match ctx.keys.validate(token, &expect, now) {
-        Decision::Allow(licence) => (licence.claims, None),
+        Decision::Allow(license) => (license.claims, None),
         Decision::Deny(code) => match ctx.keys.verify(token) {
             Ok(claims) if claims.iss == ctx.issuer && plausible_id(&claims.lid) => {
                 (claims, Some(code))
             }
-            _ => return Err(ApiError::Seat(SeatDenial::Licence(code))),
+            _ => return Err(ApiError::Seat(SeatDenial::License(code))),
         },
     };
     if !plausible_id(&claims.lid) {
-        return Err(ApiError::Seat(SeatDenial::Licence(DenyCode::Malformed)));
+        return Err(ApiError::Seat(SeatDenial::License(DenyCode::Malformed)));
     }
     let lease_id = format!("{}.{}", claims.lid, platform::random_id()?);
-    let call = LicenceCall::Checkout {
+    let call = LicenseCall::Checkout {
         terms: SeatTerms::from_claims(&claims, tessera_engine::DEFAULT_LEASE_SECONDS),
         product: request.product,
         user: request.user,
@@ -59,40 +58,9 @@ pub(crate) async fn checkout(req: &mut Request, env: &Env) -> Result<Response, A
         lease_id,
         refused,
     };
-    let answer: CheckoutAnswer = ctx.live().ask(&claims.lid, call).await?;
-    match answer {
-        CheckoutAnswer::Denied { code } => Err(ApiError::Seat(denial(&code))),
-        CheckoutAnswer::Granted {
-            lease,
-            session,
-            created,
-            heartbeat_seconds,
-        } => {
-            let beat = Beat {
-                lease,
-                session,
-                heartbeat_seconds,
-            };
-            super::json(
-                if created { 201 } else { 200 },
-                &lease_answer(&ctx, &claims.lid, beat, now)?,
-            )
-        }
-    }
-}
-
-/// The denial an object reported, by its code.
-fn denial(code: &str) -> SeatDenial {
-    [
-        SeatDenial::NoSeatAvailable,
-        SeatDenial::SessionLimitReached,
-        SeatDenial::ProductDisconnected,
-        SeatDenial::UserBlocked,
-    ]
-    .into_iter()
-    .chain(DenyCode::ALL.into_iter().map(SeatDenial::Licence))
-    .find(|d| d.as_str() == code)
-    .unwrap_or(SeatDenial::NoSeatAvailable)
+    let granted: Granted = ctx.live().ask(&claims.lid, call).await?;
+    let status = if granted.created { 201 } else { 200 };
+    super::json(status, &lease_answer(&ctx, &claims.lid, granted.beat, now)?)
 }
 
 /// The lease and a freshly signed lease token for it.
@@ -157,7 +125,7 @@ pub(crate) async fn heartbeat(req: &mut Request, env: &Env) -> Result<Response, 
     if now >= claims.exp {
         return Err(ApiError::LeaseGone { expired: true });
     }
-    let call = LicenceCall::Heartbeat {
+    let call = LicenseCall::Heartbeat {
         lease: claims.jti.clone(),
         product: claims.prod.clone(),
         user: claims.user.clone(),
@@ -171,7 +139,7 @@ pub(crate) async fn heartbeat(req: &mut Request, env: &Env) -> Result<Response, 
 pub(crate) async fn release(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let ctx = LicensingContext::load(req, env).await?;
     let claims = lease_token(req, &ctx).await?;
-    let call = LicenceCall::Release {
+    let call = LicenseCall::Release {
         lease: claims.jti,
         product: claims.prod,
         user: claims.user,

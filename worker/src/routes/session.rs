@@ -18,8 +18,8 @@ use worker::{Env, Response};
 
 use crate::auth::{self, SESSION_COOKIE};
 use crate::error::ApiError;
-use crate::objects::accounts::{self, AccountsCall};
-use crate::{body, platform, tokens};
+use crate::objects::accounts::protocol::{self as accounts, AccountsCall};
+use crate::{body, platform};
 
 /// How long a console session lasts, at most.
 pub(crate) const SESSION_SECONDS: u64 = 8 * 3600;
@@ -57,7 +57,7 @@ pub(crate) async fn create(req: &mut Request, env: &Env) -> Result<Response, Api
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(platform::random::<32>()?);
     let seconds = session_seconds(env);
     let call = AccountsCall::CreateSession {
-        hash: tokens::hash(&secret),
+        hash: platform::sha256_hex(&secret),
         user_id,
         now: platform::now(),
         seconds,
@@ -89,7 +89,7 @@ pub(crate) async fn create(req: &mut Request, env: &Env) -> Result<Response, Api
 pub(crate) async fn delete(req: &Request, env: &Env) -> Result<Response, ApiError> {
     if let Some(secret) = auth::session_secret(req) {
         let call = AccountsCall::EndSession {
-            hash: tokens::hash(&secret),
+            hash: platform::sha256_hex(&secret),
         };
         accounts::ask::<()>(env, call).await?;
     }

@@ -14,11 +14,10 @@ use tessera_engine::{
 };
 use worker::{Env, Response};
 
-use crate::auth::{self, Caller};
+use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::objects::accounts::{self, AccountsCall};
+use crate::objects::accounts::protocol::{self as accounts, AccountsCall, StoredToken, Viewer};
 use crate::query::Query;
-use crate::tokens::{self, StoredToken, Viewer};
 use crate::{audit, body, platform};
 
 fn viewer(caller: &Caller) -> Viewer {
@@ -29,22 +28,12 @@ fn viewer(caller: &Caller) -> Viewer {
     }
 }
 
-pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::TokensWrite).await?;
+pub(crate) async fn list(req: &Request, env: &Env, caller: Caller) -> Result<Response, ApiError> {
     let q = Query::of(req)?;
-    let all = match q.get("all") {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => {
-            return Err(ApiError::InvalidField {
-                field: "all",
-                message: "must be true or false".into(),
-            });
-        }
-    };
+    let all = q.flag("all")?;
     if all && !caller.may(Permission::TokensAdmin) {
         return Err(ApiError::Forbidden(
-            "listing everyone's tokens needs tokens:admin",
+            "listing everyone's tokens needs tokens:admin".into(),
         ));
     }
     let call = AccountsCall::Tokens {
@@ -57,15 +46,18 @@ pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError>
     super::json(200, &page)
 }
 
-pub(crate) async fn create(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::TokensWrite).await?;
+pub(crate) async fn create(
+    req: &mut Request,
+    env: &Env,
+    caller: Caller,
+) -> Result<Response, ApiError> {
     let request: CreateToken = body::json(req).await?;
     let now = platform::now();
     check_create_token(&request, caller.may(Permission::TokensAdmin), now)?;
     let user_id = caller
         .user_id
         .clone()
-        .ok_or(ApiError::Forbidden("only users create tokens"))?;
+        .ok_or(ApiError::Forbidden("only users create tokens".into()))?;
     let secret = new_secret(false, &platform::random::<32>()?);
     let mut modules = request.modules;
     modules.sort();
@@ -84,7 +76,7 @@ pub(crate) async fn create(req: &mut Request, env: &Env) -> Result<Response, Api
             expires_at: request.expires_at,
         },
         creator_id: user_id,
-        hash: tokens::hash(&secret),
+        hash: platform::sha256_hex(&secret),
     };
     let token = stored.token.clone();
     accounts::ask::<()>(env, AccountsCall::CreateToken { stored }).await?;
@@ -92,36 +84,43 @@ pub(crate) async fn create(req: &mut Request, env: &Env) -> Result<Response, Api
     super::json(201, &CreatedToken { token, secret })
 }
 
-pub(crate) async fn get(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::TokensWrite).await?;
+pub(crate) async fn get(env: &Env, caller: Caller, id: &str) -> Result<Response, ApiError> {
     let call = AccountsCall::Token {
         viewer: viewer(&caller),
         id: id.to_string(),
     };
     let token: Option<ApiToken> = accounts::ask(env, call).await?;
-    super::json(200, &token.ok_or(ApiError::NotFound("token"))?)
+    super::json(200, &token.ok_or(ApiError::NotFound("token".into()))?)
 }
 
-pub(crate) async fn update(req: &mut Request, env: &Env, id: &str) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::TokensWrite).await?;
+pub(crate) async fn update(
+    req: &mut Request,
+    env: &Env,
+    caller: Caller,
+    id: &str,
+) -> Result<Response, ApiError> {
     let change: UpdateToken = body::json(req).await?;
     let call = AccountsCall::UpdateToken {
         viewer: viewer(&caller),
         id: id.to_string(),
         change,
     };
-    let token: ApiToken = accounts::change(env, call).await?;
+    let token: ApiToken = accounts::ask(env, call).await?;
     audit::record(req, env, &caller, "token.update", Some(&token.id)).await;
     super::json(200, &token)
 }
 
-pub(crate) async fn delete(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::TokensWrite).await?;
+pub(crate) async fn delete(
+    req: &Request,
+    env: &Env,
+    caller: Caller,
+    id: &str,
+) -> Result<Response, ApiError> {
     let call = AccountsCall::DeleteToken {
         viewer: viewer(&caller),
         id: id.to_string(),
     };
-    let token: ApiToken = accounts::change(env, call).await?;
+    let token: ApiToken = accounts::ask(env, call).await?;
     audit::record(req, env, &caller, "token.delete", Some(&token.id)).await;
     super::json(200, &token)
 }

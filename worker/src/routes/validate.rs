@@ -1,9 +1,9 @@
 //! `POST /api/licenses/validate` `{token, product?, instance?}`: online validation.
 //!
 //! The engine's decision (as the npm validator makes it offline) plus what only the
-//! API can know: whether the licence was revoked, from its licence object — asked at
-//! most every [`REVOCATION_FRESH_SECONDS`](crate::objects::licence::REVOCATION_FRESH_SECONDS)
-//! per licence and isolate, so this route is a cache hit on the hot path. Always 200
+//! API can know: whether the license was revoked, from its license object — asked at
+//! most every [`REVOCATION_FRESH_SECONDS`](tessera_engine::sync::REVOCATION_FRESH_SECONDS)
+//! per license and isolate, so this route is a cache hit on the hot path. Always 200
 //! with `{valid, code, claims, warnings}` for a well-formed request, so an app can
 //! switch between the online and the offline check; `claims` whenever the signature
 //! verified.
@@ -30,10 +30,10 @@ pub(crate) async fn post(req: &mut Request, env: &Env) -> Result<Response, ApiEr
     let expect = expect.issuer(ctx.issuer.as_str());
     let token = request.token.trim();
     let answer = match ctx.keys.validate(token, &expect, platform::now()) {
-        Decision::Allow(licence) => {
+        Decision::Allow(license) => {
             let revoked = ctx
                 .live()
-                .recent_revocation(&licence.claims.lid)
+                .recent_revocation(&license.claims.lid)
                 .await?
                 .is_some();
             ValidateAnswer {
@@ -42,9 +42,9 @@ pub(crate) async fn post(req: &mut Request, env: &Env) -> Result<Response, ApiEr
                 warnings: if revoked {
                     Vec::new()
                 } else {
-                    licence.warnings
+                    license.warnings
                 },
-                claims: Some(licence.claims),
+                claims: Some(license.claims),
             }
         }
         Decision::Deny(code) => ValidateAnswer {

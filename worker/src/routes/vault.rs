@@ -1,14 +1,14 @@
-//! The licence vault (seeds 001/002): who holds which seat, free and allocated seats,
+//! The license vault (seeds 001/002): who holds which seat, free and allocated seats,
 //! revoking, blocking, disconnecting. Reachable with the vault access token and by
 //! roles with `seats:read` / `seats:write`.
 //!
 //! Reads come from the [`VaultDirectory`](crate::objects::directory::VaultDirectory)'s
-//! roll-up (never one request per licence); a licence's own state and log come from its
+//! roll-up (never one request per license); a license's own state and log come from its
 //! object. Changes to the deny state (block, revoke all, disconnect, and their undoing)
-//! are the directory's, which pushes them to the licences in use before answering.
+//! are the directory's, which pushes them to the licenses in use before answering.
 //!
-//! - `GET /api/vault/products` — per product: seats, allocated, free, licences
-//! - `GET /api/vault/products/:product/licenses` — per licence (paginated)
+//! - `GET /api/vault/products` — per product: seats, allocated, free, licenses
+//! - `GET /api/vault/products/:product/licenses` — per license (paginated)
 //! - `POST /api/vault/products/:product/disconnect`, `.../connect`
 //! - `GET /api/vault/users` (`?search&cursor&limit`) — users holding seats
 //! - `GET /api/vault/users/:user/licenses` — a user's leases
@@ -20,18 +20,19 @@
 use crate::request::Request;
 use serde::Deserialize;
 use tessera_engine::api::{
-    ActiveUser, BlockView, HeldLease, LicencePool, LicenceSeats, Page, ProductSeats, SeatEventView,
+    ActiveUser, BlockView, HeldLease, LicensePool, LicenseSeats, Page, ProductSeats, SeatEventView,
     VaultChange,
 };
-use tessera_engine::{MAX_USER_BYTES, Permission, SeatEventKind, check_seat_request, lease_lid};
+use tessera_engine::{MAX_USER_BYTES, SeatEventKind, check_seat_request, lease_lid};
 use worker::{Env, Response};
 
+use crate::auth::Caller;
 use crate::deployment::LicensingContext;
 use crate::error::ApiError;
-use crate::objects::directory::{self, DirectoryCall};
-use crate::objects::licence::{LicenceCall, Licences};
+use crate::objects::directory::protocol::{self as directory, DirectoryCall};
+use crate::objects::license::protocol::{LicenseCall, Licenses};
 use crate::query::Query;
-use crate::{audit, auth, body};
+use crate::{audit, body};
 
 /// The body of the product actions: nothing (or `{}`).
 #[derive(Deserialize)]
@@ -50,36 +51,34 @@ fn product_param(product: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub(crate) async fn products(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::SeatsRead).await?;
+pub(crate) async fn products(env: &Env) -> Result<Response, ApiError> {
     let products: Vec<ProductSeats> = directory::ask(env, DirectoryCall::Products).await?;
     super::json(200, &products)
 }
 
-pub(crate) async fn product_licences(
+pub(crate) async fn product_licenses(
     req: &Request,
     env: &Env,
     product: &str,
 ) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::SeatsRead).await?;
     product_param(product)?;
     let q = Query::of(req)?;
-    let call = DirectoryCall::ProductLicences {
+    let call = DirectoryCall::ProductLicenses {
         product: product.to_string(),
         cursor: q.cursor().map(String::from),
         limit: q.limit()?,
     };
-    let page: Page<LicenceSeats> = directory::ask(env, call).await?;
+    let page: Page<LicenseSeats> = directory::ask(env, call).await?;
     super::json(200, &page)
 }
 
 async fn product_action(
     req: &mut Request,
     env: &Env,
+    caller: Caller,
     product: &str,
     connect: bool,
 ) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::SeatsWrite).await?;
     product_param(product)?;
     let _: NoBody = body::json(req).await?;
     let call = if connect {
@@ -105,26 +104,27 @@ async fn product_action(
 pub(crate) async fn disconnect(
     req: &mut Request,
     env: &Env,
+    caller: Caller,
     product: &str,
 ) -> Result<Response, ApiError> {
-    product_action(req, env, product, false).await
+    product_action(req, env, caller, product, false).await
 }
 
 pub(crate) async fn connect(
     req: &mut Request,
     env: &Env,
+    caller: Caller,
     product: &str,
 ) -> Result<Response, ApiError> {
-    product_action(req, env, product, true).await
+    product_action(req, env, caller, product, true).await
 }
 
 pub(crate) async fn users(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::SeatsRead).await?;
     let q = Query::of(req)?;
     let search = q.get("search").filter(|s| !s.is_empty());
     if search.is_some_and(|s| s.len() > MAX_USER_BYTES) {
         return Err(ApiError::InvalidField {
-            field: "search",
+            field: "search".into(),
             message: format!("is longer than {MAX_USER_BYTES} bytes"),
         });
     }
@@ -137,12 +137,7 @@ pub(crate) async fn users(req: &Request, env: &Env) -> Result<Response, ApiError
     super::json(200, &page)
 }
 
-pub(crate) async fn user_licences(
-    req: &Request,
-    env: &Env,
-    user: &str,
-) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::SeatsRead).await?;
+pub(crate) async fn user_licenses(env: &Env, user: &str) -> Result<Response, ApiError> {
     user_param(user)?;
     let leases: Vec<HeldLease> = directory::ask(
         env,
@@ -154,23 +149,14 @@ pub(crate) async fn user_licences(
     super::json(200, &leases)
 }
 
-pub(crate) async fn revoke_user_licences(
+pub(crate) async fn revoke_user_licenses(
     req: &Request,
     env: &Env,
+    caller: Caller,
     user: &str,
 ) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::SeatsWrite).await?;
     user_param(user)?;
-    let block = match Query::of(req)?.get("block") {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => {
-            return Err(ApiError::InvalidField {
-                field: "block",
-                message: "must be true or false".into(),
-            });
-        }
-    };
+    let block = Query::of(req)?.flag("block")?;
     let call = DirectoryCall::RevokeUser {
         user: user.to_string(),
         block,
@@ -186,22 +172,22 @@ pub(crate) async fn revoke_user_licences(
     super::json(200, &change)
 }
 
-pub(crate) async fn revoke_user_licence(
+pub(crate) async fn revoke_user_license(
     req: &Request,
     env: &Env,
+    caller: Caller,
     user: &str,
     lease: &str,
 ) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::SeatsWrite).await?;
     user_param(user)?;
-    let lid = lease_lid(lease).ok_or(ApiError::NotFound("lease"))?;
-    let call = LicenceCall::RevokeLease {
+    let lid = lease_lid(lease).ok_or(ApiError::NotFound("lease".into()))?;
+    let call = LicenseCall::RevokeLease {
         lease: lease.to_string(),
         user: user.to_string(),
     };
-    let ended: bool = Licences::new(env).ask(lid, call).await?;
+    let ended: bool = Licenses::new(env).ask(lid, call).await?;
     if !ended {
-        return Err(ApiError::NotFound("lease"));
+        return Err(ApiError::NotFound("lease".into()));
     }
     audit::record(req, env, &caller, "seats.revoke", Some(lease)).await;
     super::json(
@@ -214,14 +200,17 @@ pub(crate) async fn revoke_user_licence(
     )
 }
 
-pub(crate) async fn blocks(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::SeatsRead).await?;
+pub(crate) async fn blocks(env: &Env) -> Result<Response, ApiError> {
     let blocks: Vec<BlockView> = directory::ask(env, DirectoryCall::Blocks).await?;
     super::json(200, &blocks)
 }
 
-pub(crate) async fn unblock(req: &Request, env: &Env, user: &str) -> Result<Response, ApiError> {
-    let caller = auth::require(req, env, Permission::SeatsWrite).await?;
+pub(crate) async fn unblock(
+    req: &Request,
+    env: &Env,
+    caller: Caller,
+    user: &str,
+) -> Result<Response, ApiError> {
     user_param(user)?;
     let change: VaultChange = directory::ask(
         env,
@@ -234,55 +223,44 @@ pub(crate) async fn unblock(req: &Request, env: &Env, user: &str) -> Result<Resp
     super::json(200, &change)
 }
 
-/// A licence the deployment issued, or `NOT_FOUND`: an unknown id never brings a
-/// licence object into being.
-async fn known_licence(req: &Request, env: &Env, lid: &str) -> Result<(), ApiError> {
+/// A license the deployment issued, or `NOT_FOUND`: an unknown id never brings a
+/// license object into being.
+async fn known_license(req: &Request, env: &Env, lid: &str) -> Result<(), ApiError> {
     let ctx = LicensingContext::load(req, env).await?;
     if !ctx.service().exists(lid).await? {
-        return Err(ApiError::NotFound("licence"));
+        return Err(ApiError::NotFound("license".into()));
     }
     Ok(())
 }
 
-pub(crate) async fn licence(req: &Request, env: &Env, lid: &str) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::SeatsRead).await?;
-    known_licence(req, env, lid).await?;
-    let pool: LicencePool = Licences::new(env).ask(lid, LicenceCall::State).await?;
+pub(crate) async fn license(req: &Request, env: &Env, lid: &str) -> Result<Response, ApiError> {
+    known_license(req, env, lid).await?;
+    let pool: LicensePool = Licenses::new(env).ask(lid, LicenseCall::State).await?;
     super::json(200, &pool)
 }
 
-pub(crate) async fn licence_events(
+pub(crate) async fn license_events(
     req: &Request,
     env: &Env,
     lid: &str,
 ) -> Result<Response, ApiError> {
-    auth::require(req, env, Permission::SeatsRead).await?;
     let q = Query::of(req)?;
     let kind = match q.get("kind") {
         None => None,
         Some(k) => Some(SeatEventKind::parse(k).ok_or(ApiError::InvalidField {
-            field: "kind",
+            field: "kind".into(),
             message: "must be granted, refreshed, released, expired, revoked or denied".into(),
         })?),
     };
     let before = match q.get("cursor") {
         None => None,
         Some(c) => Some(c.parse::<u64>().map_err(|_| ApiError::InvalidField {
-            field: "cursor",
+            field: "cursor".into(),
             message: "is not a cursor this list gave".into(),
         })?),
     };
     let limit = q.limit()?;
-    known_licence(req, env, lid).await?;
-    let page: Page<SeatEventView> = Licences::new(env)
-        .ask(
-            lid,
-            LicenceCall::Events {
-                kind,
-                before,
-                limit,
-            },
-        )
-        .await?;
+    known_license(req, env, lid).await?;
+    let page: Page<SeatEventView> = Licenses::new(env).events(lid, kind, before, limit).await?;
     super::json(200, &page)
 }

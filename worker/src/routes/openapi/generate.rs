@@ -17,41 +17,32 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use tessera_engine::api::{
     ActiveUser, ApplyToken, BlockView, CheckoutRequest, ErrorEnvelope, Health, HeldLease, KeyInfo,
-    LeaseAnswer, LeaseTokenRequest, LicencePool, LicenceSeats, Me, Page, ProductSeats, RemoveToken,
+    LeaseAnswer, LeaseTokenRequest, LicensePool, LicenseSeats, Me, Page, ProductSeats, RemoveToken,
     SeatEventView, ValidateAnswer, ValidateRequest, VaultChange,
 };
 use tessera_engine::{
     ApiToken, AppliedView, CreateToken, CreateUser, CreatedToken, GeneratedVaultToken,
-    IssueRequest, LicenceRecord, LicenceStatus, UpdateToken, UpdateUser, UserView, VaultTokenInfo,
+    IssueRequest, LicenseRecord, LicenseStatus, UpdateToken, UpdateUser, UserView, VaultTokenInfo,
 };
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 use worker::Method;
 
+use crate::auth::Access;
 use crate::body::MAX_BODY_BYTES;
 use crate::router::{ROUTES, Route};
 use crate::routes::{agent, licensing, session, users, vault};
 use tessera_engine::UsageReport;
+use tessera_engine::VAULT_TOKEN_PERMISSIONS;
 use tessera_engine::api::{AgentBatch, AgentBatchAnswer, AuditEntry, DenialsReport};
-
-/// Who may call a route.
-#[derive(Clone, Copy, PartialEq)]
-enum Auth {
-    /// Anyone: public, or the credential is a token in the body.
-    Public,
-    /// A user's password (Basic), an API/Agent/vault token (Bearer) or a console session.
-    Any,
-    /// Seed 004's licensing endpoints: a password (Basic) or a console session.
-    Password,
-}
 
 /// One operation, as the route's code behaves.
 struct Op {
     summary: &'static str,
-    /// The permission it needs, and anything a caller must know.
+    /// Anything a caller must know beyond the permission (which the route table
+    /// declares and [`operation`] states).
     description: Cow<'static, str>,
-    auth: Auth,
     query: Vec<Value>,
     body: Option<Value>,
     /// Success statuses and their bodies (`None`: no body).
@@ -165,21 +156,10 @@ fn instance() -> Vec<Value> {
     )]
 }
 
-fn needs(permission: &str) -> Cow<'static, str> {
-    Cow::Owned(format!("Requires `{permission}`."))
-}
-
-fn seats_needs(permission: &str) -> Cow<'static, str> {
-    Cow::Owned(format!(
-        "Requires `{permission}` (the vault access token has it)."
-    ))
-}
-
 fn op(route: Route, c: &mut Components) -> Op {
-    let base = |summary, description, auth| Op {
+    let base = |summary, description| Op {
         summary,
         description,
-        auth,
         query: Vec::new(),
         body: None,
         ok: Vec::new(),
@@ -196,15 +176,11 @@ fn op(route: Route, c: &mut Components) -> Op {
     match route {
         Route::Health => Op {
             ok: ok(200, c.of::<Health>()),
-            ..base(
-                "Liveness, version and a KV round trip",
-                "".into(),
-                Auth::Public,
-            )
+            ..base("Liveness, version and a KV round trip", "".into())
         },
         Route::OpenApi => Op {
             ok: ok(200, json!({ "type": "object" })),
-            ..base("This document", "".into(), Auth::Public)
+            ..base("This document", "".into())
         },
         Route::Jwks => Op {
             ok: ok(
@@ -225,18 +201,13 @@ fn op(route: Route, c: &mut Components) -> Op {
                 }),
             ),
             ..base(
-                "Public keys that verify licences (JWKS, RFC 8037 OKP keys)",
+                "Public keys that verify licenses (JWKS, RFC 8037 OKP keys)",
                 "Cacheable for 5 minutes; a rotated key is listed here before it signs.".into(),
-                Auth::Public,
             )
         },
         Route::Me => Op {
             ok: ok(200, c.of::<Me>()),
-            ..base(
-                "The caller's user, role and permissions",
-                "".into(),
-                Auth::Any,
-            )
+            ..base("The caller's user, role and permissions", "".into())
         },
         Route::SessionCreate => Op {
             body: Some(c.of::<session::SignIn>()),
@@ -248,7 +219,6 @@ fn op(route: Route, c: &mut Components) -> Op {
                  Failed sign-ins are limited per username and per address (429 with \
                  `Retry-After`)."
                     .into(),
-                Auth::Public,
             )
         },
         Route::SessionDelete => Op {
@@ -256,43 +226,34 @@ fn op(route: Route, c: &mut Components) -> Op {
             ..base(
                 "Sign out: end the session (204 even without one)",
                 "".into(),
-                Auth::Public,
             )
         },
         Route::UsersList => Op {
             query: pagination(),
             ok: ok(200, c.page::<UserView>()),
-            ..base("List users", needs("users:read"), Auth::Any)
+            ..base("List users", "".into())
         },
         Route::UsersCreate => Op {
             body: Some(c.of::<CreateUser>()),
             ok: ok(201, c.of::<UserView>()),
             errors: &[409],
-            ..base("Create a user", needs("users:write"), Auth::Any)
+            ..base("Create a user", "".into())
         },
         Route::UsersGet => Op {
             ok: ok(200, c.of::<UserView>()),
             errors: &[404],
-            ..base("One user", needs("users:read"), Auth::Any)
+            ..base("One user", "".into())
         },
         Route::UsersUpdate => Op {
             body: Some(c.of::<UpdateUser>()),
             ok: ok(200, c.of::<UserView>()),
             errors: &[404, 409],
-            ..base(
-                "Change a user's role, status or password",
-                needs("users:write"),
-                Auth::Any,
-            )
+            ..base("Change a user's role, status or password", "".into())
         },
         Route::UsersDelete => Op {
             ok: ok(200, c.of::<users::Deleted>()),
             errors: &[404, 409],
-            ..base(
-                "Delete a user (their tokens stop)",
-                needs("users:write"),
-                Auth::Any,
-            )
+            ..base("Delete a user (their tokens stop)", "".into())
         },
         Route::TokensList => Op {
             query: [
@@ -307,8 +268,7 @@ fn op(route: Route, c: &mut Components) -> Op {
             ok: ok(200, c.page::<ApiToken>()),
             ..base(
                 "Your API tokens (?all=true: everyone's, with tokens:admin)",
-                needs("tokens:write"),
-                Auth::Any,
+                "".into(),
             )
         },
         Route::TokensCreate => Op {
@@ -317,10 +277,9 @@ fn op(route: Route, c: &mut Components) -> Op {
             errors: &[409],
             ..base(
                 "Create an API or Agent token; the secret is in this response only",
-                "Requires `tokens:write` (Agent scope: `tokens:admin`), signed in with a \
+                "An Agent token also needs `tokens:admin`; signed in with a \
                  password or a console session."
                     .into(),
-                Auth::Any,
             )
         },
         Route::TokensGet => Op {
@@ -328,149 +287,113 @@ fn op(route: Route, c: &mut Components) -> Op {
             errors: &[404],
             ..base(
                 "One token (yours, or anyone's with tokens:admin)",
-                needs("tokens:write"),
-                Auth::Any,
+                "".into(),
             )
         },
         Route::TokensUpdate => Op {
             body: Some(c.of::<UpdateToken>()),
             ok: ok(200, c.of::<ApiToken>()),
             errors: &[404, 409],
-            ..base(
-                "Edit the description, enable or disable",
-                needs("tokens:write"),
-                Auth::Any,
-            )
+            ..base("Edit the description, enable or disable", "".into())
         },
         Route::TokensDelete => Op {
             ok: ok(200, c.of::<ApiToken>()),
             errors: &[404],
             ..base(
                 "Delete (refused at once; kept in the list as Deleted)",
-                needs("tokens:write"),
-                Auth::Any,
+                "".into(),
             )
         },
         Route::VaultTokenGet => Op {
             ok: ok(200, c.of::<VaultTokenInfo>()),
             ..base(
                 "Whether the vault access token exists (never its value)",
-                needs("vault:read"),
-                Auth::Any,
+                "".into(),
             )
         },
         Route::VaultTokenGenerate => Op {
             ok: ok(201, c.of::<GeneratedVaultToken>()),
             ..base(
                 "Generate or regenerate the vault access token; the old one stops at once",
-                needs("vault:write"),
-                Auth::Any,
+                "".into(),
             )
         },
         Route::VaultTokenDelete => Op {
             ok: ok(200, c.of::<VaultTokenInfo>()),
-            ..base(
-                "Delete the vault access token",
-                needs("vault:write"),
-                Auth::Any,
-            )
+            ..base("Delete the vault access token", "".into())
         },
         Route::AgentPing => Op {
             ok: ok(200, c.of::<agent::Pong>()),
-            ..base(
-                "The agent endpoint: check an Agent token",
-                needs("agent:write"),
-                Auth::Any,
-            )
+            ..base("The agent endpoint: check an Agent token", "".into())
         },
         Route::AgentEvents => Op {
             body: Some(c.of::<AgentBatch>()),
             ok: ok(200, c.of::<AgentBatchAnswer>()),
             ..base(
-                "Hand over events from an outside licence server (all or nothing, idempotent)",
-                "Requires `agent:write` (an Agent token). Up to 1,000 events, at most 1 MiB; \
+                "Hand over events from an outside license server (all or nothing, idempotent)",
+                "Sent with an Agent token. Up to 1,000 events, at most 1 MiB; \
                  an invalid item refuses the batch (400 naming its index) and nothing is \
                  stored. An event already stored (same `server` and `id`) counts once."
                     .into(),
-                Auth::Any,
             )
         },
         Route::KeysList => Op {
             ok: ok(200, c.array::<KeyInfo>()),
-            ..base("List signing keys", needs("keys:read"), Auth::Any)
+            ..base("List signing keys", "".into())
         },
         Route::KeysRotate => Op {
             ok: ok(201, c.of::<KeyInfo>()),
             errors: &[409],
             ..base(
                 "Rotate: a new key is published now and signs once every cached JWKS has it",
-                "Requires `keys:write`, signed in with a password or a console session. \
+                "Signed in with a password or a console session. \
                  409 when 32 keys are live."
                     .into(),
-                Auth::Any,
             )
         },
         Route::LicensesList => Op {
             query: pagination(),
-            ok: ok(200, c.page::<LicenceRecord>()),
+            ok: ok(200, c.page::<LicenseRecord>()),
             ..base(
-                "Issued licences, a page at a time (licence-id order)",
-                needs("licenses:read"),
-                Auth::Any,
+                "Issued licenses, a page at a time (license-id order)",
+                "".into(),
             )
         },
         Route::LicensesIssue => Op {
             body: Some(c.of::<IssueRequest>()),
-            ok: ok(201, c.of::<LicenceRecord>()),
-            ..base(
-                "Issue a licence and sign its first token",
-                needs("licenses:write"),
-                Auth::Any,
-            )
+            ok: ok(201, c.of::<LicenseRecord>()),
+            ..base("Issue a license and sign its first token", "".into())
         },
         Route::LicensesGet => Op {
-            ok: ok(200, c.of::<LicenceRecord>()),
+            ok: ok(200, c.of::<LicenseRecord>()),
             errors: &[404],
-            ..base("One issued licence", needs("licenses:read"), Auth::Any)
+            ..base("One issued license", "".into())
         },
         Route::LicensesRevoke => Op {
-            ok: ok(200, c.of::<LicenceRecord>()),
+            ok: ok(200, c.of::<LicenseRecord>()),
             errors: &[404],
-            ..base(
-                "Revoke a licence (idempotent)",
-                needs("licenses:write"),
-                Auth::Any,
-            )
+            ..base("Revoke a license (idempotent)", "".into())
         },
         Route::LicensingCheck => Op {
             query: instance(),
             ok: ok(200, json!({ "type": "boolean" })),
             errors: &[400],
-            ..base(
-                "Seed 004: is a valid licence applied?",
-                needs("licensing:read"),
-                Auth::Password,
-            )
+            ..base("Seed 004: is a valid license applied?", "".into())
         },
         Route::LicensingApply => Op {
             query: instance(),
             body: Some(c.of::<ApplyToken>()),
-            ok: ok(200, c.of::<LicenceStatus>()),
-            ..base(
-                "Seed 004: apply a licence token to the instance",
-                needs("licensing:write"),
-                Auth::Password,
-            )
+            ok: ok(200, c.of::<LicenseStatus>()),
+            ..base("Seed 004: apply a license token to the instance", "".into())
         },
         Route::LicensingRenew => Op {
             query: instance(),
             body: Some(c.of::<licensing::RenewBody>()),
-            ok: ok(200, c.of::<LicenceStatus>()),
+            ok: ok(200, c.of::<LicenseStatus>()),
             errors: &[404],
             ..base(
                 "Seed 004: ask the issuer (this deployment) for a fresh token",
-                needs("licensing:write"),
-                Auth::Password,
+                "".into(),
             )
         },
         Route::LicensingRemove => Op {
@@ -479,11 +402,10 @@ fn op(route: Route, c: &mut Components) -> Op {
             ok: vec![(202, "Accepted", Some(c.of::<licensing::Removed>()))],
             errors: &[422],
             ..base(
-                "Seed 004: remove the applied licence",
-                "Requires `licensing:delete`. 422 when the body's `instance` is missing \
+                "Seed 004: remove the applied license",
+                "422 when the body's `instance` is missing \
                  or is not the instance acted on."
                     .into(),
-                Auth::Password,
             )
         },
         Route::LicensingApplied => Op {
@@ -494,20 +416,18 @@ fn op(route: Route, c: &mut Components) -> Op {
             ),
             errors: &[400],
             ..base(
-                "The applied licence as the console shows it (or null)",
-                needs("licensing:read"),
-                Auth::Password,
+                "The applied license as the console shows it (or null)",
+                "".into(),
             )
         },
         Route::LicensesValidate => Op {
             body: Some(c.of::<ValidateRequest>()),
             ok: ok(200, c.of::<ValidateAnswer>()),
             ..base(
-                "Validate a licence online (signature, claims, revocation)",
+                "Validate a license online (signature, claims, revocation)",
                 "Always 200 for a well-formed request: `{valid, code, claims, warnings}`, \
                  the npm validator's shape."
                     .into(),
-                Auth::Public,
             )
         },
         Route::SeatsCheckout => Op {
@@ -523,11 +443,10 @@ fn op(route: Route, c: &mut Components) -> Op {
             errors: &[403, 409],
             ..base(
                 "Take (201) or refresh (200) a seat",
-                "The app authenticates with the licence token in the body. Denials: 409 \
+                "The app authenticates with the license token in the body. Denials: 409 \
                  `NO_SEAT_AVAILABLE` / `SESSION_LIMIT_REACHED`; 403 `PRODUCT_DISCONNECTED` \
-                 / `USER_BLOCKED` / the licence's own denial (`REVOKED`, `EXPIRED`, ...)."
+                 / `USER_BLOCKED` / the license's own denial (`REVOKED`, `EXPIRED`, ...)."
                     .into(),
-                Auth::Public,
             )
         },
         Route::SeatsHeartbeat => Op {
@@ -539,7 +458,6 @@ fn op(route: Route, c: &mut Components) -> Op {
                 "410 `LEASE_EXPIRED` or `LEASE_REVOKED` once the lease is gone: check out \
                  again. 400 `INVALID_LEASE` for a token that does not verify."
                     .into(),
-                Auth::Public,
             )
         },
         Route::SeatsRelease => Op {
@@ -548,26 +466,17 @@ fn op(route: Route, c: &mut Components) -> Op {
             ..base(
                 "Give a lease back (204, also when already gone)",
                 "The app authenticates with the lease token in the body.".into(),
-                Auth::Public,
             )
         },
         Route::VaultProducts => Op {
             ok: ok(200, c.array::<ProductSeats>()),
-            ..base(
-                "Free and allocated seats per product",
-                seats_needs("seats:read"),
-                Auth::Any,
-            )
+            ..base("Free and allocated seats per product", "".into())
         },
-        Route::VaultProductLicences => Op {
+        Route::VaultProductLicenses => Op {
             query: pagination(),
-            ok: ok(200, c.page::<LicenceSeats>()),
+            ok: ok(200, c.page::<LicenseSeats>()),
             errors: &[400],
-            ..base(
-                "Per licence: seats of a product",
-                seats_needs("seats:read"),
-                Auth::Any,
-            )
+            ..base("Per license: seats of a product", "".into())
         },
         Route::VaultProductDisconnect => Op {
             body: Some(c.of::<vault::NoBody>()),
@@ -576,19 +485,14 @@ fn op(route: Route, c: &mut Components) -> Op {
             ..base(
                 "Disconnect a product: its leases end at once; new requests are denied \
                  PRODUCT_DISCONNECTED",
-                seats_needs("seats:write"),
-                Auth::Any,
+                "".into(),
             )
         },
         Route::VaultProductConnect => Op {
             body: Some(c.of::<vault::NoBody>()),
             ok: ok(200, c.of::<VaultChange>()),
             errors: &[400],
-            ..base(
-                "Connect a disconnected product again",
-                seats_needs("seats:write"),
-                Auth::Any,
-            )
+            ..base("Connect a disconnected product again", "".into())
         },
         Route::VaultUsers => Op {
             query: [
@@ -601,16 +505,12 @@ fn op(route: Route, c: &mut Components) -> Op {
             ]
             .concat(),
             ok: ok(200, c.page::<ActiveUser>()),
-            ..base("Users holding seats", seats_needs("seats:read"), Auth::Any)
+            ..base("Users holding seats", "".into())
         },
-        Route::VaultUserLicences => Op {
+        Route::VaultUserLicenses => Op {
             ok: ok(200, c.array::<HeldLease>()),
             errors: &[400],
-            ..base(
-                "Every lease a user holds, across licences",
-                seats_needs("seats:read"),
-                Auth::Any,
-            )
+            ..base("Every lease a user holds, across licenses", "".into())
         },
         Route::VaultUserRevokeAll => Op {
             query: vec![query(
@@ -622,38 +522,29 @@ fn op(route: Route, c: &mut Components) -> Op {
             errors: &[400],
             ..base(
                 "Revoke all of a user's leases (block=true also refuses new ones)",
-                seats_needs("seats:write"),
-                Auth::Any,
+                "".into(),
             )
         },
         Route::VaultUserRevokeOne => Op {
             ok: ok(200, c.of::<VaultChange>()),
             errors: &[400, 404],
-            ..base(
-                "Revoke one lease of a user",
-                seats_needs("seats:write"),
-                Auth::Any,
-            )
+            ..base("Revoke one lease of a user", "".into())
         },
         Route::VaultBlocks => Op {
             ok: ok(200, c.array::<BlockView>()),
-            ..base("Blocked users", seats_needs("seats:read"), Auth::Any)
+            ..base("Blocked users", "".into())
         },
         Route::VaultUnblock => Op {
             ok: ok(200, c.of::<VaultChange>()),
             errors: &[400],
-            ..base("Unblock a user", seats_needs("seats:write"), Auth::Any)
+            ..base("Unblock a user", "".into())
         },
-        Route::VaultLicence => Op {
-            ok: ok(200, c.of::<LicencePool>()),
+        Route::VaultLicense => Op {
+            ok: ok(200, c.of::<LicensePool>()),
             errors: &[404],
-            ..base(
-                "A licence's live seat state, from its object",
-                seats_needs("seats:read"),
-                Auth::Any,
-            )
+            ..base("A license's live seat state, from its object", "".into())
         },
-        Route::VaultLicenceEvents => Op {
+        Route::VaultLicenseEvents => Op {
             query: [
                 vec![query(
                     "kind",
@@ -666,11 +557,7 @@ fn op(route: Route, c: &mut Components) -> Op {
             .concat(),
             ok: ok(200, c.page::<SeatEventView>()),
             errors: &[404],
-            ..base(
-                "A licence's seat events, newest first",
-                seats_needs("seats:read"),
-                Auth::Any,
-            )
+            ..base("A license's seat events, newest first", "".into())
         },
         Route::ReportsUsage => Op {
             query: [
@@ -696,8 +583,7 @@ fn op(route: Route, c: &mut Components) -> Op {
             csv: true,
             ..base(
                 "Usage report: peak seats, seat-hours and users per product and interval",
-                seats_needs("reports:read"),
-                Auth::Any,
+                "".into(),
             )
         },
         Route::ReportsDenials => Op {
@@ -716,8 +602,7 @@ fn op(route: Route, c: &mut Components) -> Op {
             csv: true,
             ..base(
                 "Denials report: each denied request, newest first, and counts per product and reason",
-                seats_needs("reports:read"),
-                Auth::Any,
+                "".into(),
             )
         },
         Route::AuditLog => Op {
@@ -727,7 +612,7 @@ fn op(route: Route, c: &mut Components) -> Op {
                     text_filter("actor", "Only this user's changes."),
                     query(
                         "action",
-                        "Only this action (e.g. `licence.issue`).",
+                        "Only this action (e.g. `license.issue`).",
                         json!({ "type": "string", "maxLength": 64 }),
                     ),
                     format_param(),
@@ -739,8 +624,7 @@ fn op(route: Route, c: &mut Components) -> Op {
             csv: true,
             ..base(
                 "The audit log: every change made through the API, newest first",
-                needs("audit:read"),
-                Auth::Any,
+                "".into(),
             )
         },
     }
@@ -770,7 +654,9 @@ fn operation(method: &Method, pattern: &str, route: Route, c: &mut Components) -
     let op = op(route, c);
     let (_, path_params) = openapi_path(pattern);
     let mut statuses: Vec<u16> = op.errors.to_vec();
-    if op.auth != Auth::Public {
+    let access = route.access();
+    let authenticated = !matches!(access, Access::Public | Access::App);
+    if authenticated {
         statuses.extend([401, 403, 429]);
     }
     if route == Route::SessionCreate {
@@ -778,7 +664,7 @@ fn operation(method: &Method, pattern: &str, route: Route, c: &mut Components) -
     }
     if *method != Method::Get {
         statuses.push(415);
-        if route.ambient() {
+        if access.ambient() {
             statuses.push(403);
         }
     }
@@ -821,10 +707,25 @@ fn operation(method: &Method, pattern: &str, route: Route, c: &mut Components) -
         );
     }
 
-    let security = match op.auth {
-        Auth::Public => json!([]),
-        Auth::Any => json!([{ "basic": [] }, { "bearer": [] }, { "session": [] }]),
-        Auth::Password => json!([{ "basic": [] }, { "session": [] }]),
+    let security = match access {
+        Access::Public | Access::App => json!([]),
+        Access::SignedIn | Access::Any(_) => {
+            json!([{ "basic": [] }, { "bearer": [] }, { "session": [] }])
+        }
+        Access::User(_) => json!([{ "basic": [] }, { "session": [] }]),
+    };
+    // The permission is the route table's, stated here and enforced by the router.
+    let description = match access.permission() {
+        Some(p) => {
+            let vault = if VAULT_TOKEN_PERMISSIONS.contains(&p) {
+                " (the vault access token has it)"
+            } else {
+                ""
+            };
+            let extra = if op.description.is_empty() { "" } else { " " };
+            format!("Requires `{}`{vault}.{extra}{}", p.as_str(), op.description)
+        }
+        None => op.description.to_string(),
     };
     let mut value = json!({
         "operationId": format!("{route:?}"),
@@ -832,8 +733,8 @@ fn operation(method: &Method, pattern: &str, route: Route, c: &mut Components) -
         "security": security,
         "responses": responses,
     });
-    if !op.description.is_empty() {
-        value["description"] = json!(op.description);
+    if !description.is_empty() {
+        value["description"] = json!(description);
     }
     let parameters: Vec<Value> = path_params.into_iter().chain(op.query).collect();
     if !parameters.is_empty() {

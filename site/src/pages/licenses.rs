@@ -1,7 +1,7 @@
-//! Licences: issue one (a form), list them, revoke one.
+//! Licenses: issue one (a form), list them, revoke one.
 
 use leptos::prelude::*;
-use tessera_engine::{IssueRequest, LicenceRecord, LicenceState};
+use tessera_engine::{IssueRequest, LicenseRecord, LicenseState};
 
 use crate::api::{self, ApiError};
 use crate::components::error_box::ErrorBox;
@@ -9,18 +9,18 @@ use crate::components::modal::confirmed;
 use crate::components::signed_in::SignedIn;
 use crate::components::time;
 
-/// The licences page.
+/// The licenses page.
 #[component]
-pub(crate) fn Licences() -> impl IntoView {
+pub(crate) fn Licenses() -> impl IntoView {
     view! {
         <SignedIn>
-            <LicencesInner />
+            <LicensesInner />
         </SignedIn>
     }
 }
 
 #[component]
-fn LicencesInner() -> impl IntoView {
+fn LicensesInner() -> impl IntoView {
     let issue = Action::new_local(|request: &IssueRequest| {
         let request = request.clone();
         async move { api::issue(&request).await }
@@ -32,7 +32,7 @@ fn LicencesInner() -> impl IntoView {
     let list = LocalResource::new(move || {
         issue.version().get();
         revoke.version().get();
-        async move { api::licences().await }
+        async move { api::licenses().await }
     });
     view! {
         <IssueForm issue />
@@ -42,12 +42,12 @@ fn LicencesInner() -> impl IntoView {
         })}
         {move || revoke.value().get().and_then(Result::err).map(|e| view! { <ErrorBox error=e /> })}
         <section class="card">
-            <h1>"Licences"</h1>
+            <h1>"Licenses"</h1>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || list.get().map(|result| match result {
                     Ok(page) => view! {
-                        <LicenceTable records=page.items revoke />
-                        {page.next_cursor.map(|_| view! { <p class="muted">"The first 1,000 licences; the API lists them all, a page at a time."</p> })}
+                        <LicenseTable records=page.items revoke />
+                        {page.next_cursor.map(|_| view! { <p class="muted">"The first 1,000 licenses; the API lists them all, a page at a time."</p> })}
                     }.into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 })}
@@ -57,7 +57,7 @@ fn LicencesInner() -> impl IntoView {
 }
 
 #[component]
-fn IssueForm(issue: Action<IssueRequest, Result<LicenceRecord, ApiError>>) -> impl IntoView {
+fn IssueForm(issue: Action<IssueRequest, Result<LicenseRecord, ApiError>>) -> impl IntoView {
     let company = RwSignal::new(String::new());
     let account = RwSignal::new(String::new());
     let instance = RwSignal::new(
@@ -129,7 +129,7 @@ fn IssueForm(issue: Action<IssueRequest, Result<LicenceRecord, ApiError>>) -> im
     };
     view! {
         <section class="card">
-            <h1>"Issue a licence"</h1>
+            <h1>"Issue a license"</h1>
             <form class="grid" on:submit=submit data-testid="issue-form">
                 <label>"Company" <input name="company" bind:value=company required /></label>
                 <label>"Account" <input name="account" bind:value=account /></label>
@@ -140,7 +140,7 @@ fn IssueForm(issue: Action<IssueRequest, Result<LicenceRecord, ApiError>>) -> im
                 <label>"Token days" <input name="token_days" inputmode="numeric" bind:value=token_days /></label>
                 <label>"Seat lease (minutes)" <input name="lease_minutes" inputmode="numeric" bind:value=lease_minutes /></label>
                 <label class="check"><input name="trial" type="checkbox" bind:checked=trial /> "Trial"</label>
-                <button type="submit" disabled=move || issue.pending().get()>"Issue licence"</button>
+                <button type="submit" disabled=move || issue.pending().get()>"Issue license"</button>
             </form>
             {move || local_error.get().map(|e| view! { <ErrorBox error=e /> })}
         </section>
@@ -148,33 +148,33 @@ fn IssueForm(issue: Action<IssueRequest, Result<LicenceRecord, ApiError>>) -> im
 }
 
 #[component]
-fn Issued(record: LicenceRecord) -> impl IntoView {
+fn Issued(record: LicenseRecord) -> impl IntoView {
     view! {
         <section class="card ok-card" data-testid="issued">
-            <h1>"Licence issued"</h1>
-            <p>"Licence " <code data-testid="issued-lid">{record.lid}</code> " for " {record.claims.company} ". Its token:"</p>
+            <h1>"License issued"</h1>
+            <p>"License " <code data-testid="issued-lid">{record.lid}</code> " for " {record.claims.company} ". Its token:"</p>
             <textarea readonly rows="4" data-testid="issued-token">{record.token}</textarea>
         </section>
     }
 }
 
 #[component]
-fn LicenceTable(
-    records: Vec<LicenceRecord>,
-    revoke: Action<String, Result<LicenceRecord, ApiError>>,
+fn LicenseTable(
+    records: Vec<LicenseRecord>,
+    revoke: Action<String, Result<LicenseRecord, ApiError>>,
 ) -> impl IntoView {
     if records.is_empty() {
-        return view! { <p class="muted" data-testid="no-licences">"No licences yet."</p> }
+        return view! { <p class="muted" data-testid="no-licenses">"No licenses yet."</p> }
             .into_any();
     }
     let rows = records
         .into_iter()
         .map(|r| {
             let lid = r.lid.clone();
-            let revoked = r.state == LicenceState::Revoked;
+            let revoked = r.state == LicenseState::Revoked;
             let confirm_revoke = move |_| {
                 if confirmed(&format!(
-                    "Revoke licence {lid}? Instances using it stop being licensed."
+                    "Revoke license {lid}? Instances using it stop being licensed."
                 )) {
                     revoke.dispatch(lid.clone());
                 }
@@ -197,8 +197,8 @@ fn LicenceTable(
         })
         .collect_view();
     view! {
-        <table data-testid="licences">
-            <thead><tr><th>"Licence"</th><th>"Company"</th><th>"Instance"</th><th>"Products"</th><th>"Expires"</th><th>"State"</th><th></th></tr></thead>
+        <table data-testid="licenses">
+            <thead><tr><th>"License"</th><th>"Company"</th><th>"Instance"</th><th>"Products"</th><th>"Expires"</th><th>"State"</th><th></th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
     }

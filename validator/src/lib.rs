@@ -1,5 +1,10 @@
-//! The npm validator's wasm-bindgen surface: a key set and expectations parsed once,
-//! then `validate(token, now)` many times.
+//! The npm package `tessera-license`'s WebAssembly: the engine's verify-only half behind
+//! a wasm-bindgen surface — a key set and expectations parsed once, then
+//! `validate(token, now)` many times.
+//!
+//! Its own crate so that the engine stays an ordinary library and this binary links
+//! only what verifying needs (the engine's `verify` feature: no signing, no key sealing,
+//! no `jsonwebtoken`); `./scripts/build` prints its size.
 //!
 //! Values cross the boundary as JavaScript values through `serde-wasm-bindgen`: the key
 //! set (a JWKS object) and the expectations (`{issuer, product, instance, leeway}`) in,
@@ -9,22 +14,21 @@
 //! what it passes is checked again here, and errors come back as `JsError`s with a
 //! message. Nothing panics on bad input.
 //!
-//! An app validates the same licence over and over (at each start, each request), so a
+//! An app validates the same license over and over (at each start, each request), so a
 //! validator remembers the last few tokens whose signature verified, with their claims.
 //! A signature's validity under a fixed key set never changes, so a remembered token
 //! skips only the Ed25519 check and the parse; every time-dependent and identity check
 //! runs again at each call's `now`.
 
-use core::cell::RefCell;
-use std::string::{String, ToString};
-use std::vec::Vec;
+#![forbid(unsafe_code)]
 
+use std::cell::RefCell;
+
+use tessera_engine::{
+    DenyCode, Expectations, Jwks, KeySet, LicenseClaims, Warning, judge_claims, judge_lease,
+    verify, verify_lease,
+};
 use wasm_bindgen::prelude::*;
-
-use crate::claims::LicenseClaims;
-use crate::decision::{DenyCode, Expectations, Warning, judge_claims};
-use crate::keys::{Jwks, KeySet};
-use crate::token::{judge_lease, verify, verify_lease};
 
 /// A validator for one key set and one set of expectations.
 #[wasm_bindgen]
@@ -39,7 +43,7 @@ pub struct Validator {
 /// How many verified tokens a validator remembers.
 const VERIFIED_TOKENS: usize = 8;
 
-/// What a licence must say beyond a good signature, as the wrapper passes it: each
+/// What a license must say beyond a good signature, as the wrapper passes it: each
 /// member absent, `null` or `""` means "any".
 #[derive(serde::Deserialize)]
 struct ExpectationsIn {
@@ -73,7 +77,7 @@ impl Validator {
             serde_wasm_bindgen::from_value(jwks).map_err(|e| JsError::new(&e.to_string()))?;
         let keys = KeySet::from_jwks_document(&jwks).map_err(|e| JsError::new(&e.to_string()))?;
         let expect: ExpectationsIn = serde_wasm_bindgen::from_value(expectations)
-            .map_err(|e| JsError::new(&std::format!("not usable expectations: {e}")))?;
+            .map_err(|e| JsError::new(&format!("not usable expectations: {e}")))?;
         let some = |s: Option<String>| s.filter(|s| !s.is_empty());
         let expect = Expectations {
             issuer: some(expect.issuer),
@@ -162,7 +166,7 @@ fn outcome<C: serde::Serialize>(
 
 /// `value` as a JavaScript value shaped as `JSON.parse` would make it (plain objects,
 /// `null` for `None`). A number beyond 2^53 cannot be a JS number exactly: then the
-/// value goes as JSON text, which rounds it as `JSON.parse` does (a signed licence
+/// value goes as JSON text, which rounds it as `JSON.parse` does (a signed license
 /// never carries one, but what the issuer signed is still shown rather than refused).
 fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
     serde::Serialize::serialize(value, &serde_wasm_bindgen::Serializer::json_compatible())

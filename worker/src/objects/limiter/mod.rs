@@ -3,30 +3,20 @@
 //! password guesser is answered `429` before any PBKDF2 work is spent on it.
 //!
 //! A check takes an attempt and a success gives it back; the object holds the times in
-//! memory and in its storage (a restart keeps the count).
+//! memory and in its storage (a restart keeps the count). `protocol.rs` has the calls
+//! and the worker's side.
 
 use std::cell::RefCell;
 
-use serde::{Deserialize, Serialize};
-use tessera_engine::{Attempts, Window};
+pub(crate) mod protocol;
+
+use tessera_engine::Attempts;
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
+use self::protocol::LimiterCall;
 use crate::error::ApiError;
+use crate::objects::shell::{opaque_debug, serve};
 use crate::platform;
-
-/// The binding (see `wrangler.toml`).
-pub(crate) const BINDING: &str = "SIGN_IN_LIMITS";
-
-/// What a limiter can be asked.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub(crate) enum LimiterCall {
-    /// Take an attempt: `Ok(at)` (give it back with `at` if it succeeds) or
-    /// `Err(retry_after_seconds)`.
-    Take { window: Window },
-    /// The attempt taken at `at` succeeded.
-    GiveBack { at: u64 },
-}
 
 /// One key's failed sign-ins.
 #[durable_object(fetch)]
@@ -35,11 +25,7 @@ pub struct SignInLimiter {
     attempts: RefCell<Option<Attempts>>,
 }
 
-impl core::fmt::Debug for SignInLimiter {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SignInLimiter").finish_non_exhaustive()
-    }
-}
+opaque_debug!(SignInLimiter);
 
 impl DurableObject for SignInLimiter {
     fn new(state: State, _env: Env) -> Self {
@@ -50,7 +36,7 @@ impl DurableObject for SignInLimiter {
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        super::serve(req, |call: LimiterCall| self.handle(call)).await
+        serve(req, |call: LimiterCall| self.handle(call)).await
     }
 }
 
@@ -81,34 +67,4 @@ impl SignInLimiter {
         storage.put("attempts", &attempts).await?;
         Ok(answer)
     }
-}
-
-/// The worker's side: take an attempt from the limiter of `key` (hashed into the
-/// object's name, so a 10 KB username names a small object).
-pub(crate) async fn take(
-    env: &Env,
-    key: &str,
-    window: Window,
-) -> Result<Result<u64, u64>, ApiError> {
-    ask(env, key, LimiterCall::Take { window }).await
-}
-
-/// Give back the attempt taken at `at` from the limiter of `key`.
-pub(crate) async fn give_back(env: &Env, key: &str, at: u64) -> Result<(), ApiError> {
-    ask::<Result<u64, u64>>(env, key, LimiterCall::GiveBack { at })
-        .await
-        .map(|_| ())
-}
-
-async fn ask<T: for<'de> Deserialize<'de>>(
-    env: &Env,
-    key: &str,
-    call: LimiterCall,
-) -> Result<T, ApiError> {
-    let name = crate::tokens::hash(key);
-    let stub = env
-        .durable_object(BINDING)?
-        .id_from_name(&name)?
-        .get_stub()?;
-    super::call(stub, &call).await
 }

@@ -12,10 +12,10 @@
 //! `precomputed-tables` feature would add 40 KB to every binary), and no secret ever
 //! meets this code (the lookups depend on the scalar, which is public when verifying).
 //!
-//! Signing ([`Signer`]) multiplies the base point by a secret, so there the same table is
-//! read in constant time: every entry of a row is touched and the wanted one kept by
-//! masks (`subtle`), the sign applied by a masked negation, and the point formulas are
-//! complete (no branch on the points). A signature costs 64 additions instead of a
+//! Signing (`signer::Signer`, feature `sign`) multiplies the base point by a secret, so
+//! there the same table is read in constant time: every entry of a row is touched and
+//! the wanted one kept by masks (`subtle`), the sign applied by a masked negation, and
+//! the point formulas are complete (no branch on the points). A signature costs 64 additions instead of a
 //! 253-doubling multiplication; it is byte for byte `ed25519_dalek::SigningKey::sign`'s
 //! (Ed25519 is deterministic), which a property test holds it to.
 //!
@@ -32,17 +32,17 @@ use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::Identity as _;
-use ed25519_dalek::hazmat::ExpandedSecretKey;
 use sha2::{Digest as _, Sha512};
-use subtle::{ConditionallyNegatable as _, ConditionallySelectable as _, ConstantTimeEq as _};
-use zeroize::Zeroize as _;
+
+#[cfg(feature = "sign")]
+pub(crate) mod signer;
 
 /// Verifications with a key before its table is built: a key used once (a check at
 /// import, a test) never pays the table's cost, about one and a half verifications' worth.
 const TABLE_AFTER: u32 = 1;
 
 /// The base point's table, built on first use.
-fn basepoint_table() -> &'static FixedBase {
+pub(crate) fn basepoint_table() -> &'static FixedBase {
     static TABLE: OnceLock<FixedBase> = OnceLock::new();
     TABLE.get_or_init(|| FixedBase::new(&ED25519_BASEPOINT_POINT))
 }
@@ -50,7 +50,7 @@ fn basepoint_table() -> &'static FixedBase {
 /// The multiples of a fixed point `P` that make `[x]P` 64 additions: row `i` holds
 /// `j·256^i·P` for `j` = 1..=8. Variable time: for public scalars only.
 #[derive(Clone)]
-struct FixedBase(Box<[[EdwardsPoint; 8]; 32]>);
+pub(crate) struct FixedBase(Box<[[EdwardsPoint; 8]; 32]>);
 
 impl FixedBase {
     fn new(point: &EdwardsPoint) -> FixedBase {
@@ -77,20 +77,10 @@ impl FixedBase {
         })
     }
 
-    /// `[x]P` in constant time: for a secret `x` (canonical, as every reduced scalar is).
-    fn mul_secret(&self, x: &Scalar) -> EdwardsPoint {
-        let mut bytes = x.to_bytes();
-        let mut digits = signed_radix_16(&bytes);
-        let sum = Self::sum_digits(&digits, |sum, row, digit| sum + self.select(row, digit));
-        bytes.zeroize();
-        digits.zeroize();
-        sum
-    }
-
     /// `Σ d_i·16^i·P` for the digits `d_i`, with `add(sum, row, d)` = `sum + d·256^row·P`.
     /// The odd digits' terms are 16·(d_i·256^(i/2)·P): add them from the rows, multiply
     /// by 16, then add the even digits' terms.
-    fn sum_digits(
+    pub(crate) fn sum_digits(
         digits: &[i8; 64],
         add: impl Fn(&EdwardsPoint, usize, i8) -> EdwardsPoint,
     ) -> EdwardsPoint {
@@ -106,20 +96,6 @@ impl FixedBase {
         sum
     }
 
-    /// `digit·256^row·P` for a digit in [-8, 8], reading every entry of the row.
-    fn select(&self, row: usize, digit: i8) -> EdwardsPoint {
-        // |digit| and its sign without a branch: m is 0 or -1, (d ^ m) - m is |d|.
-        let negative = (digit as u8) >> 7;
-        let mask = (negative as i8).wrapping_neg();
-        let abs = ((digit ^ mask).wrapping_sub(mask)) as u8;
-        let mut point = EdwardsPoint::identity();
-        for (j, entry) in (1u8..).zip(self.0[row].iter()) {
-            point.conditional_assign(entry, abs.ct_eq(&j));
-        }
-        point.conditional_negate(negative.into());
-        point
-    }
-
     /// `sum + digit·256^row·P`.
     fn add_digit(&self, sum: &EdwardsPoint, row: usize, digit: i8) -> EdwardsPoint {
         let entry = |d: i8| &self.0[row][usize::from(d.unsigned_abs()) - 1];
@@ -133,7 +109,7 @@ impl FixedBase {
 
 /// The 64 signed radix-16 digits (each in [-8, 8)) of a little-endian 256-bit number
 /// below 2^255.
-fn signed_radix_16(bytes: &[u8; 32]) -> [i8; 64] {
+pub(crate) fn signed_radix_16(bytes: &[u8; 32]) -> [i8; 64] {
     let mut digits = [0i8; 64];
     for (i, byte) in bytes.iter().enumerate() {
         digits[2 * i] = (byte & 15) as i8;
@@ -227,7 +203,7 @@ impl TrustedKey {
 }
 
 /// The challenge `k = SHA-512(R || A || M) mod L` (RFC 8032 §5.1.6 step 4, §5.1.7 step 2).
-fn challenge(r: &[u8], public: &[u8; 32], message: &[u8]) -> Scalar {
+pub(crate) fn challenge(r: &[u8], public: &[u8; 32], message: &[u8]) -> Scalar {
     let mut hash = Sha512::new();
     hash.update(r);
     hash.update(public);
@@ -235,64 +211,9 @@ fn challenge(r: &[u8], public: &[u8; 32], message: &[u8]) -> Scalar {
     Scalar::from_bytes_mod_order_wide(&hash.finalize().into())
 }
 
-/// An issuer's Ed25519 signing key, expanded once (RFC 8032 §5.1.5), with its public key.
-/// The secret halves are zeroised when it is dropped.
-pub(crate) struct Signer {
-    /// The 32-byte seed, kept to recognise the key (see `crypto::expanded_signing_key`).
-    seed: [u8; 32],
-    /// The secret scalar and the nonce prefix: SHA-512 of the seed, split and clamped.
-    expanded: ExpandedSecretKey,
-    /// The public key's encoding.
-    public: [u8; 32],
-}
-
-impl Drop for Signer {
-    fn drop(&mut self) {
-        self.seed.zeroize();
-    }
-}
-
-impl Signer {
-    /// The key of a 32-byte seed.
-    pub(crate) fn new(seed: &[u8; 32]) -> Signer {
-        let mut hash: [u8; 64] = Sha512::digest(seed).into();
-        let expanded = ExpandedSecretKey::from_bytes(&hash);
-        hash.zeroize();
-        let public = basepoint_table()
-            .mul_secret(&expanded.scalar)
-            .compress()
-            .to_bytes();
-        Signer {
-            seed: *seed,
-            expanded,
-            public,
-        }
-    }
-
-    /// Whether this is the key of `seed`, compared in constant time.
-    pub(crate) fn is_seed(&self, seed: &[u8; 32]) -> bool {
-        self.seed.ct_eq(seed).into()
-    }
-
-    /// The signature of `message` (RFC 8032 §5.1.6).
-    pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
-        let mut nonce_hash = Sha512::new();
-        nonce_hash.update(self.expanded.hash_prefix);
-        nonce_hash.update(message);
-        let mut r = Scalar::from_bytes_mod_order_wide(&nonce_hash.finalize().into());
-        let big_r = basepoint_table().mul_secret(&r).compress().to_bytes();
-        let k = challenge(&big_r, &self.public, message);
-        let s = k * self.expanded.scalar + r;
-        r.zeroize();
-        let mut signature = [0u8; 64];
-        signature[..32].copy_from_slice(&big_r);
-        signature[32..].copy_from_slice(s.as_bytes());
-        signature
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::signer::Signer;
     use super::*;
     use curve25519_dalek::traits::IsIdentity as _;
     use ed25519_dalek::{Signer as _, Verifier as _};

@@ -1,0 +1,42 @@
+//! Floating seats: the rules of one license's seat pool (seeds 001/002), sans-I/O.
+//!
+//! A [`Pool`] is the live state of one license: whether it was revoked, the *leases*
+//! it has lent, and the vault's [`DenyState`] (blocked users, disconnected products,
+//! "revoke everything this user held") as last delivered to it. A lease lends one
+//! product of the license to one user; the user may hold it from several hosts at once
+//! (its *sessions*), up to `max_concurrent_user_sessions` when that is above zero. A
+//! user holds at most one lease per product: asking again refreshes it.
+//!
+//! Every session expires `lease_seconds` after it was last refreshed (never after the
+//! license itself ends); a lease ends when its last session does. Seats per product are
+//! the license's `included_users`; with `usage_billing`, a request beyond them is still
+//! granted and the lease is marked as overage.
+//!
+//! Every operation takes `now` (and any fresh id) as an argument, first expires what
+//! has expired, then decides, and writes what it changed into a [`Changes`]: the lease
+//! ids to save or remove and the [`SeatEvent`]s to record, so the shell (a Durable
+//! Object) persists exactly that. This module stores nothing, signs nothing and reads
+//! no clock.
+//!
+//! - `model.rs`: the types above, and the checks of a seat request's fields;
+//! - `pool.rs`: [`Pool`], the decisions;
+//! - `sync.rs`: the schedule of a license's object (reports, the deny state's
+//!   freshness, the outbox of events);
+//! - `vault.rs`: the vault directory's rules.
+
+mod model;
+mod pool;
+pub(crate) mod sync;
+pub(crate) mod vault;
+
+pub(crate) use model::field;
+pub use model::{
+    Changes, Checkout, DEFAULT_LEASE_SECONDS, DenyState, Holding, Lease, MAX_HOST_BYTES,
+    MAX_LEASE_SECONDS, MAX_PRODUCT_BYTES, MAX_USER_BYTES, MIN_LEASE_SECONDS, PoolSnapshot,
+    Revocation, SeatDenial, SeatEvent, SeatEventKind, SeatRequest, SeatTerms, Session,
+    check_lease_seconds, check_seat_request, lease_lid,
+};
+pub use pool::Pool;
+
+#[cfg(test)]
+mod tests;

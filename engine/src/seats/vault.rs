@@ -1,0 +1,102 @@
+//! The vault directory's rules, sans-I/O: how many users it may block, how long a
+//! "revoke all" mark matters, which licenses a change of the deny state is pushed to,
+//! which report of a license wins, and how free seats are counted.
+
+use super::model::MAX_LEASE_SECONDS;
+use super::sync::DENY_REFRESH_SECONDS;
+use crate::error::Error;
+
+/// Most users one directory keeps blocked (each license holds a copy of the list).
+pub const MAX_BLOCKS: u64 = 10_000;
+/// Allowance for clocks that disagree between objects, in seconds.
+pub const CLOCK_SKEW: u64 = 10;
+
+/// Whether one more user may be blocked, with `blocked` blocked now (`already`: this
+/// user is one of them, which changes nothing).
+pub fn check_block(blocked: u64, already: bool) -> Result<(), Error> {
+    if already || blocked < MAX_BLOCKS {
+        Ok(())
+    } else {
+        Err(Error::Conflict(
+            "the vault already blocks as many users as it can; unblock some first",
+        ))
+    }
+}
+
+/// "Revoke all" marks made before this time no longer matter at `now`: a mark matters
+/// only while a lease that began before it can still be held without its license asking
+/// for the deny state again — the longest lease, plus the refresh, plus clock skew.
+pub fn revoke_marks_expire_before(now: u64) -> u64 {
+    now.saturating_sub(u64::from(MAX_LEASE_SECONDS) + DENY_REFRESH_SECONDS + CLOCK_SKEW)
+}
+
+/// A license whose copy of the deny state is fresh until after this time may be using
+/// it at `now`, and so is pushed a change (with clock skew to spare).
+pub fn push_cutoff(now: u64) -> u64 {
+    now.saturating_sub(CLOCK_SKEW)
+}
+
+/// Whether a license's report numbered `seq` replaces the one stored (numbered
+/// `stored`, if any): reports arrive in any order, and an older one never wins.
+pub fn report_is_current(stored: Option<u64>, seq: u64) -> bool {
+    stored.is_none_or(|stored| seq >= stored)
+}
+
+/// Free seats of a product: its seats less those allocated within them (a lease beyond
+/// the seats, billed as overage, takes none).
+pub fn free_seats(seats: u64, allocated: u64, overage: u64) -> u64 {
+    seats.saturating_sub(allocated.saturating_sub(overage))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_stop_at_the_cap_but_blocking_again_is_harmless() {
+        assert!(check_block(0, false).is_ok());
+        assert!(check_block(MAX_BLOCKS - 1, false).is_ok());
+        assert!(matches!(
+            check_block(MAX_BLOCKS, false),
+            Err(Error::Conflict(_))
+        ));
+        assert!(check_block(MAX_BLOCKS, true).is_ok());
+    }
+
+    #[test]
+    fn a_revoke_all_mark_outlives_the_longest_lease() {
+        let now = 1_800_000_000;
+        let cut = revoke_marks_expire_before(now);
+        assert_eq!(
+            now - cut,
+            u64::from(MAX_LEASE_SECONDS) + DENY_REFRESH_SECONDS + CLOCK_SKEW
+        );
+        assert_eq!(revoke_marks_expire_before(5), 0);
+    }
+
+    #[test]
+    fn a_change_reaches_licenses_fresh_within_the_skew() {
+        let now = 1_000;
+        let uses_its_copy = |fresh_until: u64| fresh_until > push_cutoff(now);
+        assert!(uses_its_copy(now + 30));
+        assert!(uses_its_copy(now - CLOCK_SKEW + 1));
+        assert!(!uses_its_copy(now - CLOCK_SKEW));
+        assert!(!uses_its_copy(0));
+    }
+
+    #[test]
+    fn an_older_report_never_replaces_a_newer_one() {
+        assert!(report_is_current(None, 0));
+        assert!(report_is_current(Some(3), 3), "the same report again");
+        assert!(report_is_current(Some(3), 4));
+        assert!(!report_is_current(Some(4), 3));
+    }
+
+    #[test]
+    fn overage_takes_no_free_seat() {
+        assert_eq!(free_seats(5, 2, 0), 3);
+        assert_eq!(free_seats(5, 7, 2), 0);
+        assert_eq!(free_seats(5, 6, 2), 1);
+        assert_eq!(free_seats(0, 3, 3), 0);
+    }
+}

@@ -1,0 +1,87 @@
+//! What the vault's directory can be asked and answers, and how to ask it — the only
+//! part of `directory/` other rooms import.
+
+use serde::{Deserialize, Serialize};
+use tessera_engine::{DenyState, PoolSnapshot};
+use worker::Env;
+
+use crate::error::ApiError;
+use crate::objects::shell;
+
+/// The binding of the directory (see `wrangler.toml`).
+pub(crate) const BINDING: &str = "DIRECTORY";
+/// The directory's one object.
+const NAME: &str = "vault";
+
+/// What the directory can be asked. Each answer is `Result<T, WireError>` with the `T`
+/// named here (`tessera_engine::api` types).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub(crate) enum DirectoryCall {
+    /// A license's holdings, and a request for the deny state. [`DenyAnswer`].
+    Pull { seq: u64, snapshot: PoolSnapshot },
+    /// A license's holdings. `()`.
+    Report { seq: u64, snapshot: PoolSnapshot },
+    /// Free and allocated seats per product. `Vec<ProductSeats>`.
+    Products,
+    /// Per license, the seats of one product. `Page<LicenseSeats>`.
+    ProductLicenses {
+        product: String,
+        cursor: Option<String>,
+        limit: u32,
+    },
+    /// Users holding seats. `Page<ActiveUser>`.
+    Users {
+        search: Option<String>,
+        cursor: Option<String>,
+        limit: u32,
+    },
+    /// Every lease a user holds. `Vec<HeldLease>`.
+    UserLeases { user: String },
+    /// End a user's leases (and block them). `VaultChange`.
+    RevokeUser {
+        user: String,
+        block: bool,
+        by: String,
+    },
+    /// Lift a block. `VaultChange`.
+    Unblock { user: String },
+    /// Disconnect a product. `VaultChange`.
+    Disconnect { product: String, by: String },
+    /// Connect it again. `VaultChange`.
+    Connect { product: String },
+    /// Blocked users. `Vec<BlockView>`.
+    Blocks,
+    /// Disconnected products. `Vec<DisconnectedView>`.
+    Disconnected,
+}
+
+/// The answer to a pull.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct DenyAnswer {
+    pub(crate) deny: DenyState,
+    /// Seconds the license may use it before asking again.
+    pub(crate) fresh_for: u64,
+}
+
+/// Ask the directory.
+pub(crate) async fn ask<T: for<'de> Deserialize<'de>>(
+    env: &Env,
+    message: DirectoryCall,
+) -> Result<T, ApiError> {
+    shell::ask(env, BINDING, NAME, &message).await
+}
+
+/// A license object's report of its holdings.
+pub(crate) async fn report(env: &Env, seq: u64, snapshot: PoolSnapshot) -> Result<(), ApiError> {
+    ask(env, DirectoryCall::Report { seq, snapshot }).await
+}
+
+/// A license object's request for the deny state (with its holdings).
+pub(crate) async fn pull(
+    env: &Env,
+    seq: u64,
+    snapshot: PoolSnapshot,
+) -> Result<DenyAnswer, ApiError> {
+    ask(env, DirectoryCall::Pull { seq, snapshot }).await
+}

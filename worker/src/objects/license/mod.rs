@@ -1,0 +1,560 @@
+//! `LicenseObject`: one license's live state, in one SQLite-backed Durable Object per
+//! `lid` — its seat terms, its revocation, its leases and its seat events.
+//!
+//! The object is a thin shell: it loads the engine's [`Pool`] once (then keeps it in
+//! memory), asks the engine, writes exactly the engine's [`Changes`] with synchronous
+//! SQL (`store.rs`; no `.await` between deciding and writing, so one request's
+//! check-and-write commits as one), and does what the engine's [`LicenseSync`] schedules:
+//! set the alarm, report who holds what to the vault's directory, pull the deny state,
+//! hand seat events over to the event store. Two requests can never both take the last
+//! seat: the decision and the write happen in one synchronous run.
+//!
+//! - `protocol.rs`: the calls, the answers, and the worker's client ([`Licenses`]).
+//! - `store.rs`: the tables and every statement.
+//!
+//! The event log is also an outbox: the alarm hands events over to the event store
+//! (D1, [`events`](crate::events)) in order, in batches, and only then marks them
+//! shipped. Each event's id there is `t:<lid>:<seq>`, written with `INSERT OR IGNORE`,
+//! so a hand-over repeated after a lost answer or a restart stores nothing twice; a
+//! failed one is retried with backoff and nothing unshipped is ever pruned.
+//!
+//! The alarm also expires sessions when their time comes (the seat frees itself with no
+//! request to the license) and reports to the directory; every request expires what is
+//! due first too (alarms are at least once, and local workerd drops some). Before a
+//! checkout or heartbeat, the object makes sure its copy of the vault's deny state is
+//! fresh, asking the directory when it is not; the directory pushes every change to the
+//! objects that asked recently, so a block applies at once where seats are in use.
+
+pub(crate) mod protocol;
+mod store;
+
+use std::cell::RefCell;
+
+use tessera_engine::api::{LicensePool, LicenseSeats};
+use tessera_engine::sync::{Freshness, LicenseSync};
+use tessera_engine::{
+    Changes, Pool, SeatDenial, SeatEventKind, SeatRequest, SeatTerms, SpanEdge, license_span_edge,
+};
+use worker::{DurableObject, Env, Request, Response, State, durable_object};
+
+use self::protocol::{Applied, Beat, Envelope, Granted, LicenseCall, held};
+use self::store::{EventRow, Store};
+use crate::error::ApiError;
+use crate::objects::directory::protocol as directory;
+use crate::objects::shell::{answer, opaque_debug, serve};
+use crate::platform;
+
+/// Events per hand-over, and hand-overs per alarm.
+const SHIP_BATCH: u64 = 500;
+const SHIP_BATCHES_PER_ALARM: usize = 8;
+
+/// The loaded state of the object.
+struct Live {
+    pool: Pool,
+    /// Whether the terms are the license's (false: stand-ins until it is opened).
+    known: bool,
+    sync: LicenseSync,
+}
+
+/// One license's live state.
+#[durable_object(alarm)]
+pub struct LicenseObject {
+    state: State,
+    env: Env,
+    store: Store,
+    live: RefCell<Option<Live>>,
+    /// The license id, once known (to load the state again after a failed write).
+    lid: RefCell<String>,
+}
+
+opaque_debug!(LicenseObject);
+
+impl DurableObject for LicenseObject {
+    fn new(state: State, env: Env) -> Self {
+        let store = Store::open(state.storage().sql());
+        LicenseObject {
+            state,
+            env,
+            store,
+            live: RefCell::new(None),
+            lid: RefCell::new(String::new()),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        serve(req, |envelope: Envelope| self.handle(envelope)).await
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        if let Err(e) = self.wake().await {
+            worker::console_error!("license alarm: {e:?}");
+        }
+        Response::ok("")
+    }
+}
+
+impl LicenseObject {
+    async fn handle(&self, envelope: Envelope) -> Result<serde_json::Value, ApiError> {
+        let now = platform::now();
+        self.load(&envelope.lid)?;
+        match envelope.call {
+            LicenseCall::Open { terms } => {
+                self.set_terms(terms)?;
+                // The vault counts a license's seats from the moment it is issued.
+                self.report().await?;
+                answer(&())
+            }
+            LicenseCall::Revocation => answer(&self.with(|l| l.pool.revocation().cloned())?),
+            LicenseCall::Revoke { by } => {
+                self.change(|pool, ch| pool.revoke(&by, now, ch))?;
+                self.report().await?;
+                answer(&self.with(|l| l.pool.revocation().cloned())?)
+            }
+            LicenseCall::Checkout {
+                terms,
+                product,
+                user,
+                host,
+                lease_id,
+                refused,
+            } => {
+                if !self.with(|l| l.known)? {
+                    self.set_terms(terms)?;
+                }
+                let request = SeatRequest {
+                    product: &product,
+                    user: &user,
+                    host: &host,
+                };
+                if let Some(code) = refused {
+                    let denial = SeatDenial::License(code);
+                    self.change(|pool, ch| pool.refuse(request, denial, now, ch))?;
+                    return Err(ApiError::Seat(denial));
+                }
+                self.fresh_deny(now).await?;
+                let checkout =
+                    self.change(|pool, ch| pool.checkout(request, &lease_id, now, ch))?;
+                let c = checkout.map_err(ApiError::Seat)?;
+                answer(&Granted {
+                    beat: self.beat(c.lease, c.session)?,
+                    created: c.created,
+                })
+            }
+            LicenseCall::Heartbeat {
+                lease,
+                product,
+                user,
+                host,
+            } => {
+                self.fresh_deny(now).await?;
+                let request = SeatRequest {
+                    product: &product,
+                    user: &user,
+                    host: &host,
+                };
+                let beat = self.change(|pool, ch| pool.heartbeat(&lease, request, now, ch))?;
+                answer(&beat.map(|c| self.beat(c.lease, c.session)).transpose()?)
+            }
+            LicenseCall::Release {
+                lease,
+                product,
+                user,
+                host,
+            } => {
+                let request = SeatRequest {
+                    product: &product,
+                    user: &user,
+                    host: &host,
+                };
+                self.change(|pool, ch| pool.release(&lease, request, now, ch))?;
+                answer(&())
+            }
+            LicenseCall::RevokeLease { lease, user } => {
+                let ended = self.change(|pool, ch| pool.revoke_lease(&lease, &user, now, ch))?;
+                if ended.is_some() {
+                    self.report().await?;
+                }
+                answer(&ended.is_some())
+            }
+            LicenseCall::Apply { deny } => {
+                let ended = self.change(|pool, ch| {
+                    pool.apply_deny(deny, now, ch);
+                    ch.events
+                        .iter()
+                        .filter(|e| e.kind == SeatEventKind::Revoked)
+                        .count() as u64
+                })?;
+                // The directory that pushed this knows this license is in use: the state
+                // is fresh, as after a pull.
+                self.with_mut(|l| {
+                    l.sync
+                        .deny_delivered(now, tessera_engine::sync::DENY_REFRESH_SECONDS)
+                })?;
+                let (seq, snapshot) = self.with(|l| (l.sync.seq(), l.pool.snapshot()))?;
+                answer(&Applied {
+                    ended,
+                    seq,
+                    snapshot,
+                })
+            }
+            LicenseCall::State => {
+                self.change(|pool, ch| pool.sweep(now, ch))?;
+                answer(&self.with(|l| pool_view(&l.pool))?)
+            }
+            LicenseCall::Events {
+                kind,
+                before,
+                limit,
+            } => answer(&self.store.events(kind, before, limit)?),
+        }
+    }
+
+    /// A lease and one host's session, with how often to heartbeat.
+    fn beat(
+        &self,
+        lease: tessera_engine::Lease,
+        session: tessera_engine::Session,
+    ) -> Result<Beat, ApiError> {
+        Ok(Beat {
+            lease,
+            session,
+            heartbeat_seconds: self.with(|l| l.pool.terms().heartbeat_seconds())?,
+        })
+    }
+
+    /// Read the loaded state, loading it again first if a failed write dropped it
+    /// (perhaps while this request awaited something).
+    fn with<T>(&self, f: impl FnOnce(&Live) -> T) -> Result<T, ApiError> {
+        self.reload()?;
+        let live = self.live.borrow();
+        live.as_ref()
+            .map(f)
+            .ok_or_else(|| ApiError::Internal("license state not loaded".into()))
+    }
+
+    /// Change the loaded state (see [`with`](Self::with)).
+    fn with_mut<T>(&self, f: impl FnOnce(&mut Live) -> T) -> Result<T, ApiError> {
+        self.reload()?;
+        let mut live = self.live.borrow_mut();
+        live.as_mut()
+            .map(f)
+            .ok_or_else(|| ApiError::Internal("license state not loaded".into()))
+    }
+
+    fn reload(&self) -> Result<(), ApiError> {
+        if self.live.borrow().is_some() {
+            return Ok(());
+        }
+        let lid = self.lid.borrow().clone();
+        self.load(&lid)
+    }
+
+    /// Load the pool from SQL, once per object lifetime (or after a failed write).
+    fn load(&self, lid: &str) -> Result<(), ApiError> {
+        if self.live.borrow().is_some() {
+            return Ok(());
+        }
+        let loaded = self.store.load(lid)?;
+        let known = loaded.terms.is_some();
+        let terms = loaded.terms.unwrap_or_else(|| SeatTerms::unknown(lid));
+        let sync = LicenseSync::restore(loaded.seq, loaded.event_seq, loaded.shipped);
+        let unshipped = sync.event_seq() > sync.shipped();
+        *self.lid.borrow_mut() = lid.to_string();
+        *self.live.borrow_mut() = Some(Live {
+            pool: Pool::restore(terms, loaded.revoked, loaded.leases, loaded.deny),
+            known,
+            sync,
+        });
+        // Events logged before a restart and not yet handed over: the alarm takes them.
+        if unshipped {
+            self.schedule()?;
+        }
+        Ok(())
+    }
+
+    fn set_terms(&self, terms: SeatTerms) -> Result<(), ApiError> {
+        self.store.set_terms(&terms)?;
+        self.with_mut(|l| {
+            l.pool.set_terms(terms);
+            l.known = true;
+        })
+    }
+
+    /// Run one engine operation and write what it changed, synchronously: no other
+    /// request runs between the decision and the write. A failed write drops the
+    /// in-memory state: it is loaded again from what was stored before its next use.
+    fn change<T>(&self, op: impl FnOnce(&mut Pool, &mut Changes) -> T) -> Result<T, ApiError> {
+        let mut ch = Changes::default();
+        let out = self.with_mut(|l| op(&mut l.pool, &mut ch))?;
+        if ch.is_empty() {
+            return Ok(out);
+        }
+        let written = self.with_mut(|l| {
+            let event_seq = l.sync.event_seq();
+            l.sync.logged(ch.events.len() as u64);
+            let seq = ch
+                .holdings_changed()
+                .then(|| l.sync.holdings_changed(ch.membership_changed()));
+            self.store.persist(&l.pool, &ch, event_seq, seq)
+        })?;
+        if let Err(e) = written {
+            *self.live.borrow_mut() = None;
+            return Err(e);
+        }
+        self.schedule()?;
+        Ok(out)
+    }
+
+    /// Make sure the alarm runs when the schedule wants it. Setting it is a storage
+    /// operation, done in the background: the answer does not wait for it, and a request
+    /// that fails to set it still has its seat (the next request sets it again).
+    fn schedule(&self) -> Result<(), ApiError> {
+        let now_ms = worker::Date::now().as_millis();
+        let Some(at) = self.with_mut(|l| {
+            let (expiry, lease) = (l.pool.next_expiry(), l.pool.terms().lease_seconds);
+            l.sync.schedule(now_ms, expiry, lease)
+        })?
+        else {
+            return Ok(());
+        };
+        let storage = self.state.storage();
+        self.state.wait_until(async move {
+            if let Err(e) = storage.set_alarm(alarm_time(at)).await {
+                worker::console_error!("license alarm not set: {e}");
+            }
+        });
+        Ok(())
+    }
+
+    /// The alarm: expire what is due, report to the directory, hand events over, prune
+    /// the log, and set the next alarm.
+    async fn wake(&self) -> Result<(), ApiError> {
+        let now = platform::now();
+        let lid = self.store.lid()?.ok_or_else(|| {
+            ApiError::Internal("an alarm for a license object with no lid".into())
+        })?;
+        self.load(&lid)?;
+        self.with_mut(|l| l.sync.alarm_started())?;
+        self.change(|pool, ch| pool.sweep(now, ch))?;
+        let now_ms = worker::Date::now().as_millis();
+        if self.with(|l| l.sync.report_due(now_ms, l.pool.terms().lease_seconds))? {
+            self.report().await?;
+        }
+        if self.with(|l| l.sync.ship_due(now_ms))? {
+            self.ship().await?;
+        }
+        self.store.prune(self.with(|l| l.sync.shipped())?)?;
+        let now_ms = worker::Date::now().as_millis();
+        let next = self.with_mut(|l| {
+            let (expiry, lease) = (l.pool.next_expiry(), l.pool.terms().lease_seconds);
+            l.sync.rearm(now_ms, expiry, lease)
+        })?;
+        if let Some(at) = next {
+            self.state.storage().set_alarm(alarm_time(at)).await?;
+        }
+        Ok(())
+    }
+
+    /// Hand unshipped events over to the event store, oldest first, a batch at a time;
+    /// each batch is marked shipped only once the store has it. On failure the schedule
+    /// backs off (2 s after the first failure, doubling to 60 s).
+    async fn ship(&self) -> Result<(), ApiError> {
+        let (lid, company) = self.with(|l| {
+            let terms = l.pool.terms();
+            (terms.lid.clone(), terms.company.clone())
+        })?;
+        for _ in 0..SHIP_BATCHES_PER_ALARM {
+            let found = self
+                .store
+                .unshipped(self.with(|l| l.sync.shipped())?, SHIP_BATCH)?;
+            let Some(last) = found.last().map(|r| r.seq) else {
+                return Ok(());
+            };
+            let batch = outbox_batch(&lid, &company, found);
+            let written = match crate::events::Store::open(&self.env).await {
+                Ok(store) => store.append(&batch).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = written {
+                worker::console_warn!("seat events not handed over (will retry): {e:?}");
+                let now_ms = worker::Date::now().as_millis();
+                return self.with_mut(|l| l.sync.ship_failed(now_ms));
+            }
+            self.store.mark_shipped(last)?;
+            self.with_mut(|l| l.sync.shipped_up_to(last))?;
+        }
+        Ok(())
+    }
+
+    /// Report who holds what to the directory; on failure, the alarm retries.
+    async fn report(&self) -> Result<(), ApiError> {
+        let (seq, snapshot) = self.with(|l| (l.sync.seq(), l.pool.snapshot()))?;
+        match directory::report(&self.env, seq, snapshot).await {
+            Ok(()) => {
+                let now_ms = worker::Date::now().as_millis();
+                self.with_mut(|l| l.sync.report_succeeded(seq, now_ms))
+            }
+            Err(e) => {
+                worker::console_warn!("license report to the directory failed: {e:?}");
+                self.with_mut(|l| l.sync.report_failed())
+            }
+        }
+    }
+
+    /// Make sure the deny state is fresh (the engine's rule), asking the directory when
+    /// it is not. The ask carries this license's holdings, so it is a report too. While
+    /// the directory cannot be reached, the last state serves within the grace; after
+    /// it, seats are refused until the directory answers.
+    async fn fresh_deny(&self, now: u64) -> Result<(), ApiError> {
+        let fallback = match self.with(|l| l.sync.deny_freshness(now))? {
+            Freshness::Use => return Ok(()),
+            Freshness::Ask { fallback } => fallback,
+        };
+        let (seq, snapshot) = self.with(|l| (l.sync.seq(), l.pool.snapshot()))?;
+        let answer = match directory::pull(&self.env, seq, snapshot).await {
+            Ok(answer) => answer,
+            Err(e) if fallback => {
+                worker::console_warn!("deny state not refreshed, using the last one: {e:?}");
+                return self.with_mut(|l| l.sync.deny_unreachable(now));
+            }
+            Err(e) => return Err(e),
+        };
+        self.change(|pool, ch| {
+            pool.apply_deny(answer.deny, now, ch);
+        })?;
+        let now_ms = worker::Date::now().as_millis();
+        self.with_mut(|l| {
+            l.sync.deny_delivered(now, answer.fresh_for);
+            l.sync.reported(seq, now_ms);
+        })
+    }
+}
+
+/// An alarm at `at` (epoch ms).
+fn alarm_time(at: u64) -> worker::ScheduledTime {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
+    worker::ScheduledTime::new(date)
+}
+
+/// The vault's view of a pool.
+fn pool_view(pool: &Pool) -> LicensePool {
+    let terms = pool.terms();
+    let snapshot = pool.snapshot();
+    let revoked = pool.revocation().is_some();
+    let leases = snapshot
+        .holdings
+        .into_iter()
+        .map(|h| held(&terms.lid, &terms.company, h))
+        .collect();
+    LicensePool {
+        lid: terms.lid.clone(),
+        company: terms.company.clone(),
+        revoked,
+        seats: terms.seats,
+        lease_seconds: terms.lease_seconds,
+        ends_at: terms.ends_at(),
+        products: terms
+            .products
+            .iter()
+            .map(|p| {
+                let allocated = u64::from(pool.allocated(p));
+                LicenseSeats {
+                    lid: terms.lid.clone(),
+                    product: p.clone(),
+                    company: terms.company.clone(),
+                    seats: u64::from(terms.seats),
+                    allocated,
+                    free: u64::from(terms.seats).saturating_sub(allocated),
+                    revoked,
+                    ends_at: terms.ends_at(),
+                }
+            })
+            .collect(),
+        leases,
+    }
+}
+
+/// The event store's rows for a license's events: the events with their ids, and the
+/// spans they open and close (the engine's rule).
+fn outbox_batch(lid: &str, company: &str, found: Vec<EventRow>) -> crate::events::Batch {
+    let mut batch = crate::events::Batch::default();
+    for row in found {
+        let id = format!("t:{lid}:{}", row.seq);
+        let e = row.event();
+        if let Some(lease) = &e.lease {
+            match license_span_edge(e.kind) {
+                Some(SpanEdge::Opens) => batch.opened.push(tessera_engine::OpenSpan {
+                    key: lease.clone(),
+                    server: String::new(),
+                    product: e.product.clone(),
+                    user: e.user.clone(),
+                    host: e.host.clone(),
+                    start: e.at,
+                }),
+                Some(SpanEdge::Closes) => batch.closed.push(tessera_engine::Close {
+                    key: lease.clone(),
+                    at: e.at,
+                    by: id.clone(),
+                }),
+                None => {}
+            }
+        }
+        batch.events.push(crate::events::StoredEvent {
+            id,
+            at: e.at,
+            kind: e.kind.as_str().to_string(),
+            product: e.product,
+            user: e.user,
+            host: e.host,
+            lid: Some(lid.to_string()),
+            company: Some(company.to_string()),
+            lease: e.lease,
+            reason: e.reason,
+            server: None,
+        });
+    }
+    batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A license's outbox rows: each event with its id, a grant opening its lease's
+    /// span, an end closing it by that event, a refresh or denial touching no span.
+    #[test]
+    fn the_outbox_opens_and_closes_spans_by_lease() {
+        let row = |seq: u64, kind: &str, lease: Option<&str>| EventRow::for_test(seq, kind, lease);
+        let batch = outbox_batch(
+            "L1",
+            "Acme",
+            vec![
+                row(1, "granted", Some("L1.a")),
+                row(2, "refreshed", Some("L1.a")),
+                row(3, "denied", None),
+                row(4, "expired", Some("L1.a")),
+            ],
+        );
+        let ids: Vec<&str> = batch.events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["t:L1:1", "t:L1:2", "t:L1:3", "t:L1:4"]);
+        assert_eq!(batch.opened.len(), 1);
+        assert_eq!(
+            (
+                batch.opened[0].key.as_str(),
+                batch.opened[0].server.as_str()
+            ),
+            ("L1.a", "")
+        );
+        assert_eq!(batch.closed.len(), 1);
+        assert_eq!(
+            (batch.closed[0].key.as_str(), batch.closed[0].by.as_str()),
+            ("L1.a", "t:L1:4")
+        );
+        assert!(
+            batch
+                .events
+                .iter()
+                .all(|e| e.lid.as_deref() == Some("L1") && e.company.as_deref() == Some("Acme"))
+        );
+    }
+}

@@ -1,0 +1,185 @@
+//! What every Durable Object shell shares: the one JSON call protocol ([`call`] asks,
+//! [`serve`] answers), SQL helpers over an object's SQLite storage, and reading and
+//! writing JSON columns.
+//!
+//! A Rust Durable Object has no RPC here: each object answers one `POST` whose JSON body
+//! is a tagged request enum its `protocol.rs` owns, and replies with
+//! `Result<T, WireError>` as JSON — always with status 200, so a refusal and an internal
+//! failure both reach the caller as a typed [`WireError`]. Any other status is the
+//! runtime's own failure and reads as an internal error.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::{Env, Request, Response, SqlStorage, Stub};
+
+use crate::error::{ApiError, WireError};
+
+/// Send `message` to an object and read its answer.
+///
+/// The request and the answer stay JavaScript objects, read with the runtime's own
+/// `text()`: converting the answer to a `worker::Response` reads its body as a stream,
+/// chunk by chunk through wasm, which measured as the largest part of an object call.
+pub(crate) async fn call<T: DeserializeOwned>(
+    stub: Stub,
+    message: &impl Serialize,
+) -> Result<T, ApiError> {
+    let json = serde_json::to_string(message).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(&json));
+    let request = web_sys::Request::new_with_str_and_init("https://object.internal/", &init)
+        .map_err(js_error)?;
+    let stub: worker::worker_sys::DurableObject = stub.into_rpc();
+    let response: web_sys::Response =
+        JsFuture::from(stub.fetch_with_request(&request).map_err(js_error)?)
+            .await
+            .map_err(js_error)?
+            .unchecked_into();
+    let text = JsFuture::from(response.text().map_err(js_error)?)
+        .await
+        .map_err(js_error)?
+        .as_string()
+        .unwrap_or_default();
+    if response.status() != 200 {
+        return Err(ApiError::Internal(format!(
+            "object answered {}: {text}",
+            response.status()
+        )));
+    }
+    let answer: Result<T, WireError> = serde_json::from_str(&text)
+        .map_err(|e| ApiError::Internal(format!("unreadable object answer: {e}")))?;
+    answer.map_err(ApiError::from)
+}
+
+/// Send `message` to the object named `name` of the class bound as `binding`.
+pub(crate) async fn ask<T: DeserializeOwned>(
+    env: &Env,
+    binding: &str,
+    name: &str,
+    message: &impl Serialize,
+) -> Result<T, ApiError> {
+    let stub = env
+        .durable_object(binding)?
+        .id_from_name(name)?
+        .get_stub()?;
+    call(stub, message).await
+}
+
+fn js_error(e: JsValue) -> ApiError {
+    ApiError::Internal(format!("object call: {e:?}"))
+}
+
+/// Read an object's request, run `handle`, and answer `Result<T, WireError>` as JSON.
+/// An internal failure is logged here, where it happened; a refusal is an answer.
+pub(crate) async fn serve<M, T, F>(
+    mut req: Request,
+    handle: impl FnOnce(M) -> F,
+) -> worker::Result<Response>
+where
+    M: DeserializeOwned,
+    T: Serialize,
+    F: core::future::Future<Output = Result<T, ApiError>>,
+{
+    let text = req.text().await?;
+    let answer: Result<T, WireError> = match serde_json::from_str::<M>(&text) {
+        Ok(message) => handle(message).await.map_err(|e| {
+            if let ApiError::Internal(detail) = &e {
+                worker::console_error!("object request failed: {detail}");
+            }
+            WireError::from(e)
+        }),
+        Err(e) => Err(WireError::Internal {
+            detail: format!("bad object request: {e}"),
+        }),
+    };
+    Response::from_json(&answer)
+}
+
+/// `value` as an object's answer: a shell's `handle` answers JSON values, so one
+/// request enum's arms can answer different types.
+pub(crate) fn answer<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(value).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Create an object's tables (idempotent), logging a failure: the object then answers
+/// each request with the SQL error instead of failing to start.
+pub(crate) fn create_schema(sql: &SqlStorage, schema: &str, object: &str) {
+    if let Err(e) = sql.exec(schema, None) {
+        worker::console_error!("{object} schema: {e}");
+    }
+}
+
+/// `value` as JSON text, for a column.
+pub(crate) fn json<T: Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// A JSON column read back as `T`; unreadable means the stored state is corrupt.
+pub(crate) fn parse<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, ApiError> {
+    serde_json::from_str(json).map_err(|e| ApiError::Internal(format!("corrupt {what}: {e}")))
+}
+
+/// `impl Debug` for an object shell: its state is never printed.
+macro_rules! opaque_debug {
+    ($object:ident) => {
+        impl core::fmt::Debug for $object {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_struct(stringify!($object)).finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use opaque_debug;
+
+/// SQL statement helpers over a Durable Object's SQLite storage.
+pub(crate) mod sql {
+    use serde::Deserialize;
+    use serde::de::DeserializeOwned;
+    use worker::{SqlStorage, SqlStorageValue};
+
+    use crate::error::ApiError;
+
+    /// Run a statement that returns nothing.
+    pub(crate) fn run(
+        sql: &SqlStorage,
+        query: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> Result<(), ApiError> {
+        sql.exec(query, args)?;
+        Ok(())
+    }
+
+    /// Run a query and read every row as `T`.
+    pub(crate) fn rows<T: DeserializeOwned>(
+        sql: &SqlStorage,
+        query: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> Result<Vec<T>, ApiError> {
+        Ok(sql.exec(query, args)?.to_array()?)
+    }
+
+    /// A query whose one row has one integer column `n` (0 when there is no row).
+    pub(crate) fn count(
+        sql: &SqlStorage,
+        query: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> Result<u64, ApiError> {
+        #[derive(Deserialize)]
+        struct Count {
+            n: u64,
+        }
+        Ok(rows::<Count>(sql, query, args)?.first().map_or(0, |c| c.n))
+    }
+
+    /// An integer argument (every integer here is well within 2^53).
+    pub(crate) fn int(n: u64) -> SqlStorageValue {
+        SqlStorageValue::Integer(n.min(i64::MAX as u64) as i64)
+    }
+
+    /// A text argument.
+    pub(crate) fn text(s: &str) -> SqlStorageValue {
+        SqlStorageValue::String(s.to_string())
+    }
+}
