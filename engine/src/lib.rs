@@ -17,6 +17,8 @@
 //!   names.
 //! - `decision` ([`Decision`]): [`check_claims`] turns verified claims, [`Expectations`]
 //!   and `now` into `Allow` with [`Warning`]s, or `Deny` with a stable [`DenyCode`].
+//! - `identity` ([`identity`]): the one canonical form of a user or product name (trim,
+//!   NFKC, full case folding, invisible characters dropped), compared everywhere.
 //! - `instance` ([`normalize_instance`]): the canonical form of an instance's root URL,
 //!   so `https://Example.org` and `https://example.org/` are the same instance.
 //! - `renewal` ([`renew`]): the claims of a fresh token for the same license.
@@ -53,8 +55,13 @@
 //!   answers; `signer.rs` (feature `sign`) the issuer's constant-time signer.
 //! - `keys` ([`KeySet`], [`Jwks`]): the public keys a verifier trusts, with JWKS import
 //!   and export (RFC 8037 `OKP` keys, RFC 7638 thumbprints as `kid`s).
+//! - `installation` ([`InstallationKey`]): an installation's public key (Ed25519 or
+//!   P-256 JWK) and its RFC 7638 thumbprint, the installation's identity.
 //! - `token`: [`validate`] and [`verify`] — signature first, then [`check_claims`] — and
 //!   lease tokens ([`verify_lease`], [`judge_lease`]).
+//!
+//! Behind the `dpop` feature, `dpop` ([`verify_proof`]): RFC 9449 proofs of
+//! possession from installations, EdDSA and ES256.
 //!
 //! Behind the `sign` feature, the issuer's side:
 //!
@@ -77,6 +84,7 @@
 //! - `serde`: serde derives on the domain model.
 //! - `verify`: verification and JWKS; implies `std` and `serde`.
 //! - `sign` (default): signing, the keyring and the licensing service; implies `verify`.
+//! - `dpop` (default): verifying DPoP proofs; implies `verify`.
 //! - `openapi`: `utoipa::ToSchema` on every wire type, for the worker's test that
 //!   generates the OpenAPI document; never part of a shipped build.
 #![no_std]
@@ -98,6 +106,7 @@ pub mod api;
 mod claims;
 mod decision;
 mod error;
+mod identity;
 mod instance;
 mod limits;
 mod password;
@@ -111,8 +120,12 @@ mod store;
 
 #[cfg(feature = "sign")]
 mod crypto;
+#[cfg(feature = "dpop")]
+mod dpop;
 #[cfg(feature = "verify")]
 mod ed25519;
+#[cfg(feature = "verify")]
+mod installation;
 #[cfg(feature = "sign")]
 mod keyring;
 #[cfg(feature = "verify")]
@@ -129,6 +142,7 @@ pub use decision::{
     Decision, DenyCode, Expectations, License, Warning, check_claims, judge_claims,
 };
 pub use error::Error;
+pub use identity::identity;
 pub use instance::{MAX_INSTANCE_BYTES, normalize_instance};
 pub use limits::{Attempts, SIGN_IN_PER_ADDRESS, SIGN_IN_PER_USER, Window};
 pub use password::{PBKDF2_ITERATIONS, PasswordHash, constant_time_eq};
@@ -164,6 +178,13 @@ pub use accounts::{
 };
 #[cfg(feature = "sign")]
 pub use crypto::install_crypto_provider;
+#[cfg(feature = "dpop")]
+pub use dpop::{
+    DPOP_TYP, MAX_PROOF_BYTES, PROOF_WINDOW_SECONDS, Proof, ProofError, ProofRequest,
+    check_binding, normalize_htu, token_hash, verify_proof,
+};
+#[cfg(feature = "verify")]
+pub use installation::{InstallationKey, MAX_THUMBPRINT_BYTES, PublicJwk, plausible_thumbprint};
 #[cfg(feature = "sign")]
 pub use keyring::{KeyUse, Keyring, MAX_LIVE_KEYS, RotatedKey};
 #[cfg(feature = "verify")]
