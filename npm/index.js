@@ -4,7 +4,11 @@
 // the module once and checks its inputs so that bad input is a TypeError naming the
 // argument. The key set and expectations go to the engine, and the outcome comes back,
 // as JavaScript values (serde-wasm-bindgen): no JSON text in between.
-import initWasm, { Validator as WasmValidator } from "./wasm/tessera_license.js";
+import initWasm, { Validator as WasmValidator, jwkThumbprint as wasmJwkThumbprint } from "./wasm/tessera_license.js";
+
+// The app's side of the API (installations, seats, machines): no wasm, and also its
+// own entry point, `tessera-license/client`.
+export { Installation, SeatClient, TesseraError, activate, deactivate, fileStorage, indexedDbStorage, memoryStorage } from "./client.js";
 
 let loading;
 let loaded = false;
@@ -47,6 +51,20 @@ function checkToken(token) {
     throw new TypeError("tessera-license: token must be a string");
   }
   return token;
+}
+
+/** The thumbprint a token must be bound to: `options.installation` (an Installation or
+ *  its thumbprint), or "" for any. */
+function boundTo(options) {
+  if (options === undefined || options === null) return "";
+  if (typeof options !== "object") throw new TypeError("tessera-license: options must be an object");
+  const { installation } = options;
+  if (installation === undefined || installation === null) return "";
+  const jkt = typeof installation === "string" ? installation : installation?.thumbprint;
+  if (typeof jkt !== "string" || jkt === "") {
+    throw new TypeError("tessera-license: installation must be an Installation or a non-empty thumbprint string");
+  }
+  return jkt;
 }
 
 function seconds(now) {
@@ -114,15 +132,32 @@ export class Validator {
 
   /**
    * Validate a lease token (from `POST /api/seats/checkout` or `/heartbeat`) offline:
-   * the deployment's signature, its type, the expected issuer and product, and its
-   * expiry. An app keeps its seat through a network blip until this says `EXPIRED`.
+   * the deployment's signature, its type, the expected issuer and product, the
+   * installation it is bound to (`cnf.jkt`), and its expiry. An app keeps its seat
+   * through a network blip until this says `EXPIRED`.
    * @param token the lease token
    * @param now a Date or milliseconds since the epoch (default: now)
+   * @param options `{ installation? }`: the Installation (or its thumbprint) the lease
+   *   must be bound to; another one's lease is `WRONG_INSTALLATION`. Default: any.
    * @returns `{ valid, code, claims, warnings }`; `claims` are the lease's
-   *   (`jti` lease id, `lid`, `prod`, `user`, `host`, `iat`, `exp`)
+   *   (`jti` lease id, `lid`, `prod`, `user`, `host`, `iat`, `exp`, `cnf`, `gen`)
    */
-  validateLease(token, now = Date.now()) {
-    return this.#inner.validateLease(checkToken(token), seconds(now));
+  validateLease(token, now = Date.now(), options = undefined) {
+    return this.#inner.validateLease(checkToken(token), seconds(now), boundTo(options));
+  }
+
+  /**
+   * Validate a machine token (from `POST /api/machines/activate`) offline: the
+   * signature, its type, the expected issuer and product, the installation it is bound
+   * to, and the license's end.
+   * @param token the machine token
+   * @param now a Date or milliseconds since the epoch (default: now)
+   * @param options `{ installation? }`, as for `validateLease`
+   * @returns `{ valid, code, claims, warnings }`; `claims` are the machine's (`jti`
+   *   machine id, `lid`, `prod`, `name`, `iat`, `exp`, `cnf`)
+   */
+  validateMachine(token, now = Date.now(), options = undefined) {
+    return this.#inner.validateMachine(checkToken(token), seconds(now), boundTo(options));
   }
 
   /** Free the wasm memory now rather than at garbage collection. */
@@ -191,10 +226,10 @@ export class RemoteValidator {
     return true;
   }
 
-  async #check(method, token, now) {
-    const result = this.#validator[method](token, now);
+  async #check(method, token, now, options) {
+    const result = this.#validator[method](token, now, options);
     if (result.code !== "UNKNOWN_KEY" || !(await this.#refresh())) return result;
-    return this.#validator[method](token, now);
+    return this.#validator[method](token, now, options);
   }
 
   /** As `Validator.validate`, refreshing the keys once on an unknown `kid`. */
@@ -203,8 +238,13 @@ export class RemoteValidator {
   }
 
   /** As `Validator.validateLease`, refreshing the keys once on an unknown `kid`. */
-  validateLease(token, now = Date.now()) {
-    return this.#check("validateLease", token, now);
+  validateLease(token, now = Date.now(), options = undefined) {
+    return this.#check("validateLease", token, now, options);
+  }
+
+  /** As `Validator.validateMachine`, refreshing the keys once on an unknown `kid`. */
+  validateMachine(token, now = Date.now(), options = undefined) {
+    return this.#check("validateMachine", token, now, options);
   }
 }
 
@@ -214,11 +254,27 @@ export async function createValidator(jwks, expectations) {
   return new Validator(jwks, expectations);
 }
 
-/** Every denial code, in the order the engine checks them. */
+/**
+ * The RFC 7638 thumbprint of an installation's public JWK (Ed25519 `OKP` or P-256
+ * `EC`), as the engine computes it: what lease and machine tokens are bound to
+ * (`cnf.jkt`). Needs `await init()` first; throws TypeError on another key.
+ */
+export function jwkThumbprint(jwk) {
+  if (!loaded) throw new Error("tessera-license: await init() once before jwkThumbprint");
+  if (jwk === null || typeof jwk !== "object") throw new TypeError("tessera-license: jwk must be a public JWK object");
+  try {
+    return wasmJwkThumbprint(jwk);
+  } catch (e) {
+    throw new TypeError(`tessera-license: ${e.message}`);
+  }
+}
+
+/** Every denial code, in the order the engine checks them. `REVOKED` only comes from
+ *  the API; `WRONG_INSTALLATION` only from lease and machine tokens. */
 export const CODES = Object.freeze([
   "MALFORMED", "WRONG_ALGORITHM", "UNKNOWN_KEY", "BAD_SIGNATURE", "WRONG_ISSUER",
   "WRONG_INSTANCE", "WRONG_PRODUCT", "NOT_YET_VALID", "EXPIRED", "LICENSE_EXPIRED",
-  "TRIAL_EXPIRED", "REVOKED",
+  "TRIAL_EXPIRED", "REVOKED", "WRONG_INSTALLATION",
 ]);
 
 /** Every warning code. */

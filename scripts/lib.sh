@@ -150,6 +150,33 @@ build_worker() {
   (cd "$TESSERA_ROOT/worker" && worker-build --release >&2)
 }
 
+# The worker as an earlier commit built it, for benchmarks that compare against it: built
+# once per machine from a detached worktree (sharing this clone's target dir) into
+# $TESSERA_TOOLS/../baselines/COMMIT, then a wrangler config for it is written. Prints
+# that config's path. Its console assets are this clone's (the API is what is compared).
+build_worker_at() {
+  local commit dir tree
+  commit="$(git -C "$TESSERA_ROOT" rev-parse "$1^{commit}")"
+  dir="$TESSERA_TOOLS/../baselines/$commit"
+  if [ ! -f "$dir/worker-build/index.js" ]; then
+    log "building the worker at ${commit:0:7} into $dir (once per machine)"
+    tree="$(mktemp -d "${TMPDIR:-/tmp}/tessera-baseline-XXXXXX")"
+    git -C "$TESSERA_ROOT" worktree add --detach "$tree" "$commit" >&2
+    if ! (cd "$tree/worker" && CARGO_TARGET_DIR="$TESSERA_ROOT/target" worker-build --release >&2); then
+      git -C "$TESSERA_ROOT" worktree remove --force "$tree"
+      return 1
+    fi
+    rm -rf "$dir" && mkdir -p "$dir"
+    cp -r "$tree/worker/build" "$dir/worker-build"
+    cp "$tree/wrangler.toml" "$dir/wrangler.source.toml"
+    git -C "$TESSERA_ROOT" worktree remove --force "$tree"
+  fi
+  sed -e "s|^main = .*|main = \"$dir/worker-build/index.js\"|" \
+    -e "s|^directory = .*|directory = \"$TESSERA_ROOT/site/dist\"|" \
+    "$dir/wrangler.source.toml" >"$dir/wrangler.toml"
+  echo "$dir/wrangler.toml"
+}
+
 # The npm validator: the validator crate (the engine's verify-only half) → wasm-bindgen →
 # wasm-opt, into npm/wasm.
 build_npm() {
@@ -177,8 +204,13 @@ JSON
   echo "$scratch"
 }
 
-# Print each shipped .wasm's raw and gzip size; fail if one is over its budget.
+# Print each shipped file's raw and gzip size — the worker's, the console's and the npm
+# validator's wasm, and the npm package's app client (its own module, loaded only by apps
+# that take seats) — and fail if one is over its budget.
 report_sizes() {
+  # The worker's budget: 700 KB. Issue 11's target was 600 KB (591,585 B then); issue 19
+  # added installations, DPoP (ES256 via p256), machines and one identity form (NFKC from
+  # the host, case folding tables in core) and took it to 689 KB. Raise it only on purpose.
   local status=0 file budget raw gz
   while read -r file budget; do
     raw=$(wc -c <"$file")
@@ -190,9 +222,10 @@ report_sizes() {
       status=1
     fi
   done <<LIST
-$TESSERA_ROOT/worker/build/index_bg.wasm 1048576
+$TESSERA_ROOT/worker/build/index_bg.wasm 716800
 $TESSERA_ROOT/site/dist/tessera_site_bg.wasm 307200
 $TESSERA_ROOT/npm/wasm/tessera_license_bg.wasm 102400
+$TESSERA_ROOT/npm/client.js 16384
 LIST
   # The console's first download is tessera_site_bg.wasm (above); each page beyond sign-in
   # and home is a chunk fetched on its first visit, with chunks of code pages share.

@@ -72,7 +72,7 @@ pub struct LicenseClaims {
     /// Whether usage beyond the included users is billed rather than refused.
     #[cfg_attr(feature = "serde", serde(default))]
     pub usage_billing: bool,
-    /// Concurrent sessions a single user may hold (0: unlimited).
+    /// Installations a single user may hold a product from at once (0: unlimited).
     #[cfg_attr(feature = "serde", serde(default))]
     pub max_concurrent_user_sessions: u32,
     /// Where a person reads more about this license.
@@ -87,6 +87,21 @@ pub struct LicenseClaims {
     /// Anonymous users allowed per included user.
     #[cfg_attr(feature = "serde", serde(default, rename = "anonymousRatio"))]
     pub anonymous_ratio: u32,
+    /// Machines the license may be activated on at once (0: not node-locked). Tessera's
+    /// own claim, beyond seed 004's; written only when set, so a license that is not
+    /// node-locked carries exactly seed 004's claims.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "is_zero"))]
+    pub max_machines: u32,
+    /// Activations per rolling day (0: no limit). Tessera's own claim, written only when
+    /// set.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "is_zero"))]
+    pub max_activations_per_day: u32,
+}
+
+#[cfg(feature = "serde")]
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[cfg(feature = "serde")]

@@ -44,11 +44,14 @@ pub enum DenyCode {
     TrialExpired,
     /// The issuer revoked the license. Only an online check (the API) can know this.
     Revoked,
+    /// A lease or machine token bound (`cnf.jkt`) to another installation's key than
+    /// the one expected: a copied token.
+    WrongInstallation,
 }
 
 impl DenyCode {
     /// Every code, in the order [`check_claims`] and the token layer test them.
-    pub const ALL: [DenyCode; 12] = [
+    pub const ALL: [DenyCode; 13] = [
         DenyCode::Malformed,
         DenyCode::WrongAlgorithm,
         DenyCode::UnknownKey,
@@ -61,6 +64,7 @@ impl DenyCode {
         DenyCode::LicenseExpired,
         DenyCode::TrialExpired,
         DenyCode::Revoked,
+        DenyCode::WrongInstallation,
     ];
 
     /// The stable wire code, e.g. `"BAD_SIGNATURE"`.
@@ -78,6 +82,7 @@ impl DenyCode {
             DenyCode::LicenseExpired => "LICENSE_EXPIRED",
             DenyCode::TrialExpired => "TRIAL_EXPIRED",
             DenyCode::Revoked => "REVOKED",
+            DenyCode::WrongInstallation => "WRONG_INSTALLATION",
         }
     }
 }
@@ -180,6 +185,9 @@ pub struct Expectations {
     pub instance: Option<String>,
     /// Allowed clock skew for `nbf` and `exp`, in seconds.
     pub leeway: u64,
+    /// The installation a lease or machine token must be bound to (its key's
+    /// thumbprint, `cnf.jkt`); licenses are not bound and ignore it.
+    pub installation: Option<String>,
 }
 
 impl Expectations {
@@ -198,6 +206,12 @@ impl Expectations {
     /// Require this instance.
     pub fn instance(mut self, instance: impl Into<String>) -> Self {
         self.instance = Some(instance.into());
+        self
+    }
+
+    /// Require lease and machine tokens bound to this installation (a thumbprint).
+    pub fn installation(mut self, jkt: impl Into<String>) -> Self {
+        self.installation = Some(jkt.into());
         self
     }
 

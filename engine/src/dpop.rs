@@ -114,6 +114,10 @@ struct Header {
     typ: Option<String>,
     alg: String,
     jwk: PublicJwk,
+    /// Extensions the verifier must understand (RFC 7515 §4.1.11): none are, so a proof
+    /// naming any is refused.
+    #[serde(default)]
+    crit: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(serde::Deserialize)]
@@ -173,6 +177,9 @@ pub fn verify_proof(proof: &str, request: ProofRequest<'_>, now: u64) -> Result<
     let header: Header = decode(header_part)?;
     if header.typ.as_deref() != Some(DPOP_TYP) {
         return Err(ProofError::WrongType);
+    }
+    if header.crit.is_some() {
+        return Err(ProofError::Malformed);
     }
     let key = InstallationKey::from_jwk(&header.jwk).ok_or(ProofError::UnsupportedKey)?;
     let signature = B64.decode(signature).map_err(|_| ProofError::Malformed)?;

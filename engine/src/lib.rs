@@ -154,10 +154,13 @@ pub use reports::{
 };
 pub use roles::{Credential, Module, Permission, Role, VAULT_TOKEN_PERMISSIONS, allows};
 pub use seats::{
-    Changes, Checkout, DEFAULT_LEASE_SECONDS, DenyState, Holding, Lease, MAX_HOST_BYTES,
-    MAX_LEASE_SECONDS, MAX_USER_BYTES, MIN_LEASE_SECONDS, Pool, PoolSnapshot, Revocation,
-    SeatDenial, SeatEvent, SeatEventKind, SeatRequest, SeatTerms, Session, check_lease_seconds,
-    check_seat_request, lease_lid,
+    Activation, ActivationRefused, Changes, Checkout, DEFAULT_LEASE_SECONDS, DENIAL_WINDOW_SECONDS,
+    DENIALS_PER_DAY, DenialLog, DenyState, Gone, Holding, Lease, MACHINE_TOKEN_SECONDS,
+    MAX_HOST_BYTES, MAX_LEASE_SECONDS, MAX_MACHINE_FIELD_BYTES, MAX_MACHINES, MAX_OPEN_WINDOWS,
+    MAX_USER_BYTES, MIN_LEASE_SECONDS, Machine, MachineDetails, OTHER_PRODUCT, Pool, PoolSnapshot,
+    PoolState, RETRY_SECONDS, Revocation, SeatDenial, SeatEvent, SeatEventKind, SeatNames,
+    SeatRequest, SeatTerms, Session, check_lease_seconds, check_seat_request, lease_lid,
+    product_identity, seat_names, user_identity,
 };
 /// The schedule of a license's object: reports, the deny state's freshness, the outbox.
 pub mod sync {
@@ -193,13 +196,13 @@ pub use keys::{Jwks, KeySet};
 pub use licensing::Licensing;
 #[cfg(feature = "serde")]
 pub use records::{
-    AppliedLicense, AppliedView, IssueRequest, LicenseRecord, LicenseState, LicenseStatus,
-    instance_field, plausible_id,
+    AppliedLicense, AppliedView, DEFAULT_ACTIVATIONS_PER_DAY, DEFAULT_SESSIONS, IssueRequest,
+    LicenseRecord, LicenseState, LicenseStatus, instance_field, plausible_id,
 };
 #[cfg(feature = "sign")]
-pub use signing::{SigningKey, sign, sign_lease};
+pub use signing::{SigningKey, sign, sign_lease, sign_machine};
 #[cfg(feature = "verify")]
 pub use token::{
-    LEASE_TYP, LeaseClaims, MAX_TOKEN_BYTES, header_kid, judge_lease, validate, verify,
-    verify_lease,
+    Confirmation, LEASE_TYP, LeaseClaims, MACHINE_TYP, MAX_TOKEN_BYTES, MachineClaims, header_kid,
+    judge_lease, judge_machine, validate, verify, verify_lease, verify_machine,
 };

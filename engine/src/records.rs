@@ -63,9 +63,16 @@ pub struct IssueRequest {
     /// Whether usage beyond the included users is billed.
     #[serde(default)]
     pub usage_billing: bool,
-    /// Concurrent sessions per user (0: unlimited).
-    #[serde(default)]
+    /// Installations one user may hold a product from at once (default 1: a seat is one
+    /// machine at a time; 0: unlimited, as licenses issued before installations were).
+    #[serde(default = "default_sessions")]
     pub max_concurrent_user_sessions: u32,
+    /// Machines the license may be activated on at once (default 0: not node-locked).
+    #[serde(default)]
+    pub max_machines: u32,
+    /// Activations per rolling day (default 10; 0: no limit).
+    #[serde(default = "default_activations_per_day")]
+    pub max_activations_per_day: u32,
     /// Where a person reads more about this license.
     #[serde(default)]
     pub details_url: String,
@@ -86,6 +93,19 @@ pub struct IssueRequest {
 
 pub(crate) fn default_lease_seconds() -> u32 {
     crate::seats::DEFAULT_LEASE_SECONDS
+}
+
+/// A new license's installations per user: one machine at a time holds a user's seat.
+pub const DEFAULT_SESSIONS: u32 = 1;
+/// A new license's activations per rolling day.
+pub const DEFAULT_ACTIVATIONS_PER_DAY: u32 = 10;
+
+fn default_sessions() -> u32 {
+    DEFAULT_SESSIONS
+}
+
+fn default_activations_per_day() -> u32 {
+    DEFAULT_ACTIVATIONS_PER_DAY
 }
 
 fn default_token_days() -> u32 {
@@ -265,8 +285,17 @@ impl IssueRequest {
                 alloc::format!("must list 1 to {MAX_PRODUCTS} products"),
             ));
         }
+        let mut identities: Vec<String> = Vec::with_capacity(self.products.len());
         for p in &self.products {
             text("products", p, true)?;
+            let id = crate::identity::identity(p);
+            if id.is_empty() || identities.contains(&id) {
+                return Err(invalid(
+                    "products",
+                    "must name each product once (names that differ only in case, width or spacing are one product)",
+                ));
+            }
+            identities.push(id);
         }
         if self.expires_at <= now || self.expires_at > crate::claims::MAX_TIMESTAMP {
             return Err(invalid(
@@ -287,6 +316,12 @@ impl IssueRequest {
             return Err(invalid("details_url", "is longer than 2048 bytes"));
         }
         crate::seats::check_lease_seconds(self.lease_seconds)?;
+        if self.max_machines as usize > crate::seats::MAX_MACHINES {
+            return Err(invalid(
+                "max_machines",
+                alloc::format!("must be at most {}", crate::seats::MAX_MACHINES),
+            ));
+        }
         let trial_exp = match (self.trial, self.trial_exp) {
             (false, 0) => 0,
             (false, _) => return Err(invalid("trial_exp", "is only for trial licenses")),
@@ -321,6 +356,8 @@ impl IssueRequest {
             slug: self.slug,
             usage_billing: self.usage_billing,
             max_concurrent_user_sessions: self.max_concurrent_user_sessions,
+            max_machines: self.max_machines,
+            max_activations_per_day: self.max_activations_per_day,
             details_url: self.details_url,
             trial: self.trial,
             trial_exp,

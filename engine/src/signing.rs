@@ -15,7 +15,7 @@ use crate::claims::LicenseClaims;
 use crate::crypto::pkcs8_from_seed;
 use crate::error::Error;
 use crate::keys::{Jwk, KeySet, decode_32, thumbprint};
-use crate::token::{LEASE_TYP, LeaseClaims};
+use crate::token::{LEASE_TYP, LeaseClaims, MACHINE_TYP, MachineClaims};
 
 /// An issuer's Ed25519 signing key and its `kid`.
 ///
@@ -125,4 +125,9 @@ impl KeySet {
     pub fn insert_signing_key(&mut self, key: &SigningKey) -> Result<(), Error> {
         self.insert(key.kid(), key.public_bytes())
     }
+}
+
+/// Sign a machine token (`typ` [`MACHINE_TYP`]).
+pub fn sign_machine(claims: &MachineClaims, key: &SigningKey) -> Result<String, Error> {
+    sign_typed(claims, key, MACHINE_TYP)
 }

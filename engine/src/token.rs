@@ -29,8 +29,20 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// is never taken for a license, nor a license for a lease.
 pub const LEASE_TYP: &str = "lease+jwt";
 
+/// The `typ` a machine token carries.
+pub const MACHINE_TYP: &str = "machine+jwt";
+
+/// RFC 7800 confirmation: the key a token is bound to, by its RFC 7638 thumbprint
+/// (RFC 9449's `jkt`). Only the installation holding that key can use the token.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Confirmation {
+    /// The key's thumbprint.
+    pub jkt: String,
+}
+
 /// The claims of a lease token: one product of license `lid` lent to `user` from
-/// `host`, until `exp`. Apps hold it to keep working offline until the lease ends.
+/// one installation (bound by `cnf`), until `exp`. Apps hold it to keep working offline
+/// until the lease ends; each heartbeat answers the next `gen`eration.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LeaseClaims {
     /// The issuing deployment.
@@ -50,6 +62,35 @@ pub struct LeaseClaims {
     pub iat: u64,
     /// When the lease ends unless heartbeated.
     pub exp: u64,
+    /// The installation the lease is bound to.
+    pub cnf: Confirmation,
+    /// The session's token generation: only the newest is accepted.
+    pub r#gen: u64,
+}
+
+/// The claims of a machine token: license `lid` activated on one installation (bound by
+/// `cnf`), as machine `jti`, until `exp` (the license's end). A node-locked app checks
+/// it offline at start.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MachineClaims {
+    /// The issuing deployment.
+    pub iss: String,
+    /// The machine id.
+    pub jti: String,
+    /// The license.
+    pub lid: String,
+    /// The products the license covers.
+    #[serde(default)]
+    pub prod: std::vec::Vec<String>,
+    /// The name the machine gave.
+    #[serde(default)]
+    pub name: String,
+    /// When this token was signed.
+    pub iat: u64,
+    /// When the license stops (this token with it).
+    pub exp: u64,
+    /// The installation the machine is.
+    pub cnf: Confirmation,
 }
 
 /// Verify a lease token's signature and type and read its claims, with no time check:
@@ -59,14 +100,61 @@ pub fn verify_lease(token: &str, keys: &KeySet) -> Result<LeaseClaims, DenyCode>
     decode_json(payload)
 }
 
+/// Verify a machine token's signature and type and read its claims, with no time check.
+pub fn verify_machine(token: &str, keys: &KeySet) -> Result<MachineClaims, DenyCode> {
+    let payload = verify_jws(token, keys, Typ::Machine)?;
+    decode_json(payload)
+}
+
+/// Judge a verified machine token at `now`: the issuer and product `expect`ed, the
+/// installation it must be bound to, then `exp` (with `expect.leeway`).
+pub fn judge_machine(
+    claims: &MachineClaims,
+    expect: &Expectations,
+    now: u64,
+) -> Result<(), DenyCode> {
+    let product = |p: &str| claims.prod.iter().any(|q| q == p);
+    judge_bound(
+        expect,
+        now,
+        &claims.iss,
+        product,
+        &claims.cnf.jkt,
+        claims.exp,
+    )
+}
+
 /// Judge a verified lease's claims at `now`: the issuer and product `expect`ed (a lease
-/// has no instance), then `exp` (with `expect.leeway`).
+/// has no instance), the installation it must be bound to, then `exp` (with
+/// `expect.leeway`).
 pub fn judge_lease(claims: &LeaseClaims, expect: &Expectations, now: u64) -> Result<(), DenyCode> {
-    if expect.issuer.as_deref().is_some_and(|i| i != claims.iss) {
+    let product = |p: &str| p == claims.prod;
+    judge_bound(
+        expect,
+        now,
+        &claims.iss,
+        product,
+        &claims.cnf.jkt,
+        claims.exp,
+    )
+}
+
+/// The checks of a token bound to an installation (RFC 7800 `cnf`), in their order.
+fn judge_bound(
+    expect: &Expectations,
+    now: u64,
+    iss: &str,
+    product: impl Fn(&str) -> bool,
+    jkt: &str,
+    exp: u64,
+) -> Result<(), DenyCode> {
+    if expect.issuer.as_deref().is_some_and(|i| i != iss) {
         Err(DenyCode::WrongIssuer)
-    } else if expect.product.as_deref().is_some_and(|p| p != claims.prod) {
+    } else if expect.product.as_deref().is_some_and(|p| !product(p)) {
         Err(DenyCode::WrongProduct)
-    } else if now >= claims.exp.saturating_add(expect.leeway) {
+    } else if expect.installation.as_deref().is_some_and(|j| j != jkt) {
+        Err(DenyCode::WrongInstallation)
+    } else if now >= exp.saturating_add(expect.leeway) {
         Err(DenyCode::Expired)
     } else {
         Ok(())
@@ -108,6 +196,8 @@ enum Typ {
     License,
     /// A lease: `typ` exactly [`LEASE_TYP`].
     Lease,
+    /// A machine: `typ` exactly [`MACHINE_TYP`].
+    Machine,
 }
 
 /// Check a compact JWS (size, header, algorithm, type, key, signature) and return its
@@ -130,9 +220,14 @@ fn verify_jws<'t>(token: &'t str, keys: &KeySet, typ: Typ) -> Result<&'t str, De
         // RFC 7515 §4.1.11: we understand no extensions, so a critical one is fatal.
         return Err(DenyCode::Malformed);
     }
-    let is_lease = header.typ.as_deref() == Some(LEASE_TYP);
-    if is_lease != (typ == Typ::Lease) {
-        // A lease token is not a license, and a license is not a lease token.
+    let found = match header.typ.as_deref() {
+        Some(LEASE_TYP) => Typ::Lease,
+        Some(MACHINE_TYP) => Typ::Machine,
+        _ => Typ::License,
+    };
+    if found != typ {
+        // A lease token is not a license, a license is not a lease token, and a machine
+        // token is neither (RFC 8725 §3.11: explicit typing).
         return Err(DenyCode::Malformed);
     }
     let message = &token[..header_and_payload_len(token)];

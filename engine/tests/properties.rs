@@ -44,6 +44,10 @@ fn lease() -> LeaseClaims {
         host: String::new(),
         iat: NOW,
         exp: NOW + 1200,
+        cnf: tessera_engine::Confirmation {
+            jkt: "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k".into(),
+        },
+        r#gen: 1,
     }
 }
 

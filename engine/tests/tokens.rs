@@ -354,6 +354,8 @@ fn every_code_has_its_test() {
         DenyCode::TrialExpired,
         // Only an online check can know of a revocation: see src/licensing/tests.rs.
         DenyCode::Revoked,
+        // Leases and machines bound to another key: see the lease and machine tests.
+        DenyCode::WrongInstallation,
     ];
     assert_eq!(tested, DenyCode::ALL);
 }
@@ -510,7 +512,78 @@ fn lease() -> tessera_engine::LeaseClaims {
         host: "laptop".into(),
         iat: NOW,
         exp: NOW + 1200,
+        cnf: tessera_engine::Confirmation { jkt: JKT.into() },
+        r#gen: 3,
     }
+}
+
+/// An installation's thumbprint (RFC 8037 appendix A.3's key).
+const JKT: &str = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k";
+
+fn machine() -> tessera_engine::MachineClaims {
+    tessera_engine::MachineClaims {
+        iss: ISSUER.into(),
+        jti: "lic-1.machine".into(),
+        lid: "lic-1".into(),
+        prod: vec![PRODUCT.into()],
+        name: "build-01".into(),
+        iat: NOW,
+        exp: NOW + 86_400,
+        cnf: tessera_engine::Confirmation { jkt: JKT.into() },
+    }
+}
+
+#[test]
+fn tokens_bound_to_an_installation_are_refused_for_another() {
+    use tessera_engine::{judge_lease, judge_machine};
+    let mine = Expectations::default().installation(JKT);
+    let theirs = Expectations::default().installation("another-installations-thumbprint");
+    assert_eq!(judge_lease(&lease(), &mine, NOW), Ok(()));
+    assert_eq!(
+        judge_lease(&lease(), &theirs, NOW),
+        Err(DenyCode::WrongInstallation)
+    );
+    assert_eq!(judge_machine(&machine(), &mine, NOW), Ok(()));
+    assert_eq!(
+        judge_machine(&machine(), &theirs, NOW),
+        Err(DenyCode::WrongInstallation)
+    );
+    // Unbound expectations (no installation named) take any key's token.
+    assert_eq!(judge_lease(&lease(), &Expectations::default(), NOW), Ok(()));
+}
+
+#[test]
+fn machine_tokens_round_trip_and_are_neither_licenses_nor_leases() {
+    use tessera_engine::{
+        MACHINE_TYP, judge_machine, sign_lease, sign_machine, verify_lease, verify_machine,
+    };
+    let token = sign_machine(&machine(), &issuer_key()).expect("sign");
+    let [header, _, _] = parts(&token);
+    let header: serde_json::Value =
+        serde_json::from_slice(&B64.decode(header).expect("b64")).expect("json");
+    assert_eq!(header["typ"], MACHINE_TYP);
+    assert_eq!(verify_machine(&token, &keys()), Ok(machine()));
+    let expect = Expectations::default().issuer(ISSUER).product(PRODUCT);
+    assert_eq!(judge_machine(&machine(), &expect, NOW + 86_399), Ok(()));
+    assert_eq!(
+        judge_machine(&machine(), &expect, NOW + 86_400),
+        Err(DenyCode::Expired)
+    );
+    assert_eq!(
+        judge_machine(&machine(), &Expectations::default().product("other"), NOW),
+        Err(DenyCode::WrongProduct)
+    );
+    assert_eq!(code(&token), Some(DenyCode::Malformed), "not a license");
+    assert_eq!(verify_lease(&token, &keys()), Err(DenyCode::Malformed));
+    let lease_token = sign_lease(&lease(), &issuer_key()).expect("sign");
+    assert_eq!(
+        verify_machine(&lease_token, &keys()),
+        Err(DenyCode::Malformed)
+    );
+    assert_eq!(
+        verify_machine(&signed(&claims()), &keys()),
+        Err(DenyCode::Malformed)
+    );
 }
 
 #[test]

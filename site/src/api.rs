@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tessera_engine::api::{
     ActiveUser, ApplyToken, AuditEntry, BlockView, DenialsReport, ErrorEnvelope, Health, HeldLease,
-    Me, Page, ProductSeats, RemoveToken, VaultChange,
+    LicensePool, MachineView, Me, Page, ProductSeats, RemoveToken, VaultChange,
 };
 use tessera_engine::{
     ApiToken, AppliedView, CreateToken, CreateUser, CreatedToken, GeneratedVaultToken,
@@ -287,6 +287,25 @@ pub(crate) async fn vault_users(search: &str) -> Result<Page<ActiveUser>, ApiErr
 /// `GET /api/vault/users/:user/licenses`.
 pub(crate) async fn vault_user_leases(user: &str) -> Result<Vec<HeldLease>, ApiError> {
     get(&format!("/api/vault/users/{}/licenses", segment(user))).await
+}
+
+/// `GET /api/vault/licenses/:lid`: a license's live state.
+pub(crate) async fn vault_license(lid: &str) -> Result<LicensePool, ApiError> {
+    get(&format!("/api/vault/licenses/{}", segment(lid))).await
+}
+
+/// `GET /api/vault/licenses/:lid/machines` (the first 1,000).
+pub(crate) async fn license_machines(lid: &str) -> Result<Page<MachineView>, ApiError> {
+    get(&format!(
+        "/api/vault/licenses/{}/machines?limit=1000",
+        segment(lid)
+    ))
+    .await
+}
+
+/// `DELETE /api/machines/:id`: deactivate a machine.
+pub(crate) async fn deactivate_machine(id: &str) -> Result<MachineView, ApiError> {
+    send(authorized(Request::delete(&format!("/api/machines/{}", segment(id)))).build()).await
 }
 
 /// `GET /api/vault/blocks`.

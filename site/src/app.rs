@@ -7,9 +7,9 @@ use leptos_router::{Lazy, LazyRoute, lazy_route, path};
 
 use crate::api;
 use crate::pages::{
-    audit::Audit, home::Home, licenses::Licenses, licensing::Licensing, not_found::NotFound,
-    reports::Reports, settings::Settings, sign_in::SignIn, token_details::TokenDetails,
-    tokens::Tokens, users::Users, vault::Vault,
+    audit::Audit, home::Home, licenses::Licenses, licensing::Licensing, machines::Machines,
+    not_found::NotFound, reports::Reports, settings::Settings, sign_in::SignIn,
+    token_details::TokenDetails, tokens::Tokens, users::Users, vault::Vault,
 };
 use crate::session::{Session, SessionSignal};
 
@@ -61,6 +61,7 @@ pub(crate) fn App() -> impl IntoView {
                         <Route path=path!("/") view=Home />
                         <Route path=path!("/sign-in") view=SignIn />
                         <Route path=path!("/licenses") view=Licenses />
+                        <Route path=path!("/licenses/:lid/machines") view={Lazy::<MachinesRoute>::new()} />
                         <Route path=path!("/licensing") view={Lazy::<LicensingRoute>::new()} />
                         <Route path=path!("/tokens") view=Tokens />
                         <Route path=path!("/tokens/:id") view=TokenDetails />
@@ -104,4 +105,5 @@ lazy_page! {
     VaultRoute => Vault,
     ReportsRoute => Reports,
     AuditRoute => Audit,
+    MachinesRoute => Machines,
 }

@@ -26,9 +26,9 @@ async function side(name, config) {
     worker,
     rows: [
       { name: `${name} GET /api/nope`, url: `${worker.url}/api/nope`, non2xx: true },
-      { name: `${name} POST /api/licenses/validate`, url: `${worker.url}/api/licenses/validate`, bodies: validate },
-      { name: `${name} POST /api/seats/checkout`, url: `${worker.url}/api/seats/checkout`, bodies: checkout },
-      { name: `${name} POST /api/seats/heartbeat`, url: `${worker.url}/api/seats/heartbeat`, bodies: heartbeat },
+      { name: `${name} POST /api/licenses/validate`, url: `${worker.url}/api/licenses/validate`, load: validate },
+      { name: `${name} POST /api/seats/checkout`, url: `${worker.url}/api/seats/checkout`, load: checkout },
+      { name: `${name} POST /api/seats/heartbeat`, url: `${worker.url}/api/seats/heartbeat`, load: heartbeat },
     ],
   };
 }
@@ -48,12 +48,12 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const k of [...plan.keys()].map((k) => (round % 2 ? k ^ 1 : k))) {
       const row = plan[k];
-      const result = wrk(row.url, { seconds: SECONDS, connections: 10, bodies: row.bodies });
+      const result = wrk(row.url, { seconds: SECONDS, connections: 10, ...(await row.load?.(SECONDS)) });
       if (!row.non2xx && result.non2xx > 0) throw new Error(`${row.name}: ${result.non2xx} non-2xx answers`);
       runs[k].push(result);
       if (process.env.VERBOSE) console.error(`round ${round + 1}: ${row.name}: ${result.rate.toFixed(0)} req/s, p50 ${result.p50} ms`);
       // Let the seat route's background work (alarms) settle before the next row.
-      if (row.bodies) await new Promise((ok) => setTimeout(ok, 3000));
+      if (row.load) await new Promise((ok) => setTimeout(ok, 3000));
     }
   }
 } finally {

@@ -61,7 +61,7 @@ async function baseline({ assets = false } = {}) {
     worker,
     rows: [
       [side, "GET /api/health (no I/O)", `${worker.url}/api/health`],
-      [side, "POST /validate", `${worker.url}/validate`, bodies],
+      [side, "POST /validate", `${worker.url}/validate`, async () => ({ bodies })],
     ],
   };
 }
@@ -70,7 +70,8 @@ async function baseline({ assets = false } = {}) {
 async function tessera() {
   const worker = await startWorker({ inspector: false });
   const { validate, checkout, heartbeat } = await seatedLicenses(worker, TOKENS);
-  const answer = (await call(worker, "POST", "/api/licenses/validate", { auth: null, body: validate[0] })).body;
+  const { bodies } = await validate();
+  const answer = (await call(worker, "POST", "/api/licenses/validate", { auth: null, body: bodies[0] })).body;
   if (!answer.valid) throw new Error(`Tessera refused its own license: ${JSON.stringify(answer)}`);
   return {
     worker,
@@ -100,8 +101,8 @@ const runs = new Map(plan.map((r) => [r, []]));
 try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const r of plan) {
-      const [side, name, url, bodies, expectNon2xx] = r;
-      const result = wrk(url, { seconds: SECONDS, connections: CONNECTIONS, bodies });
+      const [side, name, url, load, expectNon2xx] = r;
+      const result = wrk(url, { seconds: SECONDS, connections: CONNECTIONS, ...(await load?.(SECONDS)) });
       if (!expectNon2xx && result.non2xx > 0) throw new Error(`${side} ${name}: ${result.non2xx} non-2xx answers`);
       runs.get(r).push(result);
       if (name.includes("/api/seats/")) await new Promise((ok) => setTimeout(ok, SETTLE_MS));

@@ -5,7 +5,7 @@
 //   node tests/bench/profile.mjs [seconds, default 5] [route ...]
 //
 // A route is `GET:/api/nope` or `POST:/api/licenses/validate` (POSTs get 200 licenses'
-// bodies round-robin, as tests/bench/hotpath.mjs sends them). For Rust names rather than
+// requests round-robin, as tests/bench/hotpath.mjs sends them). For Rust names rather than
 // `wasm-function[N]`, profile a worker built with its name section: the release profile
 // strips it (`CARGO_PROFILE_RELEASE_STRIP=false` and wasm-opt `-g` keep it).
 //
@@ -107,7 +107,7 @@ function summarise(profile, n = 25) {
 
 try {
   const seated = await seatedLicenses(worker, 200);
-  const bodies = {
+  const loads = {
     "/api/licenses/validate": seated.validate,
     "/api/seats/checkout": seated.checkout,
     "/api/seats/heartbeat": seated.heartbeat,
@@ -117,13 +117,9 @@ try {
   await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
   for (const route of ROUTES) {
     const [method, path] = route.split(":");
+    const sent = method === "POST" ? await loads[path](SECONDS) : {};
     await cdp.send("Profiler.start");
-    const load = wrk(`${worker.url}${path}`, {
-      threads: 1,
-      connections: 4,
-      seconds: SECONDS,
-      bodies: method === "POST" ? bodies[path] : undefined,
-    });
+    const load = wrk(`${worker.url}${path}`, { threads: 1, connections: 4, seconds: SECONDS, ...sent });
     const { result } = await cdp.send("Profiler.stop");
     console.log(`\n${route}: ${load.rate.toFixed(0)} req/s under the inspector; self time of the busy samples:`);
     for (const line of summarise(result.profile)) console.log(line);

@@ -11,14 +11,24 @@ let scratch;
 
 /**
  * Load `url` with wrk. `script`: a Lua script in tests/bench, with `env` for it;
- * `bodies`: JSON bodies to POST round-robin (through post-bodies.lua).
+ * `bodies`: JSON bodies to POST round-robin (through post-bodies.lua); `requests`:
+ * single-use requests with headers, each sent once (through post-requests.lua).
  * Returns `{ rate, p50, p99, non2xx, errors }`: req/s, latencies in ms, the count of
  * non-2xx answers, and wrk's socket errors line (or undefined).
  */
-export function wrk(url, { threads = 2, connections = 10, seconds = 8, script, env = {}, bodies } = {}) {
+export function wrk(url, { threads = 2, connections = 10, seconds = 8, script, env = {}, bodies, requests } = {}) {
   const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--latency"];
   const vars = { ...process.env, ...env };
-  if (bodies) {
+  if (requests) {
+    // Single-use requests (DPoP proofs): `{ authorization?, dpop?, key?, body }` each.
+    scratch ??= mkdtempSync(join(tmpdir(), "tessera-wrk-"));
+    const file = join(scratch, `requests-${Math.random().toString(36).slice(2)}.txt`);
+    const line = (r) => [r.authorization ?? "", r.dpop ?? "", r.key ?? "", JSON.stringify(r.body ?? {})].join("\t");
+    writeFileSync(file, requests.map(line).join("\n"));
+    script = "post-requests.lua";
+    vars.REQUESTS_FILE = file;
+    vars.WRK_THREADS = String(threads);
+  } else if (bodies) {
     scratch ??= mkdtempSync(join(tmpdir(), "tessera-wrk-"));
     const file = join(scratch, `bodies-${Math.random().toString(36).slice(2)}.txt`);
     writeFileSync(file, bodies.map((b) => JSON.stringify(b)).join("\n"));

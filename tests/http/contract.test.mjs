@@ -9,6 +9,11 @@
 // address's sign-in limit, which would otherwise turn the first run's Basic requests into
 // 429s. The user routes act on users made for the purpose: the fuzzer may change the
 // password of whoever it names, and the administrator must stay signed in.
+// The DPoP-protected operations (seats, machines) run like the others, for their
+// refusals: a generated request carries no proof signed by an installation's key, and
+// no license this deployment issued, so each is answered with a documented 400/401 and
+// never reaches a seat. Their successful paths — real proofs, real licenses, and every
+// way a proof is refused — are tests/http/installations.test.mjs and seats.test.mjs.
 // `TESSERA_SCHEMATHESIS_SEED` replays a run; the figures are printed for the note.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";

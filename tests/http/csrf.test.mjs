@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { assertError, call } from "../support/api.mjs";
+import { newInstallation, proof } from "../support/dpop.mjs";
 import { issueLicense } from "../support/seats.mjs";
 import { startWorker } from "../support/wrangler.mjs";
 
@@ -17,8 +18,15 @@ after(async () => {
 });
 
 const EVIL = { Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" };
-// The app-facing routes take no ambient credential (the token is in the body).
-const APP = ["/api/licenses/validate", "/api/seats/checkout", "/api/seats/heartbeat", "/api/seats/release"];
+// The app-facing routes take no ambient credential (a token in the body or presented
+// with a DPoP proof): what each answers an empty, unproved request.
+const APP = {
+  "/api/licenses/validate": [400, "INVALID_BODY"],
+  "/api/seats/checkout": [400, "INVALID_BODY"],
+  "/api/seats/heartbeat": [401, "UNAUTHORIZED"],
+  "/api/seats/release": [401, "UNAUTHORIZED"],
+  "/api/machines/activate": [400, "INVALID_BODY"],
+};
 
 describe("the probes of the finding", () => {
   test("a text/plain cross-site form cannot regenerate the vault token or rotate the key", async () => {
@@ -51,11 +59,12 @@ describe("the probes of the finding", () => {
     const before = (await call(worker, "GET", "/api/users")).body;
     for (const [method, path, secured] of routes) {
       const route = `${method} ${path}`;
-      if (APP.includes(path)) {
+      if (APP[path]) {
         // No cross-site check: the request goes on to the route, which refuses the empty
-        // body for what it lacks (the route's own answer, not a 403 nor a 500).
+        // request for what it lacks (the route's own answer, not a 403 nor a 500).
         const res = await call(worker, method, path, { auth: null, body: {}, headers: EVIL });
-        assertError(res, 400, "INVALID_BODY", {}, `${route} is app-facing`);
+        assertError(res, ...APP[path], {}, `${route} is app-facing`);
+        assert.equal(res.headers.get("access-control-allow-origin"), "*", `${route} answers any origin`);
         continue;
       }
       assertError(await call(worker, method, path, { body: {}, headers: EVIL }), 403, "CROSS_SITE_REQUEST", {}, route);
@@ -93,18 +102,35 @@ describe("what still works", () => {
 
   test("the app-facing routes serve apps on other origins", async () => {
     const license = await issueLicense(worker);
-    const app = (path, body) => call(worker, "POST", path, { auth: null, headers: EVIL, body });
-    const valid = await app("/api/licenses/validate", { token: license.token, product: "ide" });
+    const me = await newInstallation();
+    const app = async (path, { body, token } = {}) => {
+      const headers = { ...EVIL, DPoP: await proof(me, "POST", `${worker.url}${path}`, { token }) };
+      if (token) headers.Authorization = `DPoP ${token}`;
+      return call(worker, "POST", path, { auth: null, headers, body });
+    };
+    const valid = await app("/api/licenses/validate", { body: { token: license.token, product: "ide" } });
     assert.equal(valid.status, 200, JSON.stringify(valid.body));
     assert.deepEqual([valid.body.valid, valid.body.code, valid.body.claims.lid], [true, null, license.lid]);
-    const res = await app("/api/seats/checkout", { license: license.token, product: "ide", user: "ann" });
+    const res = await app("/api/seats/checkout", { body: { license: license.token, product: "ide", user: "ann" } });
     assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal(res.headers.get("access-control-allow-origin"), "*");
     const beat = await app("/api/seats/heartbeat", { token: res.body.token });
     assert.equal(beat.status, 200, JSON.stringify(beat.body));
     assert.equal(beat.body.lease.id, res.body.lease.id);
-    const released = await app("/api/seats/release", { token: res.body.token });
+    const released = await app("/api/seats/release", { token: beat.body.token });
     assert.equal(released.status, 204, JSON.stringify(released.body));
-    assertError(await app("/api/seats/heartbeat", { token: res.body.token }), 410, "LEASE_REVOKED", {}, "released from another origin");
+    assertError(await app("/api/seats/heartbeat", { token: beat.body.token }), 410, "LEASE_REVOKED", {}, "released from another origin");
+    // A browser asks first (a preflight: the DPoP and Authorization headers are not simple).
+    const preflight = await fetch(`${worker.url}/api/seats/heartbeat`, {
+      method: "OPTIONS",
+      headers: { Origin: "https://app.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, dpop" },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get("access-control-allow-origin"), "*");
+    assert.match(preflight.headers.get("access-control-allow-headers"), /DPoP/);
+    // An administrator's route answers no other origin.
+    const admin = await fetch(`${worker.url}/api/users`, { method: "OPTIONS", headers: { Origin: "https://app.example" } });
+    assert.equal(admin.headers.get("access-control-allow-origin"), null);
     assertError(
       await call(worker, "POST", "/api/licenses/validate", { auth: null, headers: EVIL, raw: "token=x", contentType: "text/plain" }),
       415,

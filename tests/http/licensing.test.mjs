@@ -6,6 +6,7 @@ import { calculateJwkThumbprint } from "jose";
 import { DAY, assertError, call, issueRequest, now, untilServerTime, userWithRole } from "../support/api.mjs";
 import { signToLength } from "../support/jwt.mjs";
 import { ADMIN_AUTH, PUBLIC_JWK, ROOT_PRIVATE_KEY, envFile, signWithRootKey } from "../support/secrets.mjs";
+import { checkout } from "../support/seats.mjs";
 import { startWorker } from "../support/wrangler.mjs";
 
 const SEED_EXAMPLE_TOKEN =
@@ -276,11 +277,10 @@ describe("the 8 KiB cap, on real licenses", () => {
   });
 
   test("POST /api/seats/checkout: 8,193 bytes MALFORMED; 8,192 lends a seat", async () => {
-    const body = (token) => ({ license: token, product: "tessera-pro", user: "ann" });
     const over = await sized(8193);
-    assertError(await call(worker, "POST", "/api/seats/checkout", { auth: null, body: body(over.token) }), 400, "MALFORMED");
+    assertError(await checkout(worker, over.token, "ann", { product: "tessera-pro" }), 400, "MALFORMED");
     const at = await sized(8192);
-    const res = await call(worker, "POST", "/api/seats/checkout", { auth: null, body: body(at.token) });
+    const res = await checkout(worker, at.token, "ann", { product: "tessera-pro" });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.body.lease.lid, record.lid);
   });

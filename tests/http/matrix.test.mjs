@@ -61,11 +61,15 @@ const ROUTES = [
   ["POST", "/api/licensing/token", "licensing:write", true, { token: "not-a-license" }, 400],
   ["POST", "/api/licensing/token/renew", "licensing:write", true, {}, 404],
   ["DELETE", "/api/licensing/token", "licensing:delete", true, { instance: "https://elsewhere.example/" }, 422],
-  // App-facing: the token in the body is the credential; Authorization is ignored.
+  // App-facing: a token in the body, or presented with a DPoP proof, is the credential;
+  // an administrator's Authorization is no proof (401), and a body token is refused (400).
   ["POST", "/api/licenses/validate", null, false, { token: "not-a-license" }, 200],
-  ["POST", "/api/seats/checkout", null, false, { license: "x", product: "p", user: "u" }, 400],
+  ["POST", "/api/seats/checkout", null, false, { license: "x", product: "p", user: "u" }, 401],
   ["POST", "/api/seats/heartbeat", null, false, { token: "x" }, 400],
   ["POST", "/api/seats/release", null, false, { token: "x" }, 400],
+  ["POST", "/api/machines/activate", null, false, { license: "x" }, 401],
+  // A machine deactivates itself with DPoP; an administrator with seats:write.
+  ["DELETE", "/api/machines/nope", "seats:write", false, undefined, 404, "/api/machines/{id}"],
   // The vault: reads that find nothing, and writes refused for their input.
   ["GET", "/api/vault/products", "seats:read", false, undefined, 200],
   ["GET", "/api/vault/products/nope/licenses", "seats:read", false, undefined, 200, "/api/vault/products/{product}/licenses"],
@@ -79,6 +83,7 @@ const ROUTES = [
   ["DELETE", "/api/vault/blocks/%0A", "seats:write", false, undefined, 400, "/api/vault/blocks/{user}"],
   ["GET", "/api/vault/licenses/nope", "seats:read", false, undefined, 404, "/api/vault/licenses/{lid}"],
   ["GET", "/api/vault/licenses/nope/events", "seats:read", false, undefined, 404, "/api/vault/licenses/{lid}/events"],
+  ["GET", "/api/vault/licenses/nope/machines", "seats:read", false, undefined, 404, "/api/vault/licenses/{lid}/machines"],
   // Reports and the audit log: reads over an empty range.
   ["GET", "/api/vault/reports/usage?from=0&to=1", "reports:read", false, undefined, 200, "/api/vault/reports/usage"],
   ["GET", "/api/vault/reports/denials?from=0&to=1", "reports:read", false, undefined, 200, "/api/vault/reports/denials"],

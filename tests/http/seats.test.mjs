@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { assertError, call, now, untilServerTime } from "../support/api.mjs";
 import { signWithRootKey } from "../support/secrets.mjs";
+import { proof } from "../support/dpop.mjs";
 import {
   checkout,
   eventually,
@@ -12,6 +13,7 @@ import {
   foreignSigner,
   heartbeat,
   heldBy,
+  installationFor,
   issueLicense,
   pool,
   release,
@@ -69,7 +71,7 @@ describe("ok", () => {
   });
 
   test("checkout → heartbeat → release, with lease tokens the deployment signed", async () => {
-    const license = await issueLicense(worker, { included_users: 2 });
+    const license = await issueLicense(worker, { included_users: 2, max_concurrent_user_sessions: 2 });
     const first = await checkout(worker, license.token, "ann@example.com", { host: "laptop" });
     assert.equal(first.status, 201, JSON.stringify(first.body));
     const { lease, token } = first.body;
@@ -80,12 +82,14 @@ describe("ok", () => {
     assert.equal(headerOf(token).typ, "lease+jwt");
     assert.equal(headerOf(token).alg, "EdDSA");
     const claims = claimsOf(token);
+    const laptop = await installationFor(worker, "laptop");
     assert.deepEqual(
-      [claims.jti, claims.lid, claims.prod, claims.user, claims.host, claims.exp, claims.iss],
-      [lease.id, license.lid, "ide", "ann@example.com", "laptop", lease.expires_at, `${worker.url}/`],
+      [claims.jti, claims.lid, claims.prod, claims.user, claims.host, claims.exp, claims.iss, claims.cnf, claims.gen],
+      [lease.id, license.lid, "ide", "ann@example.com", "laptop", lease.expires_at, `${worker.url}/`, { jkt: laptop.jkt }, 1],
     );
+    assert.deepEqual([lease.installation, lease.generation], [laptop.jkt, 1]);
 
-    // Asking again (same user, another host) refreshes the same lease: 200, one seat.
+    // Asking again (same user, another installation) joins the same lease: 200, one seat.
     const again = await checkout(worker, license.token, "ann@example.com", { host: "desktop" });
     assert.equal(again.status, 200);
     assert.equal(again.body.lease.id, lease.id);
@@ -109,14 +113,15 @@ describe("ok", () => {
     );
     assert.ok(beat.body.lease.expires_at > lease.expires_at, "later than before the heartbeat");
     assert.equal(claimsOf(beat.body.token).exp, beat.body.lease.expires_at, "a fresh token for the extended lease");
+    assert.equal(claimsOf(beat.body.token).gen, 2, "the next generation");
 
     // The roll-up sees the lease, with both hosts.
     const held = await eventually(async () => (await heldBy(worker, "ann@example.com")).find((h) => h.lease === lease.id), { what: "the lease in the roll-up" });
     assert.deepEqual(held.hosts.sort(), ["desktop", "laptop"]);
     assert.equal(held.company, "Example Labs");
 
-    // Release from both hosts: the seat is free; releasing twice is still 204.
-    assert.equal((await release(worker, token)).status, 204);
+    // Release from both installations: the seat is free; releasing twice is still 204.
+    assert.equal((await release(worker, beat.body.token)).status, 204);
     assert.equal((await release(worker, again.body.token)).status, 204);
     assert.equal((await release(worker, token)).status, 204);
     assert.equal((await pool(worker, license.lid)).leases.length, 0);
@@ -131,7 +136,7 @@ describe("ok", () => {
     ]);
   });
 
-  test("max_concurrent_user_sessions caps the hosts of one user", async () => {
+  test("max_concurrent_user_sessions caps the installations of one user", async () => {
     const license = await issueLicense(worker, { max_concurrent_user_sessions: 2 });
     assert.equal((await checkout(worker, license.token, "ann", { host: "a" })).status, 201);
     assert.equal((await checkout(worker, license.token, "ann", { host: "b" })).status, 200);
@@ -152,7 +157,8 @@ describe("seats under concurrency", () => {
   test("200 users at once on 50 seats: exactly 50 granted, 150 denied and logged; release 10, then 10 more", async () => {
     const license = await issueLicense(worker, { included_users: 50, products: ["ide"] });
     const users = Array.from({ length: 200 }, (_, i) => `user-${String(i).padStart(3, "0")}`);
-    const answers = await Promise.all(users.map((u) => checkout(worker, license.token, u)));
+    // Each from an installation of its own.
+    const answers = await Promise.all(users.map((u) => checkout(worker, license.token, u, { host: `host-${u}` })));
     const granted = answers.filter((r) => r.status === 201);
     const denied = answers.filter((r) => r.status === 409);
     assert.equal(granted.length, 50);
@@ -170,7 +176,7 @@ describe("seats under concurrency", () => {
 
     // Release 10: exactly 10 of those refused get a seat now, and no more.
     await Promise.all(granted.slice(0, 10).map((r) => release(worker, r.body.token).then((x) => assert.equal(x.status, 204))));
-    const retry = await Promise.all(deniedUsers.slice(0, 11).map((u) => checkout(worker, license.token, u)));
+    const retry = await Promise.all(deniedUsers.slice(0, 11).map((u) => checkout(worker, license.token, u, { host: `host-${u}` })));
     assert.equal(retry.filter((r) => r.status === 201).length, 10);
     assert.equal(retry.filter((r) => r.status === 409).length, 1);
     assert.equal((await pool(worker, license.lid)).leases.length, 50);
@@ -198,7 +204,18 @@ describe("bad input changes nothing", () => {
 
   const foreign = foreignSigner();
   const longUser = "u".repeat(10 * 1024);
-  const cases = () => [
+  // Checkout's license is refused only after its proof: each such case carries one.
+  const proved = async (options) => {
+    const installation = await installationFor(worker, "laptop");
+    return { ...options, headers: { DPoP: await proof(installation, "POST", `${worker.url}/api/seats/checkout`) } };
+  };
+  // A lease token presented as heartbeat and release take it.
+  const presenting = async (route, token, options = {}) => {
+    const installation = await installationFor(worker, "laptop");
+    const url = `${worker.url}/api/seats/${route}`;
+    return { ...options, headers: { Authorization: `DPoP ${token}`, DPoP: await proof(installation, "POST", url, { token }) } };
+  };
+  const cases = async () => [
     ["checkout: malformed JSON", "/api/seats/checkout", { raw: '{"license":' }, 400, "MALFORMED_JSON"],
     ["checkout: a missing field", "/api/seats/checkout", { body: { license: license.token, product: "ide" } }, 400, "INVALID_BODY"],
     ["checkout: a wrong type", "/api/seats/checkout", { body: { license: license.token, product: "ide", user: 42 } }, 400, "INVALID_BODY"],
@@ -206,26 +223,30 @@ describe("bad input changes nothing", () => {
     ["checkout: a 10 KB user", "/api/seats/checkout", { body: { license: license.token, product: "ide", user: longUser } }, 400, "INVALID_FIELD", { field: "user" }],
     ["checkout: a 10 KB host", "/api/seats/checkout", { body: { license: license.token, product: "ide", user: "x", host: longUser } }, 400, "INVALID_FIELD", { field: "host" }],
     ["checkout: a control character", "/api/seats/checkout", { body: { license: license.token, product: "ide", user: "a\u0000b" } }, 400, "INVALID_FIELD", { field: "user" }],
-    ["checkout: not a license", "/api/seats/checkout", { body: { license: "not.a.token", product: "ide", user: "x" } }, 400, "MALFORMED"],
-    ["checkout: a lease token for a license", "/api/seats/checkout", { body: { license: lease.token, product: "ide", user: "x" } }, 400, "MALFORMED"],
-    ["checkout: another deployment's license", "/api/seats/checkout", { body: { license: foreign.sign({ ...claimsOf(license.token) }), product: "ide", user: "x" } }, 403, "UNKNOWN_KEY"],
-    ["checkout: forged under our kid", "/api/seats/checkout", { body: { license: foreign.sign(claimsOf(license.token), { kid: headerOf(license.token).kid }), product: "ide", user: "x" } }, 403, "BAD_SIGNATURE"],
-    ["checkout: a product the license lacks", "/api/seats/checkout", { body: { license: license.token, product: "other", user: "x" } }, 403, "WRONG_PRODUCT"],
+    ["checkout: an invisible user", "/api/seats/checkout", { body: { license: license.token, product: "ide", user: "\u200b\u200d" } }, 400, "INVALID_FIELD", { field: "user" }],
+    ["checkout: no proof", "/api/seats/checkout", { body: { license: license.token, product: "ide", user: "x" } }, 401, "INVALID_PROOF"],
+    ["checkout: not a license", "/api/seats/checkout", await proved({ body: { license: "not.a.token", product: "ide", user: "x" } }), 400, "MALFORMED"],
+    ["checkout: a lease token for a license", "/api/seats/checkout", await proved({ body: { license: lease.token, product: "ide", user: "x" } }), 400, "MALFORMED"],
+    ["checkout: another deployment's license", "/api/seats/checkout", await proved({ body: { license: foreign.sign({ ...claimsOf(license.token) }), product: "ide", user: "x" } }), 403, "UNKNOWN_KEY"],
+    ["checkout: forged under our kid", "/api/seats/checkout", await proved({ body: { license: foreign.sign(claimsOf(license.token), { kid: headerOf(license.token).kid }), product: "ide", user: "x" } }), 403, "BAD_SIGNATURE"],
+    ["checkout: a product the license lacks", "/api/seats/checkout", await proved({ body: { license: license.token, product: "other", user: "x" } }), 403, "WRONG_PRODUCT"],
     ["checkout: an oversized body", "/api/seats/checkout", { raw: JSON.stringify({ license: license.token, product: "ide", user: "x".repeat(70_000) }) }, 413, "PAYLOAD_TOO_LARGE"],
     ["checkout: a form body", "/api/seats/checkout", { raw: "license=x", contentType: "application/x-www-form-urlencoded" }, 415, "UNSUPPORTED_MEDIA_TYPE"],
-    ["heartbeat: a malformed lease token", "/api/seats/heartbeat", { body: { token: "abc" } }, 400, "INVALID_LEASE", { reason: "MALFORMED" }],
-    ["heartbeat: a license for a lease", "/api/seats/heartbeat", { body: { token: license.token } }, 400, "INVALID_LEASE", { reason: "MALFORMED" }],
-    ["heartbeat: a foreign-key lease token", "/api/seats/heartbeat", { body: { token: foreign.sign(claimsOf(lease.token), { typ: "lease+jwt" }) } }, 400, "INVALID_LEASE", { reason: "UNKNOWN_KEY" }],
-    ["heartbeat: a lease token forged under our kid", "/api/seats/heartbeat", { body: { token: foreign.sign({ ...claimsOf(lease.token), exp: now() + 86_400 * 365 }, { typ: "lease+jwt", kid: headerOf(lease.token).kid }) } }, 400, "INVALID_LEASE", { reason: "BAD_SIGNATURE" }],
-    ["heartbeat: a missing token", "/api/seats/heartbeat", { body: {} }, 400, "INVALID_BODY"],
-    ["release: a foreign-key lease token", "/api/seats/release", { body: { token: foreign.sign(claimsOf(lease.token), { typ: "lease+jwt" }) } }, 400, "INVALID_LEASE"],
-    ["release: a wrong type", "/api/seats/release", { body: { token: 5 } }, 400, "INVALID_BODY"],
+    ["heartbeat: a malformed lease token", "/api/seats/heartbeat", await presenting("heartbeat", "abc"), 400, "INVALID_LEASE", { reason: "MALFORMED" }],
+    ["heartbeat: a license for a lease", "/api/seats/heartbeat", await presenting("heartbeat", license.token), 400, "INVALID_LEASE", { reason: "MALFORMED" }],
+    ["heartbeat: a foreign-key lease token", "/api/seats/heartbeat", await presenting("heartbeat", foreign.sign(claimsOf(lease.token), { typ: "lease+jwt" })), 400, "INVALID_LEASE", { reason: "UNKNOWN_KEY" }],
+    ["heartbeat: a lease token forged under our kid", "/api/seats/heartbeat", await presenting("heartbeat", foreign.sign({ ...claimsOf(lease.token), exp: now() + 86_400 * 365 }, { typ: "lease+jwt", kid: headerOf(lease.token).kid })), 400, "INVALID_LEASE", { reason: "BAD_SIGNATURE" }],
+    ["heartbeat: no token", "/api/seats/heartbeat", {}, 401, "UNAUTHORIZED"],
+    ["heartbeat: the token in the body, as before proofs", "/api/seats/heartbeat", { body: { token: lease.token } }, 400, "INVALID_BODY"],
+    ["heartbeat: no proof", "/api/seats/heartbeat", { headers: { Authorization: `DPoP ${lease.token}` } }, 401, "INVALID_PROOF"],
+    ["release: a foreign-key lease token", "/api/seats/release", await presenting("release", foreign.sign(claimsOf(lease.token), { typ: "lease+jwt" })), 400, "INVALID_LEASE"],
+    ["release: a body", "/api/seats/release", await presenting("release", lease.token, { body: { token: 5 } }), 400, "INVALID_BODY"],
     ["validate: a missing token", "/api/licenses/validate", { body: {} }, 400, "INVALID_BODY"],
     ["validate: a bad instance", "/api/licenses/validate", { body: { token: license.token, instance: "not a url" } }, 400, "INVALID_FIELD", { field: "instance" }],
   ];
   test("each bad request is the 4xx it names, and the license's state and log stay as they were", async () => {
     const before = await snapshot();
-    for (const [name, path, options, status, code, extra] of cases()) {
+    for (const [name, path, options, status, code, extra] of await cases()) {
       const res = await call(worker, "POST", path, { auth: null, ...options });
       assertError(res, status, code, extra, name);
       assert.ok(!/\.rs\b|panicked|RuntimeError/.test(JSON.stringify(res.body)), `${name}: no internals`);

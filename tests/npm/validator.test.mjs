@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import * as jose from "jose";
-import { CODES, RemoteValidator, Validator, WARNINGS, createValidator, init } from "tessera-license";
+import { CODES, Installation, RemoteValidator, SeatClient, Validator, WARNINGS, createValidator, init } from "tessera-license";
 
 const ROOT = process.env.TESSERA_ROOT;
 assert.ok(ROOT, "TESSERA_ROOT names the repository (scripts/test sets it)");
@@ -89,8 +89,9 @@ describe("the package", () => {
       assert.deepEqual(r.warnings, []);
     }
     assert.equal(v.validate(`${h}.${p}x.${s}`, at(NOW)).code, "BAD_SIGNATURE", "tampered payload");
-    // Every code the package lists is covered here or is the API-only REVOKED.
-    assert.deepEqual([...Object.keys(cases), "REVOKED"].sort(), [...CODES].sort());
+    // Every code the package lists is covered here, or is the API-only REVOKED, or
+    // WRONG_INSTALLATION (lease and machine tokens only: client.test.mjs).
+    assert.deepEqual([...Object.keys(cases), "REVOKED", "WRONG_INSTALLATION"].sort(), [...CODES].sort());
   });
 
   test("claims come back whenever the signature verified, never otherwise", async () => {
@@ -230,12 +231,10 @@ describe("against the running API", () => {
   test("a lease token from checkout verifies offline; expired, tampered or mistyped ones are refused", async () => {
     const instance = `${worker.url}/`;
     const record = (await call(worker, "POST", "/api/licenses", { body: issueRequest(instance, { products: ["my-app"] }) })).body;
-    const seat = await call(worker, "POST", "/api/seats/checkout", {
-      auth: null,
-      body: { license: record.token, product: "my-app", user: "ann@example.com", host: "laptop" },
-    });
-    assert.equal(seat.status, 201, JSON.stringify(seat.body));
-    const { lease, token } = seat.body;
+    // The app's installation proves each seat call (DPoP); the package's client sends them.
+    const installation = await Installation.load();
+    const seat = new SeatClient({ url: worker.url, license: record.token, product: "my-app", user: "ann@example.com", host: "laptop", installation });
+    const { lease, token } = await seat.checkout();
     const jwks = await (await fetch(`${worker.url}/.well-known/jwks.json`)).json();
     const v = new Validator(jwks, { issuer: instance, product: "my-app" });
 
@@ -266,11 +265,16 @@ describe("against the running API", () => {
     assert.throws(() => v.validateLease(42), TypeError);
 
     // The heartbeat's fresh token verifies too; after release the API says 410.
-    const beat = await call(worker, "POST", "/api/seats/heartbeat", { auth: null, body: { token } });
-    assert.equal(beat.status, 200);
-    assert.equal(v.validateLease(beat.body.token).valid, true);
-    assert.equal((await call(worker, "POST", "/api/seats/release", { auth: null, body: { token } })).status, 204);
-    assert.equal((await call(worker, "POST", "/api/seats/heartbeat", { auth: null, body: { token } })).status, 410);
+    const beat = await seat.heartbeat();
+    assert.equal(v.validateLease(beat.token).valid, true);
+    assert.equal(v.validateLease(beat.token, Date.now(), { installation }).valid, true);
+    await seat.release();
+    const url = `${worker.url}/api/seats/heartbeat`;
+    const gone = await fetch(url, {
+      method: "POST",
+      headers: { Authorization: `DPoP ${beat.token}`, DPoP: await installation.proof("POST", url, { token: beat.token }) },
+    });
+    assert.equal(gone.status, 410);
   });
 });
 

@@ -1,8 +1,10 @@
-// Helpers for the seat tests: what an app calls (no Authorization: the tokens in the
-// body are its credentials), and what an administrator reads back.
+// Helpers for the seat tests: what an app calls — its license or lease token as its
+// credential, every call proved by its installation's key (RFC 9449 DPoP) — and what an
+// administrator reads back.
 import assert from "node:assert/strict";
 import { createPrivateKey, createPublicKey, randomBytes, sign } from "node:crypto";
 import { call, issueRequest } from "./api.mjs";
+import { claimsOf, newInstallation, proof } from "./dpop.mjs";
 
 /** Issue a license (as the bootstrap admin) and return its record. */
 export async function issueLicense(worker, overrides = {}) {
@@ -13,19 +15,73 @@ export async function issueLicense(worker, overrides = {}) {
   return res.body;
 }
 
-/** `POST /api/seats/checkout` as an app. */
-export function checkout(worker, license, user, { product = "ide", host = "laptop" } = {}) {
-  return call(worker, "POST", "/api/seats/checkout", { auth: null, body: { license, product, user, host } });
+// One installation per host label per worker, so tests that name hosts name machines;
+// and every installation by its thumbprint, to prove calls with a token's own key.
+const byHost = new Map();
+const byJkt = new Map();
+
+/** The installation the tests call `host` on `worker` (made on first use). */
+export async function installationFor(worker, host) {
+  const key = `${worker.url}|${host}`;
+  if (!byHost.has(key)) {
+    const installation = await newInstallation();
+    byHost.set(key, installation);
+    byJkt.set(installation.jkt, installation);
+  }
+  return byHost.get(key);
 }
 
-/** `POST /api/seats/heartbeat` as an app. */
-export function heartbeat(worker, token) {
-  return call(worker, "POST", "/api/seats/heartbeat", { auth: null, body: { token } });
+/** Remember an installation made elsewhere, so its tokens' calls can be proved. */
+export function knowInstallation(installation) {
+  byJkt.set(installation.jkt, installation);
+  return installation;
+}
+
+/** The installation a lease or machine token is bound to (`cnf.jkt`). */
+export function installationOf(token) {
+  const installation = byJkt.get(claimsOf(token).cnf?.jkt);
+  assert.ok(installation, "a token of an installation these tests made");
+  return installation;
+}
+
+/** `POST /api/seats/checkout` as an app, from `installation` (default: the host's). */
+export async function checkout(worker, license, user, { product = "ide", host = "laptop", installation } = {}) {
+  const from = installation ? knowInstallation(installation) : await installationFor(worker, host);
+  const url = `${worker.url}/api/seats/checkout`;
+  const headers = { DPoP: await proof(from, "POST", url) };
+  return call(worker, "POST", "/api/seats/checkout", { auth: null, headers, body: { license, product, user, host } });
+}
+
+// Each heartbeat answers the lease's next token and retires the one presented. These
+// helpers act as a well-behaved app: they present the newest token of the lease a test
+// names by any of its tokens (tests of rotation itself send their own requests).
+const newest = new Map();
+const latest = (token) => {
+  let t = token;
+  while (newest.has(t) && newest.get(t) !== t) t = newest.get(t);
+  return t;
+};
+
+/** A lease token's call (`heartbeat` or `release`) as the installation it is bound to. */
+async function leaseCall(worker, route, token, { installation, key } = {}) {
+  const current = latest(token);
+  const from = installation ?? installationOf(current);
+  const url = `${worker.url}/api/seats/${route}`;
+  const headers = { Authorization: `DPoP ${current}`, DPoP: await proof(from, "POST", url, { token: current }) };
+  if (key) headers["Idempotency-Key"] = key;
+  const res = await call(worker, "POST", `/api/seats/${route}`, { auth: null, headers });
+  if (res.status === 200 && res.body?.token) newest.set(current, res.body.token);
+  return res;
+}
+
+/** `POST /api/seats/heartbeat` as an app (`installation`, `key`: see leaseCall). */
+export function heartbeat(worker, token, options) {
+  return leaseCall(worker, "heartbeat", token, options);
 }
 
 /** `POST /api/seats/release` as an app. */
-export function release(worker, token) {
-  return call(worker, "POST", "/api/seats/release", { auth: null, body: { token } });
+export function release(worker, token, options) {
+  return leaseCall(worker, "release", token, options);
 }
 
 /** A license's live state (`GET /api/vault/licenses/:lid`). */

@@ -25,8 +25,8 @@
 use std::cell::RefCell;
 
 use tessera_engine::{
-    DenyCode, Expectations, Jwks, KeySet, LicenseClaims, Warning, judge_claims, judge_lease,
-    verify, verify_lease,
+    DenyCode, Expectations, InstallationKey, Jwks, KeySet, LicenseClaims, PublicJwk, Warning,
+    judge_claims, judge_lease, judge_machine, verify, verify_lease, verify_machine,
 };
 use wasm_bindgen::prelude::*;
 
@@ -84,6 +84,7 @@ impl Validator {
             product: some(expect.product),
             instance: some(expect.instance),
             leeway: u64::from(expect.leeway.unwrap_or(0)),
+            installation: None,
         };
         Ok(Validator {
             keys,
@@ -119,20 +120,58 @@ impl Validator {
 #[wasm_bindgen]
 impl Validator {
     /// Validate a lease token from `POST /api/seats/checkout` at `now`: the
-    /// deployment's signature, `typ` `lease+jwt`, the issuer and product expected, and
-    /// its expiry. The outcome, in the shape `validate` answers.
+    /// deployment's signature, `typ` `lease+jwt`, the issuer and product expected, the
+    /// installation it must be bound to (`installation`, a key thumbprint; "" for any),
+    /// and its expiry. The outcome, in the shape `validate` answers.
     #[wasm_bindgen(js_name = validateLease)]
-    pub fn validate_lease(&self, token: &str, now: f64) -> JsValue {
-        let now = seconds(now);
-        let (claims, judged) = match verify_lease(token, &self.keys) {
-            Ok(claims) => {
-                let judged = judge_lease(&claims, &self.expect, now);
-                (Some(claims), judged)
-            }
-            Err(code) => (None, Err(code)),
-        };
-        outcome(claims.as_ref(), judged.map(|()| Vec::new()))
+    pub fn validate_lease(&self, token: &str, now: f64, installation: &str) -> JsValue {
+        let verified = verify_lease(token, &self.keys);
+        self.judge_bound(verified, judge_lease, now, installation)
     }
+
+    /// Validate a machine token from `POST /api/machines/activate` at `now`: the
+    /// signature, `typ` `machine+jwt`, the issuer and product expected, the
+    /// installation it must be bound to, and the license's end.
+    #[wasm_bindgen(js_name = validateMachine)]
+    pub fn validate_machine(&self, token: &str, now: f64, installation: &str) -> JsValue {
+        let verified = verify_machine(token, &self.keys);
+        self.judge_bound(verified, judge_machine, now, installation)
+    }
+}
+
+impl Validator {
+    /// The outcome for a token bound to an installation: `verified`'s claims judged at
+    /// `now` against the expectations, bound to `installation` if one is named.
+    fn judge_bound<C: serde::Serialize>(
+        &self,
+        verified: Result<C, DenyCode>,
+        judge: fn(&C, &Expectations, u64) -> Result<(), DenyCode>,
+        now: f64,
+        installation: &str,
+    ) -> JsValue {
+        let expect = match installation {
+            "" => self.expect.clone(),
+            jkt => self.expect.clone().installation(jkt),
+        };
+        match verified {
+            Ok(claims) => {
+                let judged = judge(&claims, &expect, seconds(now));
+                outcome(Some(&claims), judged.map(|()| Vec::new()))
+            }
+            Err(code) => outcome::<C>(None, Err(code)),
+        }
+    }
+}
+
+/// The RFC 7638 thumbprint of an installation's public JWK (Ed25519 `OKP` or P-256
+/// `EC`): the identity tokens are bound to (`cnf.jkt`).
+#[wasm_bindgen(js_name = jwkThumbprint)]
+pub fn jwk_thumbprint(jwk: JsValue) -> Result<String, JsError> {
+    let jwk: PublicJwk =
+        serde_wasm_bindgen::from_value(jwk).map_err(|e| JsError::new(&e.to_string()))?;
+    InstallationKey::from_jwk(&jwk)
+        .map(|key| key.thumbprint())
+        .ok_or_else(|| JsError::new("not an Ed25519 or P-256 public JWK"))
 }
 
 fn seconds(now: f64) -> u64 {

@@ -28,10 +28,44 @@ pub(crate) async fn record(
         Via::Token { id, .. } => ("token", Some(id.clone())),
         Via::Vault => ("vault", None),
     };
+    write(
+        req,
+        env,
+        caller.username.clone(),
+        via,
+        token_id,
+        action,
+        object,
+    )
+    .await;
+}
+
+/// Record that the installation with key thumbprint `jkt` (an app, proving itself with
+/// DPoP) did `action` to `object`: the actor is `installation:<jkt>`.
+pub(crate) async fn record_installation(
+    req: &Request,
+    env: &Env,
+    jkt: &str,
+    action: &str,
+    object: Option<&str>,
+) {
+    let actor = format!("installation:{jkt}");
+    write(req, env, actor, "installation", None, action, object).await;
+}
+
+async fn write(
+    req: &Request,
+    env: &Env,
+    actor: String,
+    via: &str,
+    token_id: Option<String>,
+    action: &str,
+    object: Option<&str>,
+) {
     let entry = AuditEntry {
         seq: 0,
         at: platform::now(),
-        actor: caller.username.clone(),
+        actor,
         token_id,
         via: via.into(),
         action: action.into(),

@@ -55,6 +55,9 @@ pub(crate) enum Access {
     /// A user's password or console session only (seed 004's licensing endpoints; a
     /// token is 401), whose role includes the permission.
     User(Permission),
+    /// An app presenting a token bound to its key (`Authorization: DPoP`, checked by
+    /// the handler, which gets no caller), or else anyone [`Access::Any`] lets in.
+    AppOr(Permission),
 }
 
 impl Access {
@@ -64,11 +67,26 @@ impl Access {
         self != Access::App
     }
 
+    /// Whether this request to the route does: an app's DPoP request to an
+    /// [`Access::AppOr`] route carries none.
+    pub(crate) fn ambient_for(self, req: &Request) -> bool {
+        match self {
+            Access::AppOr(_) => !crate::proof::presents_dpop(req),
+            other => other.ambient(),
+        }
+    }
+
+    /// Whether apps call the route (from browsers on their own origins too: the answers
+    /// allow any origin, as they use no ambient credential).
+    pub(crate) fn app(self) -> bool {
+        matches!(self, Access::App | Access::AppOr(_))
+    }
+
     /// The permission the route needs, if any (the OpenAPI generator states it).
     #[cfg(test)]
     pub(crate) fn permission(self) -> Option<Permission> {
         match self {
-            Access::Any(p) | Access::User(p) => Some(p),
+            Access::Any(p) | Access::User(p) | Access::AppOr(p) => Some(p),
             Access::Public | Access::App | Access::SignedIn => None,
         }
     }
@@ -155,6 +173,8 @@ pub(crate) async fn authorize(
         Access::Public | Access::App => return Ok(None),
         Access::SignedIn => authenticate(req, env, true).await?,
         Access::Any(permission) => require(req, env, permission).await?,
+        Access::AppOr(_) if crate::proof::presents_dpop(req) => return Ok(None),
+        Access::AppOr(permission) => require(req, env, permission).await?,
         Access::User(permission) => require_basic(req, env, permission).await?,
     }))
 }

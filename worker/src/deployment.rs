@@ -270,6 +270,44 @@ impl<'a> LicensingContext<'a> {
         &self.live
     }
 
+    /// The license token an app presents (trimmed), for its `product` (an identity) if
+    /// it names one: its claims, and the code it is refused with, if it is. A license
+    /// that verifies — our signature and issuer, a plausible id — is answered even when
+    /// refused (expired, another product), so its license records the denial; one that
+    /// does not verify has no license to tell, and is refused here.
+    pub(crate) fn license_for_app(
+        &self,
+        token: &str,
+        product: Option<&str>,
+        now: u64,
+    ) -> Result<(LicenseClaims, Option<DenyCode>), ApiError> {
+        let token = token.trim();
+        let refuse = |code| ApiError::Seat(tessera_engine::SeatDenial::License(code));
+        let claims = match self.keys.verify(token) {
+            Ok(claims)
+                if claims.iss == self.issuer && tessera_engine::plausible_id(&claims.lid) =>
+            {
+                claims
+            }
+            Ok(claims) if claims.iss != self.issuer => return Err(refuse(DenyCode::WrongIssuer)),
+            Ok(_) => return Err(refuse(DenyCode::Malformed)),
+            Err(code) => return Err(refuse(code)),
+        };
+        // Products compare in their one identity form, as the seats do.
+        let covered =
+            product.is_none_or(|p| claims.prod.iter().any(|q| tessera_engine::identity(q) == p));
+        let refused = if covered {
+            let expect = Expectations::default().issuer(self.issuer.as_str());
+            match check_claims(claims.clone(), &expect, now) {
+                Decision::Allow(_) => None,
+                Decision::Deny(code) => Some(code),
+            }
+        } else {
+            Some(DenyCode::WrongProduct)
+        };
+        Ok((claims, refused))
+    }
+
     /// The key new tokens (licenses and leases) are signed with.
     pub(crate) fn signer(&self) -> &SigningKey {
         self.keys.ring.active(crate::platform::now())

@@ -16,12 +16,24 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 use tessera_engine::api::{ErrorBody, ErrorEnvelope};
-use tessera_engine::{DenyCode, Error as EngineError, SeatDenial};
+use tessera_engine::{DenyCode, Error as EngineError, ProofError, SeatDenial};
 use worker::Response;
 
 /// A message that is usually a literal, and sometimes made at run time (a rule's
 /// refusal read back from an object's answer).
 pub(crate) type Text = Cow<'static, str>;
+
+/// Why a lease is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Gone {
+    /// Its time passed without a heartbeat.
+    Expired,
+    /// It ended before its time.
+    Revoked,
+    /// It was presented from two places.
+    CloneDetected,
+}
 
 /// Everything the API can answer with instead of success.
 #[derive(Debug)]
@@ -39,9 +51,14 @@ pub(crate) enum ApiError {
     Seat(SeatDenial),
     /// A lease token that does not verify (400), with the engine's reason.
     InvalidLease(DenyCode),
-    /// The lease is gone (410): `LEASE_EXPIRED`, or `LEASE_REVOKED` when it ended
-    /// before its time (released, revoked, blocked, disconnected).
-    LeaseGone { expired: bool },
+    /// The lease is gone (410): `LEASE_EXPIRED`, `LEASE_REVOKED` when it ended before
+    /// its time (released, revoked, blocked, disconnected, machine deactivated), or
+    /// `CLONE_DETECTED` when it was found in two places.
+    LeaseGone(Gone),
+    /// An installation's DPoP proof (RFC 9449) was refused, or is missing (401).
+    InvalidProof(ProofError),
+    /// More activations today than the license allows; try again in this many seconds.
+    TooManyActivations(u64),
     /// No credentials, or wrong ones, or a scheme this route does not take.
     Unauthorized(&'static str),
     /// Authenticated, but the role lacks the route's permission, or a rule forbids the
@@ -78,8 +95,11 @@ impl ApiError {
             ApiError::InvalidLicense(_) => "INVALID_LICENSE",
             ApiError::Seat(denial) => denial.as_str(),
             ApiError::InvalidLease(_) => "INVALID_LEASE",
-            ApiError::LeaseGone { expired: true } => "LEASE_EXPIRED",
-            ApiError::LeaseGone { expired: false } => "LEASE_REVOKED",
+            ApiError::LeaseGone(Gone::Expired) => "LEASE_EXPIRED",
+            ApiError::LeaseGone(Gone::Revoked) => "LEASE_REVOKED",
+            ApiError::LeaseGone(Gone::CloneDetected) => "CLONE_DETECTED",
+            ApiError::InvalidProof(_) => "INVALID_PROOF",
+            ApiError::TooManyActivations(_) => "TOO_MANY_ACTIVATIONS",
             ApiError::Unauthorized(_) => "UNAUTHORIZED",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::NotFound(_) => "NOT_FOUND",
@@ -102,10 +122,15 @@ impl ApiError {
             | ApiError::InvalidLicense(_)
             | ApiError::InvalidLease(_)
             | ApiError::Seat(SeatDenial::License(DenyCode::Malformed)) => 400,
-            ApiError::Seat(SeatDenial::NoSeatAvailable | SeatDenial::SessionLimitReached) => 409,
+            ApiError::Seat(
+                SeatDenial::NoSeatAvailable
+                | SeatDenial::SessionLimitReached
+                | SeatDenial::MachineLimitReached,
+            ) => 409,
+            ApiError::Seat(SeatDenial::TooManyActivations) | ApiError::TooManyActivations(_) => 429,
             ApiError::Seat(_) => 403,
-            ApiError::LeaseGone { .. } => 410,
-            ApiError::Unauthorized(_) => 401,
+            ApiError::LeaseGone(_) => 410,
+            ApiError::Unauthorized(_) | ApiError::InvalidProof(_) => 401,
             ApiError::Forbidden(_) | ApiError::CrossSite => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
@@ -126,11 +151,18 @@ impl ApiError {
             ApiError::InvalidLicense(code) => format!("the license was refused: {code}"),
             ApiError::Seat(denial) => seat_message(*denial),
             ApiError::InvalidLease(code) => format!("the lease token was refused: {code}"),
-            ApiError::LeaseGone { expired: true } => {
+            ApiError::LeaseGone(Gone::Expired) => {
                 "the lease expired: check out a seat again".to_string()
             }
-            ApiError::LeaseGone { expired: false } => {
-                "the lease ended (released, revoked, or its product or user kept out): check out a seat again".to_string()
+            ApiError::LeaseGone(Gone::Revoked) => {
+                "the lease ended (released, revoked, its product, user or machine kept out): check out a seat again".to_string()
+            }
+            ApiError::LeaseGone(Gone::CloneDetected) => {
+                "the lease was presented from two places (a copied lease token and key): it ended for both".to_string()
+            }
+            ApiError::InvalidProof(why) => why.to_string(),
+            ApiError::TooManyActivations(wait) => {
+                format!("this license was activated as often as it allows today; try again in {wait} s")
             }
             ApiError::Unauthorized(why) => (*why).to_string(),
             ApiError::Forbidden(why) | ApiError::Conflict(why) => why.to_string(),
@@ -175,9 +207,14 @@ impl ApiError {
         let mut response = Response::from_json(&envelope)?.with_status(self.status());
         match &self {
             ApiError::MethodNotAllowed { allow } => response.headers_mut().set("Allow", allow)?,
-            ApiError::TooManyRequests(wait) => response
+            ApiError::TooManyRequests(wait) | ApiError::TooManyActivations(wait) => response
                 .headers_mut()
                 .set("Retry-After", &wait.to_string())?,
+            // RFC 9449 §7.1: the DPoP scheme's challenge.
+            ApiError::InvalidProof(_) => response.headers_mut().set(
+                "WWW-Authenticate",
+                "DPoP error=\"invalid_dpop_proof\", algs=\"EdDSA ES256\"",
+            )?,
             // A Bearer challenge: a Basic one makes browsers ask for a password and keep
             // it, then send it with requests other sites make them send.
             ApiError::Unauthorized(_) => response
@@ -193,10 +230,19 @@ fn seat_message(denial: SeatDenial) -> String {
     match denial {
         SeatDenial::NoSeatAvailable => "every seat of this product is taken".into(),
         SeatDenial::SessionLimitReached => {
-            "this user already holds the product from as many hosts as the license allows".into()
+            "this user already holds the product from as many installations as the license allows".into()
         }
         SeatDenial::ProductDisconnected => "this product is disconnected from the vault".into(),
         SeatDenial::UserBlocked => "this user is blocked from taking seats".into(),
+        SeatDenial::MachineNotActivated => {
+            "this license is node-locked: activate this installation first (POST /api/machines/activate)".into()
+        }
+        SeatDenial::MachineLimitReached => {
+            "this license is active on as many machines as it allows: deactivate one first".into()
+        }
+        SeatDenial::TooManyActivations => {
+            "this license was activated as often as it allows today".into()
+        }
         SeatDenial::License(code) => format!("the license refuses seats: {code}"),
         _ => denial.as_str().into(),
     }
@@ -247,6 +293,10 @@ pub(crate) enum WireError {
     InvalidField { field: String, message: String },
     /// A seat was refused, for the engine's reason.
     Seat { denial: SeatDenial },
+    /// A DPoP proof was used before (the object remembers each `jti`).
+    ProofReplayed,
+    /// Over the day's activations; seconds to wait.
+    TooManyActivations { retry_after: u64 },
     /// The object could not do it.
     Internal { detail: String },
 }
@@ -268,6 +318,10 @@ impl From<ApiError> for WireError {
                 message,
             },
             ApiError::Seat(denial) => WireError::Seat { denial },
+            ApiError::InvalidProof(ProofError::Replayed) => WireError::ProofReplayed,
+            ApiError::TooManyActivations(retry_after) => {
+                WireError::TooManyActivations { retry_after }
+            }
             ApiError::Internal(detail) => WireError::Internal { detail },
             // Nothing else is an object's to answer: keep what it was, as a failure.
             other => WireError::Internal {
@@ -300,6 +354,10 @@ impl From<WireError> for ApiError {
                 message,
             },
             WireError::Seat { denial } => ApiError::Seat(denial),
+            WireError::ProofReplayed => ApiError::InvalidProof(ProofError::Replayed),
+            WireError::TooManyActivations { retry_after } => {
+                ApiError::TooManyActivations(retry_after)
+            }
             WireError::Internal { detail } => ApiError::Internal(detail),
         }
     }
@@ -323,6 +381,9 @@ mod tests {
             },
             ApiError::Seat(SeatDenial::SessionLimitReached),
             ApiError::Seat(SeatDenial::License(DenyCode::Revoked)),
+            ApiError::Seat(SeatDenial::MachineNotActivated),
+            ApiError::InvalidProof(ProofError::Replayed),
+            ApiError::TooManyActivations(3600),
         ];
         for error in cases {
             let (code, status, message) = (error.code(), error.status(), error.message());

@@ -36,12 +36,14 @@ use crate::error::ApiError;
 /// The binding of the event database.
 pub(crate) const BINDING: &str = "EVENTS";
 
-const SCHEMA: [&str; 10] = [
+const SCHEMA: [&str; 11] = [
     "CREATE TABLE IF NOT EXISTS events (
       id TEXT PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL,
       product TEXT NOT NULL, user TEXT NOT NULL, host TEXT NOT NULL,
-      lid TEXT, company TEXT, lease TEXT, reason TEXT, server TEXT)",
+      lid TEXT, company TEXT, lease TEXT, reason TEXT, server TEXT,
+      count INTEGER NOT NULL DEFAULT 1)",
     "CREATE INDEX IF NOT EXISTS events_kind_at ON events (kind, at)",
+    "CREATE INDEX IF NOT EXISTS events_at ON events (at)",
     "CREATE TABLE IF NOT EXISTS spans (
       key TEXT PRIMARY KEY, product TEXT NOT NULL, user TEXT NOT NULL, host TEXT NOT NULL,
       server TEXT, started INTEGER NOT NULL, ended INTEGER, end_event TEXT UNIQUE)",
@@ -78,6 +80,8 @@ pub(crate) struct StoredEvent {
     pub(crate) lease: Option<String>,
     pub(crate) reason: Option<String>,
     pub(crate) server: Option<String>,
+    /// Requests it stands for (denials alike are gathered).
+    pub(crate) count: u32,
 }
 
 /// What one hand-over writes: events, the spans they open and the spans they close.
@@ -132,16 +136,33 @@ fn num(n: u64) -> JsValue {
     JsValue::from_f64(n as f64)
 }
 
+/// How long the event store keeps events and the seats they ended, in days, unless the
+/// `EVENT_RETENTION_DAYS` var says otherwise: reports reach back at most this far.
+pub(crate) const DEFAULT_RETENTION_DAYS: u64 = 400;
+/// Rows past their retention deleted with each hand-over (so pruning a large backlog
+/// is spread over many small statements).
+const PRUNE_BATCH: u64 = 1000;
+/// The most seats held (spans) one usage report reads: a range holding more is refused
+/// with a 400 that asks for a narrower range or a filter.
+pub(crate) const MAX_REPORT_SPANS: u64 = 200_000;
+
 /// The event store of this deployment.
 pub(crate) struct Store {
     db: D1Database,
+    retention_days: u64,
 }
 
 impl Store {
     /// Open the store, creating its tables on this isolate's first use.
     pub(crate) async fn open(env: &Env) -> Result<Store, ApiError> {
         let db = env.d1(BINDING).map_err(d1_error("binding"))?;
-        let store = Store { db };
+        let retention_days = env
+            .var("EVENT_RETENTION_DAYS")
+            .ok()
+            .and_then(|v| v.to_string().parse().ok())
+            .filter(|d| *d > 0)
+            .unwrap_or(DEFAULT_RETENTION_DAYS);
+        let store = Store { db, retention_days };
         if !READY.get() {
             let statements = SCHEMA.iter().map(|s| store.db.prepare(*s)).collect();
             store
@@ -149,6 +170,22 @@ impl Store {
                 .batch(statements)
                 .await
                 .map_err(d1_error("schema"))?;
+            // `count` came after the first version: added to an older table once.
+            let columns: Vec<String> = store
+                .json_rows(
+                    "schema",
+                    "SELECT json_group_array(name) FROM pragma_table_info('events')",
+                    &[],
+                )
+                .await?;
+            if !columns.iter().any(|c| c == "count") {
+                store
+                    .db
+                    .prepare("ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
+                    .run()
+                    .await
+                    .map_err(d1_error("schema"))?;
+            }
             READY.set(true);
         }
         Ok(store)
@@ -200,11 +237,12 @@ impl Store {
             })
             .collect();
         let mut statements = vec![self.bind(
-            "INSERT OR IGNORE INTO events (id, at, kind, product, user, host, lid, company, lease, reason, server)
+            "INSERT OR IGNORE INTO events (id, at, kind, product, user, host, lid, company, lease, reason, server, count)
              SELECT json_extract(value, '$.id'), json_extract(value, '$.at'), json_extract(value, '$.kind'),
                     json_extract(value, '$.product'), json_extract(value, '$.user'), json_extract(value, '$.host'),
                     json_extract(value, '$.lid'), json_extract(value, '$.company'), json_extract(value, '$.lease'),
-                    json_extract(value, '$.reason'), json_extract(value, '$.server')
+                    json_extract(value, '$.reason'), json_extract(value, '$.server'),
+                    coalesce(json_extract(value, '$.count'), 1)
              FROM json_each(?1)",
             &[json_arg(&batch.events)?],
         )?];
@@ -228,6 +266,16 @@ impl Store {
                 &[json_arg(&closed)?],
             )?);
         }
+        // Retention: a bounded share of what is past it goes with each hand-over.
+        let cutoff = crate::platform::now().saturating_sub(self.retention_days * 86_400);
+        statements.push(self.bind(
+            "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ?1 LIMIT ?2)",
+            &[num(cutoff), num(PRUNE_BATCH)],
+        )?);
+        statements.push(self.bind(
+            "DELETE FROM spans WHERE key IN (SELECT key FROM spans WHERE ended < ?1 LIMIT ?2)",
+            &[num(cutoff), num(PRUNE_BATCH)],
+        )?);
         let results = self
             .db
             .batch(statements)
@@ -284,13 +332,28 @@ impl Store {
         let rows: Vec<(String, String, u64, Option<u64>)> = self
             .json_rows(
                 "spans",
-                "SELECT json_group_array(json_array(product, user, started, ended))
-                 FROM spans
-                 WHERE (ended > ?1 OR ended IS NULL) AND started < ?2
-                   AND (?3 IS NULL OR product = ?3) AND (?4 IS NULL OR user = ?4)",
-                &[num(from), num(to), opt(product), opt(user)],
+                "SELECT json_group_array(json_array(product, user, started, ended)) FROM (
+                   SELECT product, user, started, ended FROM spans
+                   WHERE (ended > ?1 OR ended IS NULL) AND started < ?2
+                     AND (?3 IS NULL OR product = ?3) AND (?4 IS NULL OR user = ?4)
+                   LIMIT ?5)",
+                &[
+                    num(from),
+                    num(to),
+                    opt(product),
+                    opt(user),
+                    num(MAX_REPORT_SPANS + 1),
+                ],
             )
             .await?;
+        if rows.len() as u64 > MAX_REPORT_SPANS {
+            return Err(ApiError::InvalidField {
+                field: "from".into(),
+                message: format!(
+                    "the range holds more than {MAX_REPORT_SPANS} seats held: narrow it, or filter by product or user"
+                ),
+            });
+        }
         Ok(rows
             .into_iter()
             .map(|(product, user, start, end)| Span {
@@ -326,14 +389,15 @@ impl Store {
         let page = format!(
             "SELECT json_group_array(json_object('id', id, 'at', at, 'product', product,
                     'user', user, 'host', host, 'lid', lid, 'company', company,
-                    'reason', reason, 'server', server)) FROM (
-               SELECT id, at, product, user, host, lid, company, coalesce(reason, '') AS reason, server
+                    'reason', reason, 'server', server, 'count', count)) FROM (
+               SELECT id, at, product, user, host, lid, company, coalesce(reason, '') AS reason, server,
+                      count
                FROM events WHERE {WHERE} AND (at < ?6 OR (at = ?6 AND ?7 <> '' AND id < ?7))
                ORDER BY at DESC, id DESC LIMIT ?8)"
         );
         let counts = format!(
             "SELECT json_group_array(json_object('product', product, 'reason', reason, 'count', n)) FROM (
-               SELECT product, coalesce(reason, '') AS reason, count(*) AS n
+               SELECT product, coalesce(reason, '') AS reason, sum(count) AS n
                FROM events WHERE {WHERE} GROUP BY product, coalesce(reason, '')
                ORDER BY product, reason)"
         );

@@ -37,6 +37,8 @@
 //!   per-request read of `request.cf`).
 //! - `query`: query parameters, flags and the one pagination rule.
 //! - `csv`: the reports' and the audit log's CSV exports.
+//! - `proof`: installations proving themselves (RFC 9449 DPoP proofs, tokens bound
+//!   to their keys), at the edge; the license object refuses replays.
 //! - `platform`: clock, randomness, secret hashing and Web Crypto PBKDF2 — what the
 //!   engine leaves out.
 //!
@@ -53,6 +55,7 @@ mod guard;
 mod kv;
 mod objects;
 mod platform;
+mod proof;
 mod query;
 mod request;
 mod router;
@@ -66,11 +69,40 @@ use worker::{Context, Env, Response, event};
 /// nothing falls through to the runtime's generic 500.
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let mut response = match router::dispatch(request::Request::new(req), env).await {
+    let req = request::Request::new(req);
+    // The app routes answer browsers on any origin (CORS): apps call them with their
+    // own credentials (a license or lease token, a DPoP proof), never an ambient one.
+    let cors = router::app_path(&req.path());
+    if cors && req.method() == worker::Method::Options {
+        let mut preflight = Response::empty()?.with_status(204);
+        let headers = preflight.headers_mut();
+        headers.set("Access-Control-Allow-Methods", "POST, DELETE")?;
+        headers.set(
+            "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, DPoP, Idempotency-Key",
+        )?;
+        headers.set("Access-Control-Max-Age", "86400")?;
+        headers.set("Access-Control-Allow-Origin", "*")?;
+        return Ok(preflight);
+    }
+    let mut response = match router::dispatch(req, env).await {
         Ok(response) => response,
         Err(error) => error.into_response()?,
     };
     let headers = response.headers_mut();
+    if cors {
+        headers.set("Access-Control-Allow-Origin", "*")?;
+        headers.set(
+            "Access-Control-Expose-Headers",
+            "Date, Retry-After, WWW-Authenticate",
+        )?;
+        // Apps date their DPoP proofs by the server's clock when theirs is off: they read
+        // it here (Cloudflare's edge sets it; local workerd does not).
+        if !headers.has("Date")? {
+            let now = js_sys::Date::new_0().to_utc_string();
+            headers.set("Date", &String::from(now))?;
+        }
+    }
     // API answers are per caller and some carry a secret once: no cache may keep them.
     // (The JWKS and the OpenAPI document set their own caching.)
     if !headers.has("Cache-Control")? {

@@ -267,7 +267,8 @@ fn codes_are_stable_strings() {
             "EXPIRED",
             "LICENSE_EXPIRED",
             "TRIAL_EXPIRED",
-            "REVOKED"
+            "REVOKED",
+            "WRONG_INSTALLATION"
         ]
     );
 }

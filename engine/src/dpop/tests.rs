@@ -224,7 +224,7 @@ fn forged_and_foreign_proofs_are_refused() {
         verify_proof(&tampered, request(None), NOW),
         Err(ProofError::BadSignature)
     );
-    // The wrong typ; an alg that does not match the key; HS256; a private JWK.
+    // The wrong typ; an alg that does not match the key; HS256; `crit`; a private JWK.
     let cases = [
         (
             serde_json::json!({ "typ": "JWT", "alg": "EdDSA", "jwk": key.jwk() }),
@@ -245,6 +245,11 @@ fn forged_and_foreign_proofs_are_refused() {
         (
             serde_json::json!({ "typ": "dpop+jwt", "alg": "none", "jwk": key.jwk() }),
             ProofError::UnsupportedKey,
+        ),
+        // Critical extensions, none of which a verifier here understands (RFC 7515).
+        (
+            serde_json::json!({ "typ": "dpop+jwt", "alg": "EdDSA", "jwk": key.jwk(), "crit": ["b64"], "b64": false }),
+            ProofError::Malformed,
         ),
     ];
     for (header, error) in cases {

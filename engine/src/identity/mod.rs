@@ -11,12 +11,15 @@
 //! case-folding crate (and `std`) out of the no_std core.
 //!
 //! A name's identity is what every rule compares; what a person typed is not kept.
+//!
+//! NFKC comes from unicode-normalization's tables, or, with the `js-nfkc` feature on
+//! wasm32 (the worker), from the JavaScript host's `String.prototype.normalize` — the
+//! same normalization (Unicode's stability policy fixes it for assigned characters)
+//! without a second copy of the tables in the bundle.
 
 mod casefold;
 
 use alloc::string::String;
-
-use unicode_normalization::UnicodeNormalization as _;
 
 /// Default-ignorable code points (DerivedCoreProperties.txt, Unicode 14): invisible,
 /// so two names that differ only by them must not be two identities.
@@ -51,17 +54,28 @@ fn ignorable(c: char) -> bool {
 /// the name is nothing but white space and invisible characters.
 pub fn identity(name: &str) -> String {
     let mut folded = String::with_capacity(name.len());
-    for c in name.trim().nfkc().filter(|c| !ignorable(*c)) {
+    for c in nfkc(name.trim()).chars().filter(|c| !ignorable(*c)) {
         match casefold::FOLDS.binary_search_by_key(&(c as u32), |(cp, _)| *cp) {
             Ok(i) => folded.push_str(casefold::FOLDS[i].1),
             Err(_) => folded.extend(c.to_lowercase()),
         }
     }
-    let normal: String = folded.nfkc().filter(|c| !ignorable(*c)).collect();
+    let normal: String = nfkc(&folded).chars().filter(|c| !ignorable(*c)).collect();
     match normal.trim() {
         trimmed if trimmed.len() == normal.len() => normal,
         trimmed => String::from(trimmed),
     }
+}
+
+#[cfg(all(feature = "js-nfkc", target_arch = "wasm32", target_os = "unknown"))]
+fn nfkc(s: &str) -> String {
+    String::from(js_sys::JsString::from(s).normalize("NFKC"))
+}
+
+#[cfg(not(all(feature = "js-nfkc", target_arch = "wasm32", target_os = "unknown")))]
+fn nfkc(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    s.nfkc().collect()
 }
 
 #[cfg(test)]

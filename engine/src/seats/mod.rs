@@ -18,25 +18,40 @@
 //! Object) persists exactly that. This module stores nothing, signs nothing and reads
 //! no clock.
 //!
-//! - `model.rs`: the types above, and the checks of a seat request's fields;
-//! - `pool.rs`: [`Pool`], the decisions;
+//! - `model.rs`: the types above, and the checks of a seat request's names (each in its
+//!   one identity form);
+//! - `events.rs`: denials, seat events, and the [`Changes`] an operation reports;
+//! - `pool.rs`: [`Pool`], the decisions — a session is an installation, and each
+//!   heartbeat rotates its lease token's generation so a copied lease is caught;
+//! - `machines.rs`: node-locked licenses' machines, activation and its daily churn;
+//! - `admin.rs`: what ends seats from outside the app (a revoked lease or license, the
+//!   vault's deny state);
+//! - `denials.rs` and `log.rs`: the denial log, which no one can flood, and its state;
 //! - `sync.rs`: the schedule of a license's object (reports, the deny state's
 //!   freshness, the outbox of events);
 //! - `vault.rs`: the vault directory's rules.
 
+mod admin;
+mod denials;
+mod events;
+mod log;
+mod machines;
 mod model;
 mod pool;
 pub(crate) mod sync;
 pub(crate) mod vault;
 
+pub use events::{ActivationRefused, Changes, SeatDenial, SeatEvent, SeatEventKind};
+pub use log::{DENIAL_WINDOW_SECONDS, DENIALS_PER_DAY, DenialLog, MAX_OPEN_WINDOWS, OTHER_PRODUCT};
 pub(crate) use model::field;
 pub use model::{
-    Changes, Checkout, DEFAULT_LEASE_SECONDS, DenyState, Holding, Lease, MAX_HOST_BYTES,
-    MAX_LEASE_SECONDS, MAX_PRODUCT_BYTES, MAX_USER_BYTES, MIN_LEASE_SECONDS, PoolSnapshot,
-    Revocation, SeatDenial, SeatEvent, SeatEventKind, SeatRequest, SeatTerms, Session,
-    check_lease_seconds, check_seat_request, lease_lid,
+    Activation, Checkout, DEFAULT_LEASE_SECONDS, DenyState, Holding, Lease, MACHINE_TOKEN_SECONDS,
+    MAX_HOST_BYTES, MAX_LEASE_SECONDS, MAX_MACHINE_FIELD_BYTES, MAX_MACHINES, MAX_PRODUCT_BYTES,
+    MAX_USER_BYTES, MIN_LEASE_SECONDS, Machine, MachineDetails, PoolSnapshot, RETRY_SECONDS,
+    Revocation, SeatNames, SeatRequest, SeatTerms, Session, check_lease_seconds,
+    check_seat_request, lease_lid, product_identity, seat_names, user_identity,
 };
-pub use pool::Pool;
+pub use pool::{Gone, Pool, PoolState};
 
 #[cfg(test)]
 mod tests;

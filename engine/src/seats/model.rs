@@ -1,5 +1,5 @@
-//! The seat model: a license's seat terms, leases and their sessions, the vault's deny
-//! state, seat events and denials, and the [`Changes`] every operation reports.
+//! The seat model: a license's seat terms, its leases and their sessions (one per
+//! installation), the vault's deny state, and what the directory keeps of a pool.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::{String, ToString};
@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use crate::claims::LicenseClaims;
 use crate::decision::DenyCode;
 use crate::error::Error;
+use crate::identity::identity;
 
 /// A lease's default lifetime without a heartbeat: 20 minutes, as a floating license
 /// server's; apps heartbeat every half of it.
@@ -35,7 +36,7 @@ pub struct SeatTerms {
     pub products: Vec<String>,
     /// Seats per product (`included_users`).
     pub seats: u32,
-    /// Hosts one user may hold a product from at once (0: any number).
+    /// Installations one user may hold a product from at once (0: any number).
     pub max_sessions: u32,
     /// Grant beyond `seats`, as overage (`usage_billing`).
     pub overage: bool,
@@ -45,6 +46,13 @@ pub struct SeatTerms {
     pub trial_exp: u64,
     /// Lifetime of a session without a heartbeat, in seconds.
     pub lease_seconds: u32,
+    /// Machines the license may be activated on (0: not node-locked).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub max_machines: u32,
+    /// Activations per rolling day (0: no limit): the churn an installer loop or a
+    /// reimaging farm would cause.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub activations_per_day: u32,
 }
 
 impl SeatTerms {
@@ -53,13 +61,15 @@ impl SeatTerms {
         SeatTerms {
             lid: claims.lid.clone(),
             company: claims.company.clone(),
-            products: claims.prod.clone(),
+            products: claims.prod.iter().map(|p| identity(p)).collect(),
             seats: claims.included_users,
             max_sessions: claims.max_concurrent_user_sessions,
             overage: claims.usage_billing,
             lexp: claims.lexp,
             trial_exp: if claims.trial { claims.trial_exp } else { 0 },
             lease_seconds: lease_seconds.clamp(MIN_LEASE_SECONDS, MAX_LEASE_SECONDS),
+            max_machines: claims.max_machines,
+            activations_per_day: claims.max_activations_per_day,
         }
     }
 
@@ -76,7 +86,14 @@ impl SeatTerms {
             lexp: 0,
             trial_exp: 0,
             lease_seconds: DEFAULT_LEASE_SECONDS,
+            max_machines: 0,
+            activations_per_day: 0,
         }
+    }
+
+    /// Whether the license lends seats only to activated machines.
+    pub fn node_locked(&self) -> bool {
+        self.max_machines > 0
     }
 
     /// When the license stops lending seats: its expiry, or its trial's end if sooner.
@@ -125,6 +142,49 @@ pub fn check_seat_request(product: &str, user: &str, host: &str) -> Result<(), E
     field("host", host, 0, MAX_HOST_BYTES)
 }
 
+/// A seat request's names as the rules compare them: each checked as
+/// [`check_seat_request`] does, then the product and the user in their [`identity`] form
+/// (`Bob`, `"bob "` and `ｂｏｂ` are one user); the host label, only shown, trimmed.
+pub fn seat_names(product: &str, user: &str, host: &str) -> Result<SeatNames, Error> {
+    check_seat_request(product, user, host)?;
+    Ok(SeatNames {
+        product: named("product", product)?,
+        user: named("user", user)?,
+        host: String::from(host.trim()),
+    })
+}
+
+/// A user named on its own (a path, a filter), checked and in its identity form.
+pub fn user_identity(user: &str) -> Result<String, Error> {
+    field("user", user, 1, MAX_USER_BYTES)?;
+    named("user", user)
+}
+
+/// A product named on its own, checked and in its identity form.
+pub fn product_identity(product: &str) -> Result<String, Error> {
+    field("product", product, 1, MAX_PRODUCT_BYTES)?;
+    named("product", product)
+}
+
+fn named(field: &'static str, value: &str) -> Result<String, Error> {
+    let id = identity(value);
+    if id.is_empty() {
+        return Err(Error::invalid(field, "is required"));
+    }
+    Ok(id)
+}
+
+/// The names of a seat request, as [`seat_names`] makes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatNames {
+    /// The product's identity.
+    pub product: String,
+    /// The user's identity.
+    pub user: String,
+    /// The host label.
+    pub host: String,
+}
+
 pub(crate) fn field(name: &'static str, value: &str, min: usize, max: usize) -> Result<(), Error> {
     let message = if value.len() < min || (min > 0 && value.trim().is_empty()) {
         String::from("is required")
@@ -160,17 +220,42 @@ pub struct DenyState {
     pub revoked_before: BTreeMap<String, u64>,
 }
 
-/// One host's use of a lease.
+/// One installation's use of a lease.
+///
+/// Each heartbeat answers a lease token one `generation` newer, and only the newest
+/// works: two machines sharing one lease (its token and its key both copied) present an
+/// old generation within a heartbeat of each other, which ends the session as a clone.
+/// A retry of the heartbeat that made `generation` (its answer lost, the same
+/// `Idempotency-Key`, within [`RETRY_SECONDS`]) is not a clone: it gets the same
+/// generation again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Session {
-    /// The host label the app sent ("" if none).
+    /// The installation: the thumbprint of the key it proves itself with.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub installation: String,
+    /// The host label the app sent, for people ("" if none).
     pub host: String,
-    /// When this host first took the lease.
+    /// When this installation first took the lease.
     pub since: u64,
     /// When this session ends unless refreshed.
     pub expires_at: u64,
+    /// The generation of the newest lease token.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub generation: u64,
+    /// The idempotency key of the heartbeat that made `generation`, if it sent one.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub rotated_by: Option<String>,
+    /// When that heartbeat came: a retry of it is one only within [`RETRY_SECONDS`].
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub rotated_at: u64,
 }
+
+/// How long after a heartbeat a retry of it (same idempotency key, the generation
+/// before) is still taken for one, in seconds: a lost answer is retried within seconds.
+/// Two machines sharing a lease would have to present the same key inside this window
+/// at every heartbeat to pass as one.
+pub const RETRY_SECONDS: u64 = 60;
 
 /// One product of the license lent to one user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,7 +272,7 @@ pub struct Lease {
     /// Granted beyond the license's seats (`usage_billing`).
     #[cfg_attr(feature = "serde", serde(default))]
     pub overage: bool,
-    /// The hosts holding it; never empty while the lease exists.
+    /// The installations holding it; never empty while the lease exists.
     pub sessions: Vec<Session>,
 }
 
@@ -201,8 +286,11 @@ impl Lease {
             .unwrap_or(0)
     }
 
-    pub(crate) fn session(&self, host: &str) -> Option<&Session> {
-        self.sessions.iter().find(|s| s.host == host)
+    /// The session of `installation`, if it holds this lease.
+    pub fn session(&self, installation: &str) -> Option<&Session> {
+        self.sessions
+            .iter()
+            .find(|s| s.installation == installation)
     }
 }
 
@@ -217,208 +305,6 @@ pub fn lease_lid(lease: &str) -> Option<&str> {
     (ok(lid) && ok(rest)).then_some(lid)
 }
 
-/// Why a seat request was refused. Stable codes: apps match on them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SeatDenial {
-    /// Every seat of the product is held (and the license bills no overage).
-    NoSeatAvailable,
-    /// The user already holds the product from as many hosts as the license allows.
-    SessionLimitReached,
-    /// The product is disconnected from the vault.
-    ProductDisconnected,
-    /// The user is blocked from new seats.
-    UserBlocked,
-    /// The license itself refuses: revoked, expired, or not for this product.
-    License(DenyCode),
-}
-
-impl SeatDenial {
-    /// The stable wire code, e.g. `"NO_SEAT_AVAILABLE"` or the license's own code.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SeatDenial::NoSeatAvailable => "NO_SEAT_AVAILABLE",
-            SeatDenial::SessionLimitReached => "SESSION_LIMIT_REACHED",
-            SeatDenial::ProductDisconnected => "PRODUCT_DISCONNECTED",
-            SeatDenial::UserBlocked => "USER_BLOCKED",
-            SeatDenial::License(code) => code.as_str(),
-        }
-    }
-}
-
-impl SeatDenial {
-    /// The denial whose wire code is `code`, if any (the inverse of [`as_str`](Self::as_str)).
-    pub fn parse(code: &str) -> Option<SeatDenial> {
-        [
-            SeatDenial::NoSeatAvailable,
-            SeatDenial::SessionLimitReached,
-            SeatDenial::ProductDisconnected,
-            SeatDenial::UserBlocked,
-        ]
-        .into_iter()
-        .chain(DenyCode::ALL.into_iter().map(SeatDenial::License))
-        .find(|d| d.as_str() == code)
-    }
-}
-
-/// A denial crosses object calls as its wire code; an unknown code is an error, never
-/// a guess.
-#[cfg(feature = "serde")]
-impl serde::Serialize for SeatDenial {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "serde")]
-impl<'de> serde::Deserialize<'de> for SeatDenial {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let code = <alloc::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        SeatDenial::parse(&code)
-            .ok_or_else(|| serde::de::Error::custom(alloc::format!("unknown seat denial {code:?}")))
-    }
-}
-
-impl core::fmt::Display for SeatDenial {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What happened to a lease. `Granted` starts a lease; `Released`, `Expired` and
-/// `Revoked` end one; `Refreshed` keeps one while its hosts change (a host joined, left
-/// or expired: `reason` says which); `Denied` is a refused request. So the seats in use
-/// at any time are the starts minus the ends before it.
-///
-/// A heartbeat (or a checkout again from a host already holding the seat) is not an
-/// event: it only moves the session's expiry, which the license's pool shows. Logging
-/// one row per heartbeat would be most of the history at no gain to a report (seats
-/// held are spans from `Granted` to an end), and each row is also a write to the event
-/// store: per seat, every heartbeat interval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
-#[non_exhaustive]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum SeatEventKind {
-    /// A lease began.
-    Granted,
-    /// A lease continues while its hosts change: a host joined, left or expired.
-    Refreshed,
-    /// The app gave the lease back.
-    Released,
-    /// No heartbeat came in time (or the license ended).
-    Expired,
-    /// An administrator, a block, a disconnection or the license's revocation ended it.
-    Revoked,
-    /// A request was refused; `reason` says why.
-    Denied,
-}
-
-impl SeatEventKind {
-    /// The wire name, e.g. `"granted"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SeatEventKind::Granted => "granted",
-            SeatEventKind::Refreshed => "refreshed",
-            SeatEventKind::Released => "released",
-            SeatEventKind::Expired => "expired",
-            SeatEventKind::Revoked => "revoked",
-            SeatEventKind::Denied => "denied",
-        }
-    }
-
-    /// The kind named `name`, if any.
-    pub fn parse(name: &str) -> Option<SeatEventKind> {
-        use SeatEventKind::*;
-        [Granted, Refreshed, Released, Expired, Revoked, Denied]
-            .into_iter()
-            .find(|k| k.as_str() == name)
-    }
-}
-
-/// One thing that happened in a pool, for the event log (and the reports built on it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct SeatEvent {
-    /// When, Unix seconds.
-    pub at: u64,
-    /// What happened.
-    pub kind: SeatEventKind,
-    /// The lease, when there is one.
-    pub lease: Option<String>,
-    /// The product asked for.
-    pub product: String,
-    /// The user.
-    pub user: String,
-    /// The host ("" if none).
-    pub host: String,
-    /// Why: a denial's code, or what ended or changed the lease.
-    pub reason: Option<String>,
-}
-
-/// What an operation changed: the shell writes exactly this.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Changes {
-    /// Leases whose stored row must be (re)written from [`Pool::lease`].
-    pub saved: BTreeSet<String>,
-    /// Of those, leases whose only change is a later expiry (a heartbeat, a checkout
-    /// again from a host that holds it): who holds what is unchanged.
-    pub extended: BTreeSet<String>,
-    /// Leases whose stored row must be deleted.
-    pub removed: BTreeSet<String>,
-    /// Events to append to the log, in order.
-    pub events: Vec<SeatEvent>,
-    /// The revocation changed: store [`Pool::revocation`].
-    pub revoked: bool,
-    /// The deny state changed: store [`Pool::deny`].
-    pub deny: bool,
-}
-
-impl Changes {
-    /// Whether nothing changed at all.
-    pub fn is_empty(&self) -> bool {
-        self.saved.is_empty()
-            && self.removed.is_empty()
-            && self.events.is_empty()
-            && !self.revoked
-            && !self.deny
-    }
-
-    /// Whether the stored holdings changed at all, expiries included.
-    pub fn holdings_changed(&self) -> bool {
-        !self.saved.is_empty() || !self.removed.is_empty() || self.revoked
-    }
-
-    /// Whether who holds what changed, beyond later expiries: a lease began or ended, a
-    /// host joined or left, the license was revoked. The vault's roll-up should hear of
-    /// this soon; of a later expiry, whenever convenient.
-    pub fn membership_changed(&self) -> bool {
-        self.saved.iter().any(|id| !self.extended.contains(id))
-            || !self.removed.is_empty()
-            || self.revoked
-    }
-
-    pub(crate) fn save(&mut self, id: &str) {
-        self.saved.insert(id.to_string());
-        self.extended.remove(id);
-    }
-
-    pub(crate) fn extend(&mut self, id: &str) {
-        if !self.saved.contains(id) {
-            self.extended.insert(id.to_string());
-        }
-        self.saved.insert(id.to_string());
-    }
-
-    pub(crate) fn remove(&mut self, id: &str) {
-        self.saved.remove(id);
-        self.extended.remove(id);
-        self.removed.insert(id.to_string());
-    }
-}
-
 /// A license's revocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -429,15 +315,18 @@ pub struct Revocation {
     pub by: String,
 }
 
-/// A seat request: product, user, and the host asking ("" if none).
+/// A seat request: product and user (each in its [`identity`] form), the installation
+/// asking (its key's thumbprint, from its proof) and its host label ("" if none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeatRequest<'a> {
     /// The product wanted.
     pub product: &'a str,
     /// The user wanting it.
     pub user: &'a str,
-    /// The host label.
+    /// The host label, for people.
     pub host: &'a str,
+    /// The installation.
+    pub installation: &'a str,
 }
 
 /// A granted or refreshed checkout.
@@ -445,7 +334,7 @@ pub struct SeatRequest<'a> {
 pub struct Checkout {
     /// The lease, after the checkout.
     pub lease: Lease,
-    /// The asking host's session.
+    /// The asking installation's session.
     pub session: Session,
     /// A new lease (true) or an existing one refreshed (false).
     pub created: bool,
@@ -468,6 +357,9 @@ pub struct PoolSnapshot {
     pub ends_at: u64,
     /// Whether it was revoked.
     pub revoked: bool,
+    /// Installations one user may hold a product from at once (0: any number).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub max_sessions: u32,
     /// Every lease now.
     pub holdings: Vec<Holding>,
 }
@@ -482,8 +374,11 @@ pub struct Holding {
     pub product: String,
     /// The user.
     pub user: String,
-    /// The hosts holding it.
+    /// The host labels of the installations holding it.
     pub hosts: Vec<String>,
+    /// The installations holding it.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub installations: Vec<String>,
     /// When it was granted.
     pub since: u64,
     /// When it ends unless refreshed.
@@ -492,22 +387,49 @@ pub struct Holding {
     pub overage: bool,
 }
 
-pub(crate) fn event(
-    at: u64,
-    kind: SeatEventKind,
-    lease: Option<&str>,
-    product: &str,
-    user: &str,
-    host: &str,
-    reason: Option<&str>,
-) -> SeatEvent {
-    SeatEvent {
-        at,
-        kind,
-        lease: lease.map(String::from),
-        product: product.to_string(),
-        user: user.to_string(),
-        host: host.to_string(),
-        reason: reason.map(String::from),
-    }
+/// The longest machine name, platform and fingerprint accepted, in bytes.
+pub const MAX_MACHINE_FIELD_BYTES: usize = 256;
+/// The most machines one license keeps, node-locked or not.
+pub const MAX_MACHINES: usize = 10_000;
+/// How long a machine token lasts (or until the license ends, if sooner). It is checked
+/// offline, so a deactivated machine keeps a valid token at most this long; activating
+/// again from the same installation (200, not counted as an activation) renews it.
+pub const MACHINE_TOKEN_SECONDS: u64 = 7 * 86_400;
+/// One machine a license is activated on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Machine {
+    /// The machine id (`<lid>.<random>`).
+    pub id: String,
+    /// The installation: its key's thumbprint.
+    pub installation: String,
+    /// The name it gave (a host name, say), for people.
+    pub name: String,
+    /// The platform it gave (`linux-x64`, say).
+    pub platform: String,
+    /// A fingerprint it gave (a hardware id, hashed by the app), for the vendor's own
+    /// checks; the installation key is what identifies it.
+    pub fingerprint: String,
+    /// When it was activated.
+    pub activated_at: u64,
+}
+
+/// What an installation says about itself when it activates.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MachineDetails<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Its platform.
+    pub platform: &'a str,
+    /// Its fingerprint.
+    pub fingerprint: &'a str,
+}
+
+/// An activation: the machine, and whether it is new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activation {
+    /// The machine.
+    pub machine: Machine,
+    /// Activated now (true) or already active (false).
+    pub created: bool,
 }

@@ -1,47 +1,89 @@
 //! [`Pool`]: the decisions of one license's seat pool — checkout, heartbeat, release,
 //! expiry, revocation and the vault's deny state — each writing what it changed into a
-//! [`Changes`] for the shell to persist.
+//! [`Changes`] for the shell to persist. Machines are `machines.rs`'s, the denial log
+//! `denials.rs`'s.
+//!
+//! A session is an installation: the thumbprint of the key it proves itself with. The
+//! host label an app sends is only shown.
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use super::events::{Changes, SeatDenial, SeatEventKind, Subject, event};
+use super::log::DenialLog;
 use super::model::{
-    Changes, Checkout, DenyState, Holding, Lease, PoolSnapshot, Revocation, SeatDenial,
-    SeatEventKind, SeatRequest, SeatTerms, Session, event,
+    Checkout, DenyState, Holding, Lease, Machine, PoolSnapshot, RETRY_SECONDS, Revocation,
+    SeatRequest, SeatTerms, Session,
 };
 use crate::decision::DenyCode;
+
+/// Why a heartbeat finds no session to extend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gone {
+    /// The session ended (expired, released, revoked, kept out) or never was.
+    Ended,
+    /// The heartbeat presented an older generation than the session's newest: the lease
+    /// and its key are in two places. The session ends now, as a clone.
+    CloneDetected,
+}
+
+/// Everything a pool is, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PoolState {
+    /// The terms (stand-ins until the license is opened).
+    pub terms: Option<SeatTerms>,
+    /// The revocation, if revoked.
+    pub revoked: Option<Revocation>,
+    /// The leases.
+    pub leases: Vec<Lease>,
+    /// The deny state last applied.
+    pub deny: DenyState,
+    /// The activated machines.
+    pub machines: Vec<Machine>,
+    /// When the last day's activations happened.
+    pub activations: Vec<u64>,
+    /// The denial log's windows and daily count.
+    pub denial_log: DenialLog,
+}
 
 /// One license's live seat state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pool {
-    terms: SeatTerms,
-    revoked: Option<Revocation>,
-    leases: BTreeMap<String, Lease>,
+    pub(super) terms: SeatTerms,
+    pub(super) revoked: Option<Revocation>,
+    pub(super) leases: BTreeMap<String, Lease>,
     /// (product, user) → lease id.
     holders: BTreeMap<(String, String), String>,
     /// product → leases of it.
     allocated: BTreeMap<String, u32>,
-    deny: DenyState,
+    pub(super) deny: DenyState,
+    /// installation → its machine.
+    pub(super) machines: BTreeMap<String, Machine>,
+    pub(super) activations: Vec<u64>,
+    pub(super) denial_log: DenialLog,
 }
 
 impl Pool {
-    /// A pool with the given state, as loaded from storage.
-    pub fn restore(
-        terms: SeatTerms,
-        revoked: Option<Revocation>,
-        leases: impl IntoIterator<Item = Lease>,
-        deny: DenyState,
-    ) -> Pool {
+    /// A pool with the given state, as loaded from storage (`lid` names it while its
+    /// terms are unknown).
+    pub fn restore(lid: &str, state: PoolState) -> Pool {
         let mut pool = Pool {
-            terms,
-            revoked,
+            terms: state.terms.unwrap_or_else(|| SeatTerms::unknown(lid)),
+            revoked: state.revoked,
             leases: BTreeMap::new(),
             holders: BTreeMap::new(),
             allocated: BTreeMap::new(),
-            deny,
+            deny: state.deny,
+            machines: state
+                .machines
+                .into_iter()
+                .map(|m| (m.installation.clone(), m))
+                .collect(),
+            activations: state.activations,
+            denial_log: state.denial_log,
         };
-        for lease in leases {
+        for lease in state.leases {
             if !lease.sessions.is_empty() {
                 pool.insert(lease);
             }
@@ -51,7 +93,14 @@ impl Pool {
 
     /// A fresh pool: nothing lent, nothing revoked.
     pub fn new(terms: SeatTerms) -> Pool {
-        Pool::restore(terms, None, [], DenyState::default())
+        let lid = terms.lid.clone();
+        Pool::restore(
+            &lid,
+            PoolState {
+                terms: Some(terms),
+                ..PoolState::default()
+            },
+        )
     }
 
     /// The terms.
@@ -89,11 +138,20 @@ impl Pool {
         self.allocated.get(product).copied().unwrap_or(0)
     }
 
-    /// The earliest time a session expires: when the shell should wake to sweep.
+    /// The earliest time a session expires.
     pub fn next_expiry(&self) -> Option<u64> {
         self.leases
             .values()
             .flat_map(|l| l.sessions.iter().map(|s| s.expires_at))
+            .min()
+    }
+
+    /// The earliest time the pool has something to do by itself (Unix seconds): a
+    /// session to expire, a denial window to close. The shell's alarm wakes then.
+    pub fn next_due(&self) -> Option<u64> {
+        [self.next_expiry(), self.denial_log.next_close()]
+            .into_iter()
+            .flatten()
             .min()
     }
 
@@ -120,7 +178,7 @@ impl Pool {
     }
 
     /// End a whole lease with an event of `kind` (and `reason`).
-    fn end(
+    pub(super) fn end(
         &mut self,
         id: &str,
         kind: SeatEventKind,
@@ -130,26 +188,60 @@ impl Pool {
     ) -> Option<Lease> {
         let lease = self.take(id)?;
         ch.remove(id);
-        let host = lease
-            .sessions
-            .last()
-            .map(|s| s.host.clone())
-            .unwrap_or_default();
-        ch.events.push(event(
-            now,
-            kind,
-            Some(&lease.id),
-            &lease.product,
-            &lease.user,
-            &host,
-            reason,
-        ));
+        let last = lease.sessions.last();
+        let who = Subject {
+            lease: Some(&lease.id),
+            product: &lease.product,
+            user: &lease.user,
+            host: last.map_or("", |s| s.host.as_str()),
+            installation: last.map_or("", |s| s.installation.as_str()),
+        };
+        ch.events.push(event(now, kind, who, reason));
         Some(lease)
     }
 
+    /// End `installation`'s session of lease `id` (the whole lease if it was the last),
+    /// for `reason`; an ended lease is `Revoked`, a lease that goes on `Refreshed`.
+    pub(super) fn end_session(
+        &mut self,
+        id: &str,
+        installation: &str,
+        reason: &str,
+        now: u64,
+        ch: &mut Changes,
+    ) {
+        let Some(lease) = self.leases.get_mut(id) else {
+            return;
+        };
+        let Some(at) = lease
+            .sessions
+            .iter()
+            .position(|s| s.installation == installation)
+        else {
+            return;
+        };
+        if lease.sessions.len() == 1 {
+            self.end(id, SeatEventKind::Revoked, Some(reason), now, ch);
+            return;
+        }
+        let session = lease.sessions.remove(at);
+        let who = Subject {
+            lease: Some(id),
+            product: &lease.product,
+            user: &lease.user,
+            host: &session.host,
+            installation: &session.installation,
+        };
+        ch.events
+            .push(event(now, SeatEventKind::Refreshed, who, Some(reason)));
+        ch.save(id);
+    }
+
     /// Expire every session whose time has come; a lease whose last session expires
-    /// ends. Every operation starts with this, so state is never judged stale.
+    /// ends. Every operation starts with this, so state is never judged stale. Denial
+    /// windows that closed are written out too.
     pub fn sweep(&mut self, now: u64, ch: &mut Changes) {
+        self.close_denial_windows(now, ch);
         let due: Vec<String> = self
             .leases
             .values()
@@ -168,15 +260,18 @@ impl Pool {
             let (gone, kept): (Vec<Session>, Vec<Session>) =
                 lease.sessions.drain(..).partition(|s| s.expires_at <= now);
             lease.sessions = kept;
-            let (product, user) = (lease.product.clone(), lease.user.clone());
             for s in gone {
+                let who = Subject {
+                    lease: Some(&id),
+                    product: &lease.product,
+                    user: &lease.user,
+                    host: &s.host,
+                    installation: &s.installation,
+                };
                 ch.events.push(event(
                     now,
                     SeatEventKind::Refreshed,
-                    Some(&id),
-                    &product,
-                    &user,
-                    &s.host,
+                    who,
                     Some("HOST_EXPIRED"),
                 ));
             }
@@ -189,22 +284,29 @@ impl Pool {
             .min(self.terms.ends_at())
     }
 
-    /// Why the license lends nothing to `product`, if it does not.
-    fn license_denial(&self, product: &str, now: u64) -> Option<SeatDenial> {
+    /// Why the license lends nothing at all at `now`, if it does not: revoked or ended.
+    pub(super) fn license_ended(&self, now: u64) -> Option<SeatDenial> {
         if self.revoked.is_some() {
             return Some(SeatDenial::License(DenyCode::Revoked));
+        }
+        self.terms.ended(now).map(SeatDenial::License)
+    }
+
+    /// Why the license lends nothing to `product`, if it does not.
+    fn license_denial(&self, product: &str, now: u64) -> Option<SeatDenial> {
+        if let Some(denial) = self.license_ended(now) {
+            return Some(denial);
         }
         if !self.terms.products.iter().any(|p| p == product) {
             return Some(SeatDenial::License(DenyCode::WrongProduct));
         }
-        if let Some(code) = self.terms.ended(now) {
-            return Some(SeatDenial::License(code));
-        }
         None
     }
 
-    /// Take (or refresh) `request.product` for `request.user` from `request.host`.
-    /// A new lease gets the id `new_id` (the shell draws it at random).
+    /// Take (or refresh) `request.product` for `request.user` from
+    /// `request.installation`. A new lease gets the id `new_id` (the shell draws it at
+    /// random). A checkout again from an installation that holds the seat starts its
+    /// session's next generation: the token it had stops working.
     pub fn checkout(
         &mut self,
         request: SeatRequest<'_>,
@@ -236,6 +338,9 @@ impl Pool {
         if self.deny.blocked.contains(r.user) {
             return Err(SeatDenial::UserBlocked);
         }
+        if self.terms.node_locked() && !self.machines.contains_key(r.installation) {
+            return Err(SeatDenial::MachineNotActivated);
+        }
         let until = self.session_until(now);
         let key = (r.product.to_string(), r.user.to_string());
         if let Some(id) = self.holders.get(&key).cloned() {
@@ -244,48 +349,47 @@ impl Pool {
                 .leases
                 .get_mut(&id)
                 .ok_or(SeatDenial::NoSeatAvailable)?;
-            let hosts = lease.sessions.len();
-            let reason = match lease.sessions.iter_mut().find(|s| s.host == r.host) {
+            let count = lease.sessions.len();
+            let joined = match lease
+                .sessions
+                .iter_mut()
+                .find(|s| s.installation == r.installation)
+            {
                 Some(session) => {
                     session.expires_at = until;
-                    None
+                    session.generation += 1;
+                    session.rotated_by = None;
+                    session.rotated_at = now;
+                    session.host = r.host.to_string();
+                    false
                 }
-                None if max > 0 && hosts >= max => {
-                    return Err(SeatDenial::SessionLimitReached);
-                }
+                None if max > 0 && count >= max => return Err(SeatDenial::SessionLimitReached),
                 None => {
-                    lease.sessions.push(Session {
-                        host: r.host.to_string(),
-                        since: now,
-                        expires_at: until,
-                    });
-                    Some("HOST_JOINED")
+                    lease.sessions.push(new_session(r, now, until));
+                    true
                 }
             };
             let lease = lease.clone();
-            // Checking out again from a host that holds the seat is a heartbeat: a
-            // later expiry, no event (see [`SeatEventKind`]).
-            match reason {
-                Some(reason) => {
-                    ch.save(&id);
-                    ch.events.push(event(
-                        now,
-                        SeatEventKind::Refreshed,
-                        Some(&id),
-                        r.product,
-                        r.user,
-                        r.host,
-                        Some(reason),
-                    ));
-                }
-                None => ch.extend(&id),
+            // Checking out again from an installation that holds the seat is a
+            // heartbeat: a later expiry, no event (see [`SeatEventKind`]).
+            if joined {
+                ch.save(&id);
+                let who = Subject::of(r).lease(&id);
+                ch.events.push(event(
+                    now,
+                    SeatEventKind::Refreshed,
+                    who,
+                    Some("HOST_JOINED"),
+                ));
+            } else {
+                ch.extend(&id);
             }
+            let session = lease
+                .session(r.installation)
+                .cloned()
+                .unwrap_or_else(|| new_session(r, now, until));
             return Ok(Checkout {
-                session: lease.session(r.host).cloned().unwrap_or_else(|| Session {
-                    host: r.host.into(),
-                    since: now,
-                    expires_at: until,
-                }),
+                session,
                 lease,
                 created: false,
             });
@@ -294,11 +398,7 @@ impl Pool {
         if overage && !self.terms.overage {
             return Err(SeatDenial::NoSeatAvailable);
         }
-        let session = Session {
-            host: r.host.to_string(),
-            since: now,
-            expires_at: until,
-        };
+        let session = new_session(r, now, until);
         let lease = Lease {
             id: new_id.to_string(),
             product: r.product.to_string(),
@@ -309,13 +409,11 @@ impl Pool {
         };
         self.insert(lease.clone());
         ch.save(new_id);
+        let who = Subject::of(r).lease(new_id);
         ch.events.push(event(
             now,
             SeatEventKind::Granted,
-            Some(new_id),
-            r.product,
-            r.user,
-            r.host,
+            who,
             overage.then_some("OVERAGE"),
         ));
         Ok(Checkout {
@@ -325,169 +423,83 @@ impl Pool {
         })
     }
 
-    /// Record a request refused before it reached the pool's rules (the license token
-    /// itself was refused: expired, not yet valid, ...), so every denial is in the log.
-    pub fn refuse(
-        &mut self,
-        request: SeatRequest<'_>,
-        denial: SeatDenial,
-        now: u64,
-        ch: &mut Changes,
-    ) {
-        ch.events.push(event(
-            now,
-            SeatEventKind::Denied,
-            None,
-            request.product,
-            request.user,
-            request.host,
-            Some(denial.as_str()),
-        ));
-    }
-
-    /// Extend `host`'s session of lease `id` (held by `user`, of `product`). `None`
-    /// when that session no longer exists: the app must ask for a new seat. The later
-    /// expiry is a change to store, not an event (see [`SeatEventKind`]).
+    /// Extend `request.installation`'s session of lease `id`, presenting the lease
+    /// token of `generation`, sent with idempotency `key`:
+    ///
+    /// - the newest generation: extended, and the next generation starts (its token is
+    ///   the one to present next);
+    /// - the generation before, with the key of the heartbeat that started the newest:
+    ///   a retry whose answer was lost — extended again, the same generation answered;
+    /// - anything older: the lease and its key are in two places. The session ends as
+    ///   `CLONE_DETECTED`, for both copies.
+    ///
+    /// The later expiry is a change to store, not an event (see [`SeatEventKind`]).
     pub fn heartbeat(
         &mut self,
         id: &str,
         request: SeatRequest<'_>,
+        generation: u64,
+        key: Option<&str>,
         now: u64,
         ch: &mut Changes,
-    ) -> Option<Checkout> {
+    ) -> Result<Checkout, Gone> {
         self.sweep(now, ch);
         if self.revoked.is_some() {
-            return None;
+            return Err(Gone::Ended);
         }
         let until = self.session_until(now);
-        let lease = self.leases.get_mut(id)?;
+        let lease = self.leases.get_mut(id).ok_or(Gone::Ended)?;
         if lease.user != request.user || lease.product != request.product {
-            return None;
+            return Err(Gone::Ended);
         }
-        let session = lease.sessions.iter_mut().find(|s| s.host == request.host)?;
+        let session = lease
+            .sessions
+            .iter_mut()
+            .find(|s| s.installation == request.installation)
+            .ok_or(Gone::Ended)?;
+        let retry = generation + 1 == session.generation
+            && key.is_some()
+            && session.rotated_by.as_deref() == key
+            && now < session.rotated_at.saturating_add(RETRY_SECONDS);
+        if generation == session.generation {
+            session.generation += 1;
+            session.rotated_by = key.map(String::from);
+            session.rotated_at = now;
+        } else if !retry {
+            self.end_session(id, request.installation, "CLONE_DETECTED", now, ch);
+            return Err(Gone::CloneDetected);
+        }
         session.expires_at = until;
         let session = session.clone();
         let lease = lease.clone();
         ch.extend(id);
-        Some(Checkout {
+        Ok(Checkout {
             lease,
             session,
             created: false,
         })
     }
 
-    /// Give back `host`'s session of lease `id`; the lease ends with its last session.
-    /// Releasing what is already gone changes nothing.
+    /// Give back `request.installation`'s session of lease `id`; the lease ends with its
+    /// last session. Releasing what is already gone changes nothing.
     pub fn release(&mut self, id: &str, request: SeatRequest<'_>, now: u64, ch: &mut Changes) {
         self.sweep(now, ch);
-        let Some(lease) = self.leases.get_mut(id) else {
+        let Some(lease) = self.leases.get(id) else {
             return;
         };
-        if lease.user != request.user || lease.product != request.product {
+        if lease.user != request.user
+            || lease.product != request.product
+            || lease.session(request.installation).is_none()
+        {
             return;
         }
-        let Some(at) = lease.sessions.iter().position(|s| s.host == request.host) else {
-            return;
-        };
         if lease.sessions.len() == 1 {
             self.end(id, SeatEventKind::Released, None, now, ch);
             return;
         }
-        lease.sessions.remove(at);
-        ch.save(id);
-        ch.events.push(event(
-            now,
-            SeatEventKind::Refreshed,
-            Some(id),
-            request.product,
-            request.user,
-            request.host,
-            Some("HOST_RELEASED"),
-        ));
+        self.end_session(id, request.installation, "HOST_RELEASED", now, ch);
     }
 
-    /// An administrator ends lease `id` of `user` (every host). `None` if there is no
-    /// such lease of that user.
-    pub fn revoke_lease(
-        &mut self,
-        id: &str,
-        user: &str,
-        now: u64,
-        ch: &mut Changes,
-    ) -> Option<Lease> {
-        self.sweep(now, ch);
-        if self.leases.get(id)?.user != user {
-            return None;
-        }
-        self.end(id, SeatEventKind::Revoked, Some("REVOKED"), now, ch)
-    }
-
-    /// Revoke the license: every lease ends, and nothing is lent again. Revoking twice
-    /// changes nothing (the first revocation's time and author stay).
-    pub fn revoke(&mut self, by: &str, now: u64, ch: &mut Changes) {
-        self.sweep(now, ch);
-        if self.revoked.is_some() {
-            return;
-        }
-        self.revoked = Some(Revocation {
-            at: now,
-            by: by.to_string(),
-        });
-        ch.revoked = true;
-        let ids: Vec<String> = self.leases.keys().cloned().collect();
-        for id in ids {
-            self.end(
-                &id,
-                SeatEventKind::Revoked,
-                Some("LICENSE_REVOKED"),
-                now,
-                ch,
-            );
-        }
-    }
-
-    /// Apply the vault's deny state if it is newer than the one held, ending the
-    /// leases it keeps out. Returns whether it was applied.
-    pub fn apply_deny(&mut self, deny: DenyState, now: u64, ch: &mut Changes) -> bool {
-        self.sweep(now, ch);
-        if deny.version <= self.deny.version {
-            return false;
-        }
-        // A "revoke all" mark acts once, when it first arrives (or moves): a lease the
-        // user took after it was applied here must survive later deliveries, even one
-        // in the same second.
-        let fresh_marks: BTreeMap<String, u64> = deny
-            .revoked_before
-            .iter()
-            .filter(|(user, at)| self.deny.revoked_before.get(*user) != Some(*at))
-            .map(|(user, at)| (user.clone(), *at))
-            .collect();
-        self.deny = deny;
-        ch.deny = true;
-        let ended: Vec<(String, &'static str)> = self
-            .leases
-            .values()
-            .filter_map(|l| {
-                let reason = if self.deny.disconnected.contains(&l.product) {
-                    "PRODUCT_DISCONNECTED"
-                } else if self.deny.blocked.contains(&l.user) {
-                    "USER_BLOCKED"
-                } else if fresh_marks.get(&l.user).is_some_and(|t| l.since <= *t) {
-                    "REVOKED"
-                } else {
-                    return None;
-                };
-                Some((l.id.clone(), reason))
-            })
-            .collect();
-        for (id, reason) in ended {
-            self.end(&id, SeatEventKind::Revoked, Some(reason), now, ch);
-        }
-        true
-    }
-}
-
-impl Pool {
     /// Who holds what now, for the directory.
     pub fn snapshot(&self) -> PoolSnapshot {
         PoolSnapshot {
@@ -497,6 +509,7 @@ impl Pool {
             products: self.terms.products.clone(),
             ends_at: self.terms.ends_at(),
             revoked: self.revoked.is_some(),
+            max_sessions: self.terms.max_sessions,
             holdings: self
                 .leases
                 .values()
@@ -505,11 +518,24 @@ impl Pool {
                     product: l.product.clone(),
                     user: l.user.clone(),
                     hosts: l.sessions.iter().map(|s| s.host.clone()).collect(),
+                    installations: l.sessions.iter().map(|s| s.installation.clone()).collect(),
                     since: l.since,
                     expires_at: l.expires_at(),
                     overage: l.overage,
                 })
                 .collect(),
         }
+    }
+}
+
+fn new_session(r: SeatRequest<'_>, now: u64, until: u64) -> Session {
+    Session {
+        installation: r.installation.to_string(),
+        host: r.host.to_string(),
+        since: now,
+        expires_at: until,
+        generation: 1,
+        rotated_by: None,
+        rotated_at: now,
     }
 }

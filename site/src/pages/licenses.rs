@@ -72,6 +72,9 @@ fn IssueForm(issue: Action<IssueRequest, Result<LicenseRecord, ApiError>>) -> im
     let users = RwSignal::new(String::from("10"));
     let token_days = RwSignal::new(String::from("30"));
     let lease_minutes = RwSignal::new(String::from("20"));
+    let per_user = RwSignal::new(String::from("1"));
+    let machines = RwSignal::new(String::from("0"));
+    let per_day = RwSignal::new(String::from("10"));
     let trial = RwSignal::new(false);
     let local_error = RwSignal::new(None::<ApiError>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -98,6 +101,16 @@ fn IssueForm(issue: Action<IssueRequest, Result<LicenseRecord, ApiError>>) -> im
             local_error.set(field("Seat lease (minutes)", "must be a whole number"));
             return;
         };
+        let whole = |signal: RwSignal<String>| signal.get_untracked().trim().parse::<u32>();
+        let (Ok(per_user), Ok(machines), Ok(per_day)) =
+            (whole(per_user), whole(machines), whole(per_day))
+        else {
+            local_error.set(field(
+                "Machines per user, node-locked machines and activations per day",
+                "must be whole numbers",
+            ));
+            return;
+        };
         local_error.set(None);
         let request = IssueRequest {
             company: company.get_untracked(),
@@ -118,7 +131,9 @@ fn IssueForm(issue: Action<IssueRequest, Result<LicenseRecord, ApiError>>) -> im
             tok_exp_warn_days: 2,
             update_days: 1,
             usage_billing: false,
-            max_concurrent_user_sessions: 0,
+            max_concurrent_user_sessions: per_user,
+            max_machines: machines,
+            max_activations_per_day: per_day,
             details_url: String::new(),
             trial: trial.get_untracked(),
             trial_exp: 0,
@@ -139,6 +154,9 @@ fn IssueForm(issue: Action<IssueRequest, Result<LicenseRecord, ApiError>>) -> im
                 <label>"Included users" <input name="included_users" inputmode="numeric" bind:value=users /></label>
                 <label>"Token days" <input name="token_days" inputmode="numeric" bind:value=token_days /></label>
                 <label>"Seat lease (minutes)" <input name="lease_minutes" inputmode="numeric" bind:value=lease_minutes /></label>
+                <label title="0: any number">"Machines per user" <input name="max_concurrent_user_sessions" inputmode="numeric" bind:value=per_user /></label>
+                <label title="0: not node-locked">"Node-locked machines" <input name="max_machines" inputmode="numeric" bind:value=machines /></label>
+                <label title="0: no limit">"Activations per day" <input name="max_activations_per_day" inputmode="numeric" bind:value=per_day /></label>
                 <label class="check"><input name="trial" type="checkbox" bind:checked=trial /> "Trial"</label>
                 <button type="submit" disabled=move || issue.pending().get()>"Issue license"</button>
             </form>
@@ -188,6 +206,8 @@ fn LicenseTable(
                     <td>{time::format(r.claims.lexp)}</td>
                     <td data-testid="state">{if revoked { "revoked" } else { "active" }}</td>
                     <td>
+                        <a href=format!("/licenses/{}/machines", r.lid) data-testid="machines-link">"Machines"</a>
+                        " "
                         <Show when=move || !revoked>
                             <button class="danger" on:click=confirm_revoke.clone()>"Revoke"</button>
                         </Show>

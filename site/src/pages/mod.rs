@@ -4,6 +4,7 @@ pub(crate) mod audit;
 pub(crate) mod home;
 pub(crate) mod licenses;
 pub(crate) mod licensing;
+pub(crate) mod machines;
 pub(crate) mod not_found;
 pub(crate) mod reports;
 pub(crate) mod settings;

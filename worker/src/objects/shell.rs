@@ -111,6 +111,24 @@ pub(crate) fn create_schema(sql: &SqlStorage, schema: &str, object: &str) {
     }
 }
 
+/// Add `column` to `table` with `definition` (`TEXT NOT NULL DEFAULT ''`, say), unless
+/// it is there: for tables an earlier version created without it.
+pub(crate) fn add_column(sql: &SqlStorage, table: &str, column: &str, definition: &str) {
+    let present = sql::count(
+        sql,
+        "SELECT COUNT(*) AS n FROM pragma_table_info(?) WHERE name = ?",
+        vec![sql::text(table), sql::text(column)],
+    );
+    if present.is_ok_and(|n| n == 0)
+        && let Err(e) = sql.exec(
+            &format!("ALTER TABLE {table} ADD COLUMN {column} {definition}"),
+            None,
+        )
+    {
+        worker::console_error!("adding {table}.{column}: {e}");
+    }
+}
+
 /// `value` as JSON text, for a column.
 pub(crate) fn json<T: Serialize>(value: &T) -> Result<String, ApiError> {
     serde_json::to_string(value).map_err(|e| ApiError::Internal(e.to_string()))

@@ -44,7 +44,7 @@ pub(crate) const fn fixed_lengths<R, const N: usize>(table: &Table<R>) -> [usize
 }
 
 /// Whether `path` matches `pattern`, whose first `fixed` bytes are fixed text.
-fn matches(pattern: &'static str, fixed: usize, path: &str) -> Option<Params> {
+pub(crate) fn matches(pattern: &'static str, fixed: usize, path: &str) -> Option<Params> {
     if fixed == pattern.len() {
         return (pattern == path).then(Params::default);
     }

@@ -21,6 +21,17 @@ use crate::routes;
 
 pub(crate) use self::matcher::Params;
 
+/// Whether `path` is an app route's (any method): its answers, preflights included, allow
+/// any origin (the apps' browsers run on their own).
+pub(crate) fn app_path(path: &str) -> bool {
+    ROUTES
+        .iter()
+        .zip(FIXED_LEN)
+        .any(|((_, pattern, route), fixed)| {
+            route.access().app() && matcher::matches(pattern, fixed, path).is_some()
+        })
+}
+
 /// Each route's pattern length before its first parameter, at compile time.
 const FIXED_LEN: [usize; ROUTES.len()] = matcher::fixed_lengths(ROUTES);
 
@@ -50,6 +61,9 @@ macro_rules! caller {
     };
     (App, $caller:expr) => {
         ()
+    };
+    (AppOr($permission:ident), $caller:expr) => {
+        $caller
     };
     ($kind:ident $(($permission:ident))?, $caller:expr) => {
         $caller.ok_or_else(|| {
@@ -87,7 +101,7 @@ macro_rules! routes {
         pub(crate) async fn dispatch(mut $req: Request, $env: Env) -> Result<Response, ApiError> {
             let (route, $params) = resolve(&$req.method(), &$req.path())?;
             let access = route.access();
-            crate::guard::check(&$req, access.ambient())?;
+            crate::guard::check(&$req, access.ambient_for(&$req))?;
             let caller = auth::authorize(&$req, &$env, access).await?;
             match route {
                 $( Route::$route => {
@@ -155,6 +169,10 @@ routes! {
     SeatsCheckout: Post "/api/seats/checkout", App => routes::seats::checkout(&mut req, &env).await;
     SeatsHeartbeat: Post "/api/seats/heartbeat", App => routes::seats::heartbeat(&mut req, &env).await;
     SeatsRelease: Post "/api/seats/release", App => routes::seats::release(&mut req, &env).await;
+    MachinesActivate: Post "/api/machines/activate", App =>
+        routes::machines::activate(&mut req, &env).await;
+    MachinesDeactivate: Delete "/api/machines/:id", AppOr(SeatsWrite) =>
+        routes::machines::deactivate(&mut req, &env, caller, params.get("id")).await;
     VaultProducts: Get "/api/vault/products", Any(SeatsRead) => routes::vault::products(&env).await;
     VaultProductLicenses: Get "/api/vault/products/:product/licenses", Any(SeatsRead) =>
         routes::vault::product_licenses(&req, &env, params.get("product")).await;
@@ -176,6 +194,8 @@ routes! {
         routes::vault::license(&req, &env, params.get("lid")).await;
     VaultLicenseEvents: Get "/api/vault/licenses/:lid/events", Any(SeatsRead) =>
         routes::vault::license_events(&req, &env, params.get("lid")).await;
+    VaultLicenseMachines: Get "/api/vault/licenses/:lid/machines", Any(SeatsRead) =>
+        routes::machines::list(&req, &env, params.get("lid")).await;
     ReportsUsage: Get "/api/vault/reports/usage", Any(ReportsRead) =>
         routes::reports::usage_report(&req, &env).await;
     ReportsDenials: Get "/api/vault/reports/denials", Any(ReportsRead) =>
@@ -237,7 +257,8 @@ mod tests {
                 Route::LicensesValidate,
                 Route::SeatsCheckout,
                 Route::SeatsHeartbeat,
-                Route::SeatsRelease
+                Route::SeatsRelease,
+                Route::MachinesActivate,
             ]
         );
     }

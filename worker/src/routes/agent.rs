@@ -13,7 +13,9 @@ use std::collections::BTreeSet;
 use crate::request::Request;
 use serde::{Deserialize, Serialize};
 use tessera_engine::api::{AgentBatch, AgentBatchAnswer};
-use tessera_engine::{AgentEvent, AgentEventType, MAX_AGENT_BATCH, agent_spans};
+use tessera_engine::{
+    AgentEvent, AgentEventType, MAX_AGENT_BATCH, agent_spans, product_identity, user_identity,
+};
 use worker::{Env, Response};
 
 use crate::auth::{Caller, Via};
@@ -107,15 +109,18 @@ fn item_error(index: usize, message: impl core::fmt::Display) -> ApiError {
 
 /// Read and check a batch: at most [`MAX_AGENT_BATCH`] items, each a valid event.
 fn check_batch(raw: RawBatch, now: u64) -> Result<AgentBatch, ApiError> {
-    let events = raw.events.0;
+    let mut events = raw.events.0;
     if events.is_empty() || events.len() > MAX_AGENT_BATCH {
         return Err(ApiError::InvalidField {
             field: "events".into(),
             message: format!("must hold 1 to {MAX_AGENT_BATCH} events"),
         });
     }
-    for (i, event) in events.iter().enumerate() {
+    for (i, event) in events.iter_mut().enumerate() {
         event.check(now).map_err(|e| item_error(i, e))?;
+        // Reported in the names' one identity form, as Tessera's own seats are.
+        event.product = product_identity(&event.product).map_err(|e| item_error(i, e))?;
+        event.user = user_identity(&event.user).map_err(|e| item_error(i, e))?;
     }
     Ok(AgentBatch { events })
 }
@@ -138,6 +143,7 @@ fn stored(e: &AgentEvent) -> StoredEvent {
         lease: None,
         reason: e.reason.clone(),
         server: Some(e.server.clone()),
+        count: 1,
     }
 }
 

@@ -8,6 +8,7 @@ pub(crate) mod jwks;
 pub(crate) mod keys;
 pub(crate) mod licenses;
 pub(crate) mod licensing;
+pub(crate) mod machines;
 pub(crate) mod me;
 pub(crate) mod openapi;
 pub(crate) mod reports;

@@ -15,7 +15,7 @@
 
 use crate::request::Request;
 use tessera_engine::api::DenialsReport;
-use tessera_engine::{Interval, MAX_USER_BYTES, ReportRange, usage};
+use tessera_engine::{Interval, MAX_USER_BYTES, ReportRange, identity, usage};
 use worker::{Env, Response};
 
 use crate::csv::{self, Csv};
@@ -39,8 +39,9 @@ pub(crate) async fn usage_report(req: &Request, env: &Env) -> Result<Response, A
     };
     let (from, to) = q.range(now)?;
     let range = ReportRange::new(from, to, interval)?;
-    let product = q.text("product", MAX_FILTER_BYTES)?;
-    let user = q.text("user", MAX_USER_BYTES)?;
+    // Filters compare in the names' one identity form, as they were stored.
+    let product = q.text("product", MAX_FILTER_BYTES)?.map(identity);
+    let user = q.text("user", MAX_USER_BYTES)?.map(identity);
     let users_table = match q.get("table") {
         None | Some("products") => false,
         Some("users") => true,
@@ -53,7 +54,9 @@ pub(crate) async fn usage_report(req: &Request, env: &Env) -> Result<Response, A
     };
     let as_csv = csv::wanted(req, &q)?;
     let store = Store::open(env).await?;
-    let spans = store.spans(from, to, product, user).await?;
+    let spans = store
+        .spans(from, to, product.as_deref(), user.as_deref())
+        .await?;
     let report = usage(&spans, range, now);
     if !as_csv {
         return super::json(200, &report);
@@ -88,11 +91,13 @@ pub(crate) async fn usage_report(req: &Request, env: &Env) -> Result<Response, A
 pub(crate) async fn denials(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let q = Query::of(req)?;
     let (from, to) = q.range(platform::now())?;
+    let product = q.text("product", MAX_FILTER_BYTES)?.map(identity);
+    let user = q.text("user", MAX_USER_BYTES)?.map(identity);
     let filter = DenialFilter {
         from,
         to,
-        product: q.text("product", MAX_FILTER_BYTES)?,
-        user: q.text("user", MAX_USER_BYTES)?,
+        product: product.as_deref(),
+        user: user.as_deref(),
         reason: q.text("reason", MAX_FILTER_BYTES)?,
     };
     let cursor = match q.cursor() {

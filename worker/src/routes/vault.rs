@@ -23,7 +23,9 @@ use tessera_engine::api::{
     ActiveUser, BlockView, HeldLease, LicensePool, LicenseSeats, Page, ProductSeats, SeatEventView,
     VaultChange,
 };
-use tessera_engine::{MAX_USER_BYTES, SeatEventKind, check_seat_request, lease_lid};
+use tessera_engine::{
+    MAX_USER_BYTES, SeatEventKind, identity, lease_lid, product_identity, user_identity,
+};
 use worker::{Env, Response};
 
 use crate::auth::Caller;
@@ -40,15 +42,15 @@ use crate::{audit, body};
 #[cfg_attr(test, derive(utoipa::ToSchema))]
 pub(crate) struct NoBody {}
 
-/// A user named in a path, checked as a seat request's user is.
-fn user_param(user: &str) -> Result<(), ApiError> {
-    check_seat_request("-", user, "")?;
-    Ok(())
+/// A user named in a path, checked as a seat request's user is, in its one identity
+/// form: blocking `Bob` blocks `bob`, `"bob "` and `ｂｏｂ`.
+fn user_param(user: &str) -> Result<String, ApiError> {
+    Ok(user_identity(user)?)
 }
 
-fn product_param(product: &str) -> Result<(), ApiError> {
-    check_seat_request(product, "-", "")?;
-    Ok(())
+/// A product named in a path, in its one identity form.
+fn product_param(product: &str) -> Result<String, ApiError> {
+    Ok(product_identity(product)?)
 }
 
 pub(crate) async fn products(env: &Env) -> Result<Response, ApiError> {
@@ -61,7 +63,7 @@ pub(crate) async fn product_licenses(
     env: &Env,
     product: &str,
 ) -> Result<Response, ApiError> {
-    product_param(product)?;
+    let product = &product_param(product)?;
     let q = Query::of(req)?;
     let call = DirectoryCall::ProductLicenses {
         product: product.to_string(),
@@ -79,7 +81,7 @@ async fn product_action(
     product: &str,
     connect: bool,
 ) -> Result<Response, ApiError> {
-    product_param(product)?;
+    let product = &product_param(product)?;
     let _: NoBody = body::json(req).await?;
     let call = if connect {
         DirectoryCall::Connect {
@@ -129,7 +131,7 @@ pub(crate) async fn users(req: &Request, env: &Env) -> Result<Response, ApiError
         });
     }
     let call = DirectoryCall::Users {
-        search: search.map(String::from),
+        search: search.map(identity).filter(|s| !s.is_empty()),
         cursor: q.cursor().map(String::from),
         limit: q.limit()?,
     };
@@ -138,7 +140,7 @@ pub(crate) async fn users(req: &Request, env: &Env) -> Result<Response, ApiError
 }
 
 pub(crate) async fn user_licenses(env: &Env, user: &str) -> Result<Response, ApiError> {
-    user_param(user)?;
+    let user = &user_param(user)?;
     let leases: Vec<HeldLease> = directory::ask(
         env,
         DirectoryCall::UserLeases {
@@ -155,7 +157,7 @@ pub(crate) async fn revoke_user_licenses(
     caller: Caller,
     user: &str,
 ) -> Result<Response, ApiError> {
-    user_param(user)?;
+    let user = &user_param(user)?;
     let block = Query::of(req)?.flag("block")?;
     let call = DirectoryCall::RevokeUser {
         user: user.to_string(),
@@ -179,7 +181,7 @@ pub(crate) async fn revoke_user_license(
     user: &str,
     lease: &str,
 ) -> Result<Response, ApiError> {
-    user_param(user)?;
+    let user = &user_param(user)?;
     let lid = lease_lid(lease).ok_or(ApiError::NotFound("lease".into()))?;
     let call = LicenseCall::RevokeLease {
         lease: lease.to_string(),
@@ -211,7 +213,7 @@ pub(crate) async fn unblock(
     caller: Caller,
     user: &str,
 ) -> Result<Response, ApiError> {
-    user_param(user)?;
+    let user = &user_param(user)?;
     let change: VaultChange = directory::ask(
         env,
         DirectoryCall::Unblock {
@@ -225,7 +227,7 @@ pub(crate) async fn unblock(
 
 /// A license the deployment issued, or `NOT_FOUND`: an unknown id never brings a
 /// license object into being.
-async fn known_license(req: &Request, env: &Env, lid: &str) -> Result<(), ApiError> {
+pub(crate) async fn known_license(req: &Request, env: &Env, lid: &str) -> Result<(), ApiError> {
     let ctx = LicensingContext::load(req, env).await?;
     if !ctx.service().exists(lid).await? {
         return Err(ApiError::NotFound("license".into()));

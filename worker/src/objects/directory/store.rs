@@ -21,7 +21,7 @@ use worker::{SqlStorage, SqlStorageValue};
 use crate::error::ApiError;
 use crate::objects::license::protocol::held;
 use crate::objects::shell::sql::{count, int, rows, run, text};
-use crate::objects::shell::{create_schema, json, parse};
+use crate::objects::shell::{add_column, create_schema, json, parse};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS licenses (
@@ -69,6 +69,7 @@ struct HoldingRow {
     product: String,
     user: String,
     hosts: String,
+    installations: String,
     since: u64,
     expires_at: u64,
     overage: u64,
@@ -77,11 +78,14 @@ struct HoldingRow {
 impl HoldingRow {
     fn view(self) -> HeldLease {
         let hosts: Vec<String> = serde_json::from_str(&self.hosts).unwrap_or_default();
+        let installations: Vec<String> =
+            serde_json::from_str(&self.installations).unwrap_or_default();
         let holding = Holding {
             lease: self.lease,
             product: self.product,
             user: self.user,
             hosts,
+            installations,
             since: self.since,
             expires_at: self.expires_at,
             overage: self.overage != 0,
@@ -134,6 +138,19 @@ impl Store {
             worker::console_error!("directory: renaming the licenses table: {e}");
         }
         create_schema(&sql, SCHEMA, "directory");
+        // Columns the roll-up gained after its first version.
+        add_column(
+            &sql,
+            "licenses",
+            "max_sessions",
+            "INTEGER NOT NULL DEFAULT 0",
+        );
+        add_column(
+            &sql,
+            "holdings",
+            "installations",
+            "TEXT NOT NULL DEFAULT '[]'",
+        );
         Store { sql }
     }
 
@@ -165,9 +182,11 @@ impl Store {
         // `revoked` only ever goes from 0 to 1, whatever order reports arrive in.
         run(
             &self.sql,
-            "INSERT INTO licenses (lid, company, seats, ends_at, revoked, seq) VALUES (?, ?, ?, ?, ?, ?)
+            "INSERT INTO licenses (lid, company, seats, ends_at, revoked, seq, max_sessions)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (lid) DO UPDATE SET company = excluded.company, seats = excluded.seats,
-               ends_at = excluded.ends_at, revoked = MAX(revoked, excluded.revoked), seq = excluded.seq",
+               ends_at = excluded.ends_at, revoked = MAX(revoked, excluded.revoked), seq = excluded.seq,
+               max_sessions = excluded.max_sessions",
             vec![
                 text(&s.lid),
                 text(&s.company),
@@ -175,6 +194,7 @@ impl Store {
                 int(s.ends_at),
                 int(u64::from(s.revoked)),
                 int(seq),
+                int(u64::from(s.max_sessions)),
             ],
         )?;
         run(
@@ -197,14 +217,16 @@ impl Store {
         for h in &s.holdings {
             run(
                 &self.sql,
-                "INSERT OR REPLACE INTO holdings (lease, lid, product, user, hosts, since, expires_at, overage)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO holdings
+                   (lease, lid, product, user, hosts, installations, since, expires_at, overage)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     text(&h.lease),
                     text(&s.lid),
                     text(&h.product),
                     text(&h.user),
                     text(&json(&h.hosts)?),
+                    text(&json(&h.installations)?),
                     int(h.since),
                     int(h.expires_at),
                     int(u64::from(h.overage)),
@@ -414,11 +436,12 @@ impl Store {
             ends_at: u64,
             revoked: u64,
             allocated: u64,
+            max_sessions: u32,
         }
         let limit = u64::from(limit.clamp(1, 1000));
         let found: Vec<Row> = rows(
             &self.sql,
-            "SELECT l.lid, l.company, l.seats, l.ends_at, l.revoked,
+            "SELECT l.lid, l.company, l.seats, l.ends_at, l.revoked, l.max_sessions,
                     (SELECT COUNT(*) FROM holdings h WHERE h.lid = l.lid AND h.product = c.product) AS allocated
              FROM coverage c JOIN licenses l ON l.lid = c.lid
              WHERE c.product = ? AND l.lid > ? ORDER BY l.lid LIMIT ?",
@@ -437,6 +460,7 @@ impl Store {
                 allocated: r.allocated,
                 revoked: r.revoked != 0,
                 ends_at: r.ends_at,
+                max_sessions: r.max_sessions,
             })
             .collect();
         let next_cursor = more
@@ -494,6 +518,7 @@ impl Store {
         let found: Vec<HoldingRow> = rows(
             &self.sql,
             "SELECT h.lease, h.lid, COALESCE(l.company, '') AS company, h.product, h.user, h.hosts,
+                    h.installations,
                     h.since, h.expires_at, h.overage
              FROM holdings h LEFT JOIN licenses l ON l.lid = h.lid
              WHERE h.user = ? ORDER BY h.since, h.lease",

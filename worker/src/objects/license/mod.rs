@@ -11,6 +11,8 @@
 //!
 //! - `protocol.rs`: the calls, the answers, and the worker's client ([`Licenses`]).
 //! - `store.rs`: the tables and every statement.
+//! - `views.rs`: the vault's view of the pool, and the events as the event store takes
+//!   them.
 //!
 //! The event log is also an outbox: the alarm hands events over to the event store
 //! (D1, [`events`](crate::events)) in order, in batches, and only then marks them
@@ -27,22 +29,25 @@
 
 pub(crate) mod protocol;
 mod store;
+mod views;
 
 use std::cell::RefCell;
 
-use tessera_engine::api::{LicensePool, LicenseSeats};
 use tessera_engine::sync::{Freshness, LicenseSync};
 use tessera_engine::{
-    Changes, Pool, SeatDenial, SeatEventKind, SeatRequest, SeatTerms, SpanEdge, license_span_edge,
+    ActivationRefused, Changes, DenyCode, Gone as PoolGone, MachineDetails, Pool, SeatDenial,
+    SeatEventKind, SeatRequest,
 };
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
-use self::protocol::{Applied, Beat, Envelope, Granted, LicenseCall, held};
-use self::store::{EventRow, Store};
-use crate::error::ApiError;
+use self::protocol::{Activated, Applied, Beat, Envelope, Granted, Heartbeat, LicenseCall};
+use self::store::Store;
+use self::views::{outbox_batch, pool_view};
+use crate::error::{ApiError, Gone};
 use crate::objects::directory::protocol as directory;
 use crate::objects::shell::{answer, opaque_debug, serve};
 use crate::platform;
+use crate::proof::Seen;
 
 /// Events per hand-over, and hand-overs per alarm.
 const SHIP_BATCH: u64 = 500;
@@ -115,22 +120,18 @@ impl LicenseObject {
                 product,
                 user,
                 host,
+                installation,
                 lease_id,
                 refused,
+                proof,
             } => {
-                if !self.with(|l| l.known)? {
-                    self.set_terms(terms)?;
-                }
                 let request = SeatRequest {
                     product: &product,
                     user: &user,
                     host: &host,
+                    installation: &installation,
                 };
-                if let Some(code) = refused {
-                    let denial = SeatDenial::License(code);
-                    self.change(|pool, ch| pool.refuse(request, denial, now, ch))?;
-                    return Err(ApiError::Seat(denial));
-                }
+                self.admit(terms, &proof, refused, request, now)?;
                 self.fresh_deny(now).await?;
                 let checkout =
                     self.change(|pool, ch| pool.checkout(request, &lease_id, now, ch))?;
@@ -144,30 +145,114 @@ impl LicenseObject {
                 lease,
                 product,
                 user,
-                host,
+                installation,
+                generation,
+                key,
+                proof,
             } => {
+                self.store.remember_proof(&proof, now)?;
                 self.fresh_deny(now).await?;
                 let request = SeatRequest {
                     product: &product,
                     user: &user,
-                    host: &host,
+                    host: "",
+                    installation: &installation,
                 };
-                let beat = self.change(|pool, ch| pool.heartbeat(&lease, request, now, ch))?;
-                answer(&beat.map(|c| self.beat(c.lease, c.session)).transpose()?)
+                let beat = self.change(|pool, ch| {
+                    pool.heartbeat(&lease, request, generation, key.as_deref(), now, ch)
+                })?;
+                answer(&match beat {
+                    Ok(c) => Heartbeat::Beat(Box::new(self.beat(c.lease, c.session)?)),
+                    Err(PoolGone::CloneDetected) => Heartbeat::Gone {
+                        why: Gone::CloneDetected,
+                    },
+                    Err(PoolGone::Ended) => {
+                        let reason = self.store.end_reason(&lease, &installation)?;
+                        let why = match reason.as_deref() {
+                            Some("CLONE_DETECTED") => Gone::CloneDetected,
+                            _ => Gone::Revoked,
+                        };
+                        Heartbeat::Gone { why }
+                    }
+                })
             }
             LicenseCall::Release {
                 lease,
                 product,
                 user,
-                host,
+                installation,
+                proof,
             } => {
+                self.store.remember_proof(&proof, now)?;
                 let request = SeatRequest {
                     product: &product,
                     user: &user,
-                    host: &host,
+                    host: "",
+                    installation: &installation,
                 };
                 self.change(|pool, ch| pool.release(&lease, request, now, ch))?;
                 answer(&())
+            }
+            LicenseCall::Activate {
+                terms,
+                installation,
+                name,
+                platform,
+                fingerprint,
+                machine_id,
+                refused,
+                proof,
+            } => {
+                let request = SeatRequest {
+                    product: "",
+                    user: "",
+                    host: &name,
+                    installation: &installation,
+                };
+                self.admit(terms, &proof, refused, request, now)?;
+                let details = MachineDetails {
+                    name: &name,
+                    platform: &platform,
+                    fingerprint: &fingerprint,
+                };
+                let activated = self.change(|pool, ch| {
+                    pool.activate(&installation, details, &machine_id, now, ch)
+                })?;
+                match activated {
+                    Ok(a) => answer(&Activated {
+                        machine: a.machine,
+                        created: a.created,
+                    }),
+                    Err(ActivationRefused::Denied(denial)) => Err(ApiError::Seat(denial)),
+                    Err(ActivationRefused::TooManyActivations { retry_after }) => {
+                        Err(ApiError::TooManyActivations(retry_after))
+                    }
+                }
+            }
+            LicenseCall::Deactivate {
+                machine,
+                installation,
+                proof,
+            } => {
+                if let Some(proof) = &proof {
+                    self.store.remember_proof(proof, now)?;
+                }
+                // A machine deactivates only itself; an administrator any machine.
+                let owner = self.with(|l| {
+                    l.pool
+                        .machine_by_id(&machine)
+                        .map(|m| m.installation.clone())
+                })?;
+                if owner.is_none() || installation.is_some_and(|i| owner.as_deref() != Some(&*i)) {
+                    return Err(ApiError::NotFound("machine".into()));
+                }
+                let gone = self.change(|pool, ch| pool.deactivate(&machine, now, ch))?;
+                self.report().await?;
+                answer(&gone)
+            }
+            LicenseCall::Machines { cursor, limit } => {
+                let page = self.with(|l| self.store.machines(&l.pool, cursor.as_deref(), limit))?;
+                answer(&page)
             }
             LicenseCall::RevokeLease { lease, user } => {
                 let ended = self.change(|pool, ch| pool.revoke_lease(&lease, &user, now, ch))?;
@@ -199,7 +284,7 @@ impl LicenseObject {
             }
             LicenseCall::State => {
                 self.change(|pool, ch| pool.sweep(now, ch))?;
-                answer(&self.with(|l| pool_view(&l.pool))?)
+                answer(&self.with(|l| pool_view(&l.pool, now))?)
             }
             LicenseCall::Events {
                 kind,
@@ -255,13 +340,12 @@ impl LicenseObject {
             return Ok(());
         }
         let loaded = self.store.load(lid)?;
-        let known = loaded.terms.is_some();
-        let terms = loaded.terms.unwrap_or_else(|| SeatTerms::unknown(lid));
+        let known = loaded.pool.terms.is_some();
         let sync = LicenseSync::restore(loaded.seq, loaded.event_seq, loaded.shipped);
         let unshipped = sync.event_seq() > sync.shipped();
         *self.lid.borrow_mut() = lid.to_string();
         *self.live.borrow_mut() = Some(Live {
-            pool: Pool::restore(terms, loaded.revoked, loaded.leases, loaded.deny),
+            pool: Pool::restore(lid, loaded.pool),
             known,
             sync,
         });
@@ -272,7 +356,31 @@ impl LicenseObject {
         Ok(())
     }
 
-    fn set_terms(&self, terms: SeatTerms) -> Result<(), ApiError> {
+    /// The start of a call the app's license token vouches for: the license's terms
+    /// are set when the object first hears of it, the proof is spent (a replay is
+    /// refused), and a refusal the worker found in the license itself is logged as a
+    /// denial and answered.
+    fn admit(
+        &self,
+        terms: tessera_engine::SeatTerms,
+        proof: &Seen,
+        refused: Option<DenyCode>,
+        request: SeatRequest<'_>,
+        now: u64,
+    ) -> Result<(), ApiError> {
+        if !self.with(|l| l.known)? {
+            self.set_terms(terms)?;
+        }
+        self.store.remember_proof(proof, now)?;
+        if let Some(code) = refused {
+            let denial = SeatDenial::License(code);
+            self.change(|pool, ch| pool.refuse(request, denial, now, ch))?;
+            return Err(ApiError::Seat(denial));
+        }
+        Ok(())
+    }
+
+    fn set_terms(&self, terms: tessera_engine::SeatTerms) -> Result<(), ApiError> {
         self.store.set_terms(&terms)?;
         self.with_mut(|l| {
             l.pool.set_terms(terms);
@@ -311,7 +419,7 @@ impl LicenseObject {
     fn schedule(&self) -> Result<(), ApiError> {
         let now_ms = worker::Date::now().as_millis();
         let Some(at) = self.with_mut(|l| {
-            let (expiry, lease) = (l.pool.next_expiry(), l.pool.terms().lease_seconds);
+            let (expiry, lease) = (l.pool.next_due(), l.pool.terms().lease_seconds);
             l.sync.schedule(now_ms, expiry, lease)
         })?
         else {
@@ -346,7 +454,7 @@ impl LicenseObject {
         self.store.prune(self.with(|l| l.sync.shipped())?)?;
         let now_ms = worker::Date::now().as_millis();
         let next = self.with_mut(|l| {
-            let (expiry, lease) = (l.pool.next_expiry(), l.pool.terms().lease_seconds);
+            let (expiry, lease) = (l.pool.next_due(), l.pool.terms().lease_seconds);
             l.sync.rearm(now_ms, expiry, lease)
         })?;
         if let Some(at) = next {
@@ -434,127 +542,4 @@ impl LicenseObject {
 fn alarm_time(at: u64) -> worker::ScheduledTime {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
     worker::ScheduledTime::new(date)
-}
-
-/// The vault's view of a pool.
-fn pool_view(pool: &Pool) -> LicensePool {
-    let terms = pool.terms();
-    let snapshot = pool.snapshot();
-    let revoked = pool.revocation().is_some();
-    let leases = snapshot
-        .holdings
-        .into_iter()
-        .map(|h| held(&terms.lid, &terms.company, h))
-        .collect();
-    LicensePool {
-        lid: terms.lid.clone(),
-        company: terms.company.clone(),
-        revoked,
-        seats: terms.seats,
-        lease_seconds: terms.lease_seconds,
-        ends_at: terms.ends_at(),
-        products: terms
-            .products
-            .iter()
-            .map(|p| {
-                let allocated = u64::from(pool.allocated(p));
-                LicenseSeats {
-                    lid: terms.lid.clone(),
-                    product: p.clone(),
-                    company: terms.company.clone(),
-                    seats: u64::from(terms.seats),
-                    allocated,
-                    free: u64::from(terms.seats).saturating_sub(allocated),
-                    revoked,
-                    ends_at: terms.ends_at(),
-                }
-            })
-            .collect(),
-        leases,
-    }
-}
-
-/// The event store's rows for a license's events: the events with their ids, and the
-/// spans they open and close (the engine's rule).
-fn outbox_batch(lid: &str, company: &str, found: Vec<EventRow>) -> crate::events::Batch {
-    let mut batch = crate::events::Batch::default();
-    for row in found {
-        let id = format!("t:{lid}:{}", row.seq);
-        let e = row.event();
-        if let Some(lease) = &e.lease {
-            match license_span_edge(e.kind) {
-                Some(SpanEdge::Opens) => batch.opened.push(tessera_engine::OpenSpan {
-                    key: lease.clone(),
-                    server: String::new(),
-                    product: e.product.clone(),
-                    user: e.user.clone(),
-                    host: e.host.clone(),
-                    start: e.at,
-                }),
-                Some(SpanEdge::Closes) => batch.closed.push(tessera_engine::Close {
-                    key: lease.clone(),
-                    at: e.at,
-                    by: id.clone(),
-                }),
-                None => {}
-            }
-        }
-        batch.events.push(crate::events::StoredEvent {
-            id,
-            at: e.at,
-            kind: e.kind.as_str().to_string(),
-            product: e.product,
-            user: e.user,
-            host: e.host,
-            lid: Some(lid.to_string()),
-            company: Some(company.to_string()),
-            lease: e.lease,
-            reason: e.reason,
-            server: None,
-        });
-    }
-    batch
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A license's outbox rows: each event with its id, a grant opening its lease's
-    /// span, an end closing it by that event, a refresh or denial touching no span.
-    #[test]
-    fn the_outbox_opens_and_closes_spans_by_lease() {
-        let row = |seq: u64, kind: &str, lease: Option<&str>| EventRow::for_test(seq, kind, lease);
-        let batch = outbox_batch(
-            "L1",
-            "Acme",
-            vec![
-                row(1, "granted", Some("L1.a")),
-                row(2, "refreshed", Some("L1.a")),
-                row(3, "denied", None),
-                row(4, "expired", Some("L1.a")),
-            ],
-        );
-        let ids: Vec<&str> = batch.events.iter().map(|e| e.id.as_str()).collect();
-        assert_eq!(ids, ["t:L1:1", "t:L1:2", "t:L1:3", "t:L1:4"]);
-        assert_eq!(batch.opened.len(), 1);
-        assert_eq!(
-            (
-                batch.opened[0].key.as_str(),
-                batch.opened[0].server.as_str()
-            ),
-            ("L1.a", "")
-        );
-        assert_eq!(batch.closed.len(), 1);
-        assert_eq!(
-            (batch.closed[0].key.as_str(), batch.closed[0].by.as_str()),
-            ("L1.a", "t:L1:4")
-        );
-        assert!(
-            batch
-                .events
-                .iter()
-                .all(|e| e.lid.as_deref() == Some("L1") && e.company.as_deref() == Some("Acme"))
-        );
-    }
 }

@@ -10,17 +10,18 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use tessera_engine::api::{HeldLease, Page, SeatEventView};
+use tessera_engine::api::{HeldLease, MachineView, Page, SeatEventView};
 use tessera_engine::sync::revocation_known;
 use tessera_engine::{
-    DenyCode, DenyState, Holding, Lease, PoolSnapshot, Revocation, SeatEventKind, SeatTerms,
-    Session,
+    DenyCode, DenyState, Holding, Lease, Machine, PoolSnapshot, Revocation, SeatEventKind,
+    SeatTerms, Session,
 };
 use worker::Env;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Gone};
 use crate::objects::shell;
 use crate::platform;
+use crate::proof::Seen;
 
 /// The binding of the license objects (see `wrangler.toml`).
 pub(crate) const BINDING: &str = "LICENSES";
@@ -43,31 +44,61 @@ pub(crate) enum LicenseCall {
     Revocation,
     /// Revoke the license; the revocation that stands. `Option<Revocation>`.
     Revoke { by: String },
-    /// Take or refresh a seat. [`Granted`]. `terms` open a license issued before seats
-    /// existed; `refused` records a request whose license token was refused (answered
-    /// with that denial).
+    /// Take or refresh a seat for `installation`. [`Granted`]. `terms` open a license
+    /// issued before seats existed; `refused` records a request whose license token was
+    /// refused (answered with that denial). Every app call carries its proof's `jti`,
+    /// refused if seen before, remembered otherwise, in the same step as the change.
     Checkout {
         terms: SeatTerms,
         product: String,
         user: String,
         host: String,
+        installation: String,
         lease_id: String,
         refused: Option<DenyCode>,
+        proof: Seen,
     },
-    /// Extend a session. `Option<Beat>`: none once the session is gone.
+    /// Extend `installation`'s session, presenting the token of `generation`, sent with
+    /// idempotency `key`. [`Heartbeat`].
     Heartbeat {
         lease: String,
         product: String,
         user: String,
-        host: String,
+        installation: String,
+        generation: u64,
+        key: Option<String>,
+        proof: Seen,
     },
-    /// Give a session back. `()`.
+    /// Give `installation`'s session back. `()`.
     Release {
         lease: String,
         product: String,
         user: String,
-        host: String,
+        installation: String,
+        proof: Seen,
     },
+    /// Activate the license on `installation` (a new machine gets `machine_id`).
+    /// [`Activated`].
+    Activate {
+        terms: SeatTerms,
+        installation: String,
+        name: String,
+        platform: String,
+        fingerprint: String,
+        machine_id: String,
+        refused: Option<DenyCode>,
+        proof: Seen,
+    },
+    /// Deactivate machine `machine`: by itself (its `installation` and `proof`) or an
+    /// administrator (neither). `Option<Machine>`: the machine that was.
+    Deactivate {
+        machine: String,
+        installation: Option<String>,
+        proof: Option<Seen>,
+    },
+    /// The license's machines, oldest first, after `cursor` (a machine id).
+    /// `Page<MachineView>`.
+    Machines { cursor: Option<String>, limit: u32 },
     /// End one lease of `user` (an administrator's revocation). `bool`: whether it
     /// existed.
     RevokeLease { lease: String, user: String },
@@ -81,6 +112,33 @@ pub(crate) enum LicenseCall {
         before: Option<u64>,
         limit: u32,
     },
+}
+
+/// A heartbeat's answer: the extended session, or why it is gone.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub(crate) enum Heartbeat {
+    Beat(Box<Beat>),
+    Gone { why: Gone },
+}
+
+/// An activation: the machine, whether it is new, and what its token needs.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Activated {
+    pub(crate) machine: Machine,
+    pub(crate) created: bool,
+}
+
+/// A machine as the vault lists it.
+pub(crate) fn machine_view(lid: &str, m: &Machine) -> MachineView {
+    MachineView {
+        id: m.id.clone(),
+        lid: lid.to_string(),
+        thumbprint: m.installation.clone(),
+        name: m.name.clone(),
+        platform: m.platform.clone(),
+        activated_at: m.activated_at,
+    }
 }
 
 /// A granted (or refreshed) checkout.
@@ -117,6 +175,7 @@ pub(crate) fn held(lid: &str, company: &str, h: Holding) -> HeldLease {
         product: h.product,
         user: h.user,
         hosts: h.hosts,
+        installations: h.installations,
         since: h.since,
         expires_at: h.expires_at,
         overage: h.overage,

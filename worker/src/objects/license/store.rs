@@ -1,21 +1,25 @@
 //! A license object's SQL: its tables, loading its state, writing exactly what the
 //! engine changed, and reading its event log (the outbox and the vault's pages).
 //!
-//! Tables: `meta` (`lid`, `terms`, `revoked`, `deny`, `seq`, `shipped` as JSON text),
-//! `leases` (one JSON row per lease) and `events` (the seat event log, newest last).
+//! Tables: `meta` (`lid`, `terms`, `revoked`, `deny`, `seq`, `shipped`, `activations`,
+//! `denials` as JSON text), `leases` (one JSON row per lease), `machines` (one JSON row
+//! per activated installation), `proofs` (the DPoP proofs' `jti`s, until they could no
+//! longer be accepted) and `events` (the seat event log, newest last).
 //! Every function here is synchronous: called with no `.await` between them, the object's
 //! check-and-write commits as one.
 
+use std::cell::Cell;
+
 use serde::Deserialize;
-use tessera_engine::api::{Page, SeatEventView};
-use tessera_engine::{
-    Changes, DenyState, Lease, Pool, Revocation, SeatEvent, SeatEventKind, SeatTerms,
-};
+use tessera_engine::api::{MachineView, Page, SeatEventView};
+use tessera_engine::{Changes, Machine, Pool, PoolState, ProofError, SeatEvent, SeatEventKind};
 use worker::SqlStorage;
 
+use super::protocol::machine_view;
 use crate::error::ApiError;
 use crate::objects::shell::sql::{count, int, rows, run, text};
-use crate::objects::shell::{create_schema, json, parse};
+use crate::objects::shell::{add_column, create_schema, json, parse};
+use crate::proof::Seen;
 
 /// Seat events kept per license (older ones are dropped by the alarm once shipped).
 const EVENTS_KEPT: u64 = 50_000;
@@ -28,6 +32,10 @@ CREATE TABLE IF NOT EXISTS events (
   lease TEXT, product TEXT NOT NULL, user TEXT NOT NULL, host TEXT NOT NULL, reason TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_kind ON events (kind, seq);
+CREATE INDEX IF NOT EXISTS events_by_lease ON events (lease, seq);
+CREATE TABLE IF NOT EXISTS machines (installation TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS proofs (jti TEXT PRIMARY KEY, until INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS proofs_until ON proofs (until);
 ";
 
 /// One stored event, with its `seq`.
@@ -41,6 +49,14 @@ pub(super) struct EventRow {
     user: String,
     host: String,
     reason: Option<String>,
+    #[serde(default)]
+    installation: String,
+    #[serde(default = "one")]
+    count: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl EventRow {
@@ -54,7 +70,9 @@ impl EventRow {
             product: self.product,
             user: self.user,
             host: self.host,
+            installation: self.installation,
             reason: self.reason,
+            count: self.count,
         }
     }
 }
@@ -72,16 +90,15 @@ impl EventRow {
             user: "ann".into(),
             host: "ann-laptop".into(),
             reason: None,
+            installation: "key-a".into(),
+            count: 1,
         }
     }
 }
 
 /// What was stored of a license: everything [`Pool::restore`] and the schedule need.
 pub(super) struct Loaded {
-    pub(super) terms: Option<SeatTerms>,
-    pub(super) revoked: Option<Revocation>,
-    pub(super) deny: DenyState,
-    pub(super) leases: Vec<Lease>,
+    pub(super) pool: PoolState,
     pub(super) seq: u64,
     pub(super) shipped: u64,
     pub(super) event_seq: u64,
@@ -90,12 +107,20 @@ pub(super) struct Loaded {
 /// A license object's storage.
 pub(super) struct Store {
     sql: SqlStorage,
+    /// When proofs past their time are next swept out (Unix seconds).
+    next_proof_sweep: Cell<u64>,
 }
 
 impl Store {
     pub(super) fn open(sql: SqlStorage) -> Store {
         create_schema(&sql, SCHEMA, "license object");
-        Store { sql }
+        // Columns the event log gained after its first version.
+        add_column(&sql, "events", "installation", "TEXT NOT NULL DEFAULT ''");
+        add_column(&sql, "events", "count", "INTEGER NOT NULL DEFAULT 1");
+        Store {
+            sql,
+            next_proof_sweep: Cell::new(0),
+        }
     }
 
     fn set_meta(&self, key: &str, value: &str) -> Result<(), ApiError> {
@@ -134,10 +159,7 @@ impl Store {
             body: String,
         }
         let mut loaded = Loaded {
-            terms: None,
-            revoked: None,
-            deny: DenyState::default(),
-            leases: Vec::new(),
+            pool: PoolState::default(),
             seq: 0,
             shipped: 0,
             event_seq: 0,
@@ -147,9 +169,11 @@ impl Store {
             let value = row.value.as_str();
             match row.key.as_str() {
                 "lid" => stored_lid = Some(row.value),
-                "terms" => loaded.terms = Some(parse("license terms", value)?),
-                "revoked" => loaded.revoked = parse("license revocation", value)?,
-                "deny" => loaded.deny = parse("license deny state", value)?,
+                "terms" => loaded.pool.terms = Some(parse("license terms", value)?),
+                "revoked" => loaded.pool.revoked = parse("license revocation", value)?,
+                "deny" => loaded.pool.deny = parse("license deny state", value)?,
+                "activations" => loaded.pool.activations = parse("license activations", value)?,
+                "denials" => loaded.pool.denial_log = parse("license denial log", value)?,
                 "seq" => loaded.seq = parse("license seq", value)?,
                 "shipped" => loaded.shipped = parse("license shipped", value)?,
                 _ => {}
@@ -169,7 +193,10 @@ impl Store {
             )?,
         }
         for row in rows::<BodyRow>(&self.sql, "SELECT body FROM leases", vec![])? {
-            loaded.leases.push(parse("lease", &row.body)?);
+            loaded.pool.leases.push(parse("lease", &row.body)?);
+        }
+        for row in rows::<BodyRow>(&self.sql, "SELECT body FROM machines", vec![])? {
+            loaded.pool.machines.push(parse("machine", &row.body)?);
         }
         loaded.event_seq = count(
             &self.sql,
@@ -179,7 +206,7 @@ impl Store {
         Ok(loaded)
     }
 
-    pub(super) fn set_terms(&self, terms: &SeatTerms) -> Result<(), ApiError> {
+    pub(super) fn set_terms(&self, terms: &tessera_engine::SeatTerms) -> Result<(), ApiError> {
         self.set_meta("terms", &json(terms)?)
     }
 
@@ -205,10 +232,33 @@ impl Store {
         for id in &ch.removed {
             run(&self.sql, "DELETE FROM leases WHERE id = ?", vec![text(id)])?;
         }
+        for id in &ch.machines_saved {
+            if let Some(machine) = pool.machine(id) {
+                run(
+                    &self.sql,
+                    "INSERT OR REPLACE INTO machines (installation, body) VALUES (?, ?)",
+                    vec![text(id), text(&json(machine)?)],
+                )?;
+            }
+        }
+        for id in &ch.machines_removed {
+            run(
+                &self.sql,
+                "DELETE FROM machines WHERE installation = ?",
+                vec![text(id)],
+            )?;
+        }
+        if ch.activations {
+            self.set_meta("activations", &json(&pool.activations())?)?;
+        }
+        if ch.denials {
+            self.set_meta("denials", &json(pool.denial_log())?)?;
+        }
         for (e, seq) in ch.events.iter().zip(event_seq + 1..) {
             run(
                 &self.sql,
-                "INSERT INTO events (seq, at, kind, lease, product, user, host, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO events (seq, at, kind, lease, product, user, host, reason, installation, count)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     int(seq),
                     int(e.at),
@@ -218,6 +268,8 @@ impl Store {
                     text(&e.user),
                     text(&e.host),
                     e.reason.as_deref().map(text).into(),
+                    text(&e.installation),
+                    int(u64::from(e.count)),
                 ],
             )?;
         }
@@ -231,6 +283,83 @@ impl Store {
             self.set_meta("seq", &seq.to_string())?;
         }
         Ok(())
+    }
+
+    /// Remember DPoP proof `seen` until it could no longer be accepted; a proof seen
+    /// before is a replay, refused with nothing changed. Proofs past their time go — and
+    /// one past its time by this object's clock is refused too, as the worker that
+    /// accepted it may run a second ahead: a forgotten `jti` is never taken.
+    pub(super) fn remember_proof(&self, seen: &Seen, now: u64) -> Result<(), ApiError> {
+        if seen.until < now {
+            return Err(ApiError::InvalidProof(ProofError::Stale));
+        }
+        // One statement: the insert answers a row only if the jti is new.
+        let fresh = count(
+            &self.sql,
+            "INSERT INTO proofs (jti, until) VALUES (?, ?) \
+             ON CONFLICT (jti) DO NOTHING RETURNING 1 AS n",
+            vec![text(&seen.jti), int(seen.until)],
+        )?;
+        if fresh == 0 {
+            return Err(ApiError::InvalidProof(ProofError::Replayed));
+        }
+        // Those past their time go, at most once a minute (the sweep is not on the
+        // replay check's path: an old row only refuses a proof already refused as stale).
+        if now >= self.next_proof_sweep.get() {
+            self.next_proof_sweep.set(now + 60);
+            run(
+                &self.sql,
+                "DELETE FROM proofs WHERE until < ?",
+                vec![int(now)],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Why `installation`'s session of lease `lease` ended, as its last event says.
+    pub(super) fn end_reason(
+        &self,
+        lease: &str,
+        installation: &str,
+    ) -> Result<Option<String>, ApiError> {
+        #[derive(Deserialize)]
+        struct Reason {
+            reason: Option<String>,
+        }
+        Ok(rows::<Reason>(
+            &self.sql,
+            "SELECT reason FROM events WHERE lease = ? AND installation = ?
+               AND kind IN ('revoked', 'refreshed', 'expired', 'released')
+             ORDER BY seq DESC LIMIT 1",
+            vec![text(lease), text(installation)],
+        )?
+        .pop()
+        .and_then(|r| r.reason))
+    }
+
+    /// A page of machines, oldest activation first, after machine `after`.
+    pub(super) fn machines(
+        &self,
+        pool: &Pool,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Page<MachineView> {
+        let limit = limit.clamp(1, 1000) as usize;
+        let all: Vec<&Machine> = pool.machines();
+        let start = after
+            .and_then(|id| all.iter().position(|m| m.id == id).map(|i| i + 1))
+            .unwrap_or(0);
+        let lid = &pool.terms().lid;
+        let items: Vec<MachineView> = all
+            .iter()
+            .skip(start)
+            .take(limit)
+            .map(|m| machine_view(lid, m))
+            .collect();
+        let next_cursor = (start + limit < all.len())
+            .then(|| items.last().map(|m| m.id.clone()))
+            .flatten();
+        Page { items, next_cursor }
     }
 
     /// Up to `limit` events after `shipped`, oldest first: the next hand-over.

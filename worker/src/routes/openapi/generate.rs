@@ -15,9 +15,10 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
+use tessera_engine::api::{ActivateAnswer, ActivateRequest, MachineView};
 use tessera_engine::api::{
-    ActiveUser, ApplyToken, BlockView, CheckoutRequest, ErrorEnvelope, Health, HeldLease, KeyInfo,
-    LeaseAnswer, LeaseTokenRequest, LicensePool, LicenseSeats, Me, Page, ProductSeats, RemoveToken,
+    ActiveUser, ApplyToken, BlockView, CheckoutRequest, Empty, ErrorEnvelope, Health, HeldLease,
+    KeyInfo, LeaseAnswer, LicensePool, LicenseSeats, Me, Page, ProductSeats, RemoveToken,
     SeatEventView, ValidateAnswer, ValidateRequest, VaultChange,
 };
 use tessera_engine::{
@@ -442,31 +443,79 @@ fn op(route: Route, c: &mut Components) -> Op {
             ],
             errors: &[403, 409],
             ..base(
-                "Take (201) or refresh (200) a seat",
-                "The app authenticates with the license token in the body. Denials: 409 \
+                "Take (201) or refresh (200) a seat for this installation",
+                "The app authenticates with the license token in the body, and proves its \
+                 installation with a DPoP proof (RFC 9449) signed by its own key; the \
+                 lease token is bound to that key (`cnf.jkt`). Denials: 409 \
                  `NO_SEAT_AVAILABLE` / `SESSION_LIMIT_REACHED`; 403 `PRODUCT_DISCONNECTED` \
-                 / `USER_BLOCKED` / the license's own denial (`REVOKED`, `EXPIRED`, ...)."
+                 / `USER_BLOCKED` / `MACHINE_NOT_ACTIVATED` / the license's own denial \
+                 (`REVOKED`, `EXPIRED`, ...); 401 `INVALID_PROOF`."
                     .into(),
             )
         },
         Route::SeatsHeartbeat => Op {
-            body: Some(c.of::<LeaseTokenRequest>()),
+            body: Some(c.of::<Empty>()),
             ok: ok(200, c.of::<LeaseAnswer>()),
             errors: &[410],
             ..base(
-                "Extend a lease; answers a fresh lease token",
-                "410 `LEASE_EXPIRED` or `LEASE_REVOKED` once the lease is gone: check out \
-                 again. 400 `INVALID_LEASE` for a token that does not verify."
+                "Extend a lease; answers the next generation's lease token",
+                "`Authorization: DPoP <lease token>` with a DPoP proof (`ath`) signed by \
+                 the lease's key; send the same `Idempotency-Key` when retrying one \
+                 heartbeat. 410 `LEASE_EXPIRED`, `LEASE_REVOKED` or `CLONE_DETECTED` once \
+                 the lease is gone: check out again. 400 `INVALID_LEASE` for a token that \
+                 does not verify; 401 `INVALID_PROOF`."
                     .into(),
             )
         },
         Route::SeatsRelease => Op {
-            body: Some(c.of::<LeaseTokenRequest>()),
+            body: Some(c.of::<Empty>()),
             ok: vec![(204, "Released", None)],
             ..base(
                 "Give a lease back (204, also when already gone)",
-                "The app authenticates with the lease token in the body.".into(),
+                "`Authorization: DPoP <lease token>` with a DPoP proof signed by the \
+                 lease's key."
+                    .into(),
             )
+        },
+        Route::MachinesActivate => Op {
+            body: Some(c.of::<ActivateRequest>()),
+            ok: vec![
+                (
+                    201,
+                    "Activated on this installation",
+                    Some(c.of::<ActivateAnswer>()),
+                ),
+                (
+                    200,
+                    "This installation was active already",
+                    Some(c.of::<ActivateAnswer>()),
+                ),
+            ],
+            errors: &[403, 409, 429],
+            ..base(
+                "Activate the license on this installation (node-locked licenses)",
+                "The license token in the body, and a DPoP proof from the installation's \
+                 key. 409 `MACHINE_LIMIT_REACHED`; 429 `TOO_MANY_ACTIVATIONS` with \
+                 `Retry-After`; 403 the license's own denial; 401 `INVALID_PROOF`."
+                    .into(),
+            )
+        },
+        Route::MachinesDeactivate => Op {
+            ok: ok(200, c.of::<MachineView>()),
+            errors: &[404],
+            ..base(
+                "Deactivate a machine: by itself, or by an administrator",
+                "The machine itself presents `Authorization: DPoP <machine token>` with a \
+                 DPoP proof from its key; an administrator needs the permission. Its \
+                 seats end."
+                    .into(),
+            )
+        },
+        Route::VaultLicenseMachines => Op {
+            query: pagination(),
+            ok: ok(200, c.page::<MachineView>()),
+            errors: &[404],
+            ..base("A license's machines, oldest first", "".into())
         },
         Route::VaultProducts => Op {
             ok: ok(200, c.array::<ProductSeats>()),
@@ -659,6 +708,9 @@ fn operation(method: &Method, pattern: &str, route: Route, c: &mut Components) -
     if authenticated {
         statuses.extend([401, 403, 429]);
     }
+    if access.app() {
+        statuses.push(401);
+    }
     if route == Route::SessionCreate {
         statuses.push(429);
     }
@@ -708,7 +760,14 @@ fn operation(method: &Method, pattern: &str, route: Route, c: &mut Components) -
     }
 
     let security = match access {
-        Access::Public | Access::App => json!([]),
+        Access::Public => json!([]),
+        Access::App if matches!(route, Route::SeatsHeartbeat | Route::SeatsRelease) => {
+            json!([{ "dpop": [] }])
+        }
+        Access::App => json!([]),
+        Access::AppOr(_) => {
+            json!([{ "dpop": [] }, { "basic": [] }, { "bearer": [] }, { "session": [] }])
+        }
         Access::SignedIn | Access::Any(_) => {
             json!([{ "basic": [] }, { "bearer": [] }, { "session": [] }])
         }
@@ -736,7 +795,28 @@ fn operation(method: &Method, pattern: &str, route: Route, c: &mut Components) -
     if !description.is_empty() {
         value["description"] = json!(description);
     }
-    let parameters: Vec<Value> = path_params.into_iter().chain(op.query).collect();
+    let mut headers = Vec::new();
+    if access.app() && route != Route::LicensesValidate {
+        headers.push(json!({
+            "name": "DPoP", "in": "header", "required": access == Access::App,
+            "description": "RFC 9449 proof of possession: a `dpop+jwt` (EdDSA or ES256) with \
+                `jti`, `htm`, `htu`, `iat` (within 120 s) and, with a token, `ath`.",
+            "schema": { "type": "string" }
+        }));
+    }
+    if route == Route::SeatsHeartbeat {
+        headers.push(json!({
+            "name": "Idempotency-Key", "in": "header", "required": false,
+            "description": "The same for every retry of one heartbeat (1 to 64 printable \
+                characters): a retry whose answer was lost is not taken for a clone.",
+            "schema": { "type": "string", "maxLength": 64 }
+        }));
+    }
+    let parameters: Vec<Value> = path_params
+        .into_iter()
+        .chain(headers)
+        .chain(op.query)
+        .collect();
     if !parameters.is_empty() {
         value["parameters"] = json!(parameters);
     }
@@ -802,7 +882,9 @@ pub(super) fn document() -> Value {
                 "bearer": { "type": "http", "scheme": "bearer",
                     "description": "An API token (tsr_…), Agent token (tsr_…) or the vault access token (tsv_…)." },
                 "session": { "type": "apiKey", "in": "cookie", "name": "tessera_session",
-                    "description": "The console's session (POST /api/session)." }
+                    "description": "The console's session (POST /api/session)." },
+                "dpop": { "type": "http", "scheme": "DPoP",
+                    "description": "RFC 9449: a lease or machine token bound to the installation's key (`Authorization: DPoP <token>`), with a `DPoP` proof signed by that key." }
             }
         }
     })

@@ -25,15 +25,35 @@ fn terms(seats: u32) -> SeatTerms {
         lexp: NOW + 365 * 86_400,
         trial_exp: 0,
         lease_seconds: LEASE,
+        max_machines: 0,
+        activations_per_day: 0,
     }
 }
 
+/// A request from installation `host` (the tests name each installation by its host).
 fn ask<'a>(product: &'a str, user: &'a str, host: &'a str) -> SeatRequest<'a> {
     SeatRequest {
         product,
         user,
         host,
+        installation: host,
     }
+}
+
+/// Heartbeat lease `id` from `r`'s installation with its session's newest generation,
+/// as a well-behaved app does.
+fn beat_newest(
+    pool: &mut Pool,
+    id: &str,
+    r: SeatRequest<'_>,
+    now: u64,
+    ch: &mut Changes,
+) -> Result<Checkout, Gone> {
+    let generation = pool
+        .lease(id)
+        .and_then(|l| l.session(r.installation))
+        .map_or(0, |s| s.generation);
+    pool.heartbeat(id, r, generation, None, now, ch)
 }
 
 /// Check out and return (result, changes).
@@ -133,8 +153,14 @@ fn max_sessions_caps_the_hosts_of_one_user() {
     );
     // Once a host's session has expired, another host may take its place.
     let mut ch = Changes::default();
-    pool.heartbeat("lic.1", ask("ide", "ann", "a"), NOW + 1000, &mut ch)
-        .expect("a lives");
+    beat_newest(
+        &mut pool,
+        "lic.1",
+        ask("ide", "ann", "a"),
+        NOW + 1000,
+        &mut ch,
+    )
+    .expect("a lives");
     let later = NOW + u64::from(LEASE) + 1;
     assert!(
         checkout(&mut pool, ask("ide", "ann", "c"), "lic.4", later)
@@ -197,9 +223,14 @@ fn heartbeats_extend_and_fail_once_the_session_is_gone() {
         .0
         .expect("granted");
     let mut ch = Changes::default();
-    let beat = pool
-        .heartbeat("lic.1", ask("ide", "ann", "h"), NOW + 600, &mut ch)
-        .expect("alive");
+    let beat = beat_newest(
+        &mut pool,
+        "lic.1",
+        ask("ide", "ann", "h"),
+        NOW + 600,
+        &mut ch,
+    )
+    .expect("alive");
     assert_eq!(beat.session.expires_at, NOW + 600 + u64::from(LEASE));
     // A heartbeat is no event, but its later expiry is a change to store.
     assert_eq!(kinds(&ch), []);
@@ -211,17 +242,11 @@ fn heartbeats_extend_and_fail_once_the_session_is_gone() {
         ask("profiler", "ann", "h"),
         ask("ide", "ann", "x"),
     ] {
-        assert!(
-            pool.heartbeat("lic.1", r, NOW + 601, &mut Changes::default())
-                .is_none()
-        );
+        assert!(beat_newest(&mut pool, "lic.1", r, NOW + 601, &mut Changes::default()).is_err());
     }
     let late = NOW + 600 + u64::from(LEASE);
     let mut ch = Changes::default();
-    assert!(
-        pool.heartbeat("lic.1", ask("ide", "ann", "h"), late, &mut ch)
-            .is_none()
-    );
+    assert!(beat_newest(&mut pool, "lic.1", ask("ide", "ann", "h"), late, &mut ch).is_err());
     assert_eq!(kinds(&ch), [(SeatEventKind::Expired, None)]);
 }
 
@@ -297,13 +322,14 @@ fn a_revoked_license_ends_every_lease_and_stays_revoked() {
     let (out, _) = checkout(&mut pool, ask("ide", "ann", "h"), "lic.3", NOW + 3);
     assert_eq!(out.err(), Some(SeatDenial::License(DenyCode::Revoked)));
     assert!(
-        pool.heartbeat(
+        beat_newest(
+            &mut pool,
             "lic.1",
             ask("ide", "ann", "h"),
             NOW + 3,
             &mut Changes::default()
         )
-        .is_none()
+        .is_err()
     );
 }
 
@@ -481,7 +507,15 @@ fn restore_rebuilds_counts_from_stored_leases() {
         .0
         .expect("bob");
     let stored: Vec<Lease> = pool.leases().cloned().collect();
-    let mut again = Pool::restore(terms(2), None, stored, deny(0));
+    let mut again = Pool::restore(
+        "lic",
+        PoolState {
+            terms: Some(terms(2)),
+            leases: stored,
+            deny: deny(0),
+            ..PoolState::default()
+        },
+    );
     assert_eq!(again, pool);
     assert_eq!(
         checkout(&mut again, ask("ide", "cy", "h"), "lic.3", NOW)
@@ -527,3 +561,6 @@ fn lease_ids_name_their_license() {
         "REVOKED"
     );
 }
+
+mod denials;
+mod installations;

@@ -1,6 +1,9 @@
 //! The JSON shapes the worker sends and the console reads, defined once so the two
 //! can never disagree. Only types live here: no handlers, no I/O.
 
+mod machines;
+pub use machines::{ActivateAnswer, ActivateRequest, MachineView};
+
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -136,21 +139,21 @@ pub struct CheckoutRequest {
     pub license: String,
     /// The product wanted.
     pub product: String,
-    /// Who wants it: a username or e-mail address, compared exactly.
+    /// Who wants it: a username or e-mail address, compared in its one identity form
+    /// (`Bob`, `"bob "` and `ｂｏｂ` are one user).
     pub user: String,
-    /// A label for the machine asking (optional).
+    /// A label for the machine asking, shown in the vault (optional). The machine itself
+    /// is the key its DPoP proof is signed with.
     #[serde(default)]
     pub host: String,
 }
 
-/// `POST /api/seats/heartbeat` and `/release`: the lease token.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// A body with nothing in it (or `{}`): heartbeat and release present their lease
+/// token as `Authorization: DPoP <token>`, not in the body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct LeaseTokenRequest {
-    /// The lease token from checkout (or the last heartbeat).
-    pub token: String,
-}
+pub struct Empty {}
 
 /// A lease as an app sees it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -164,8 +167,13 @@ pub struct LeaseView {
     pub product: String,
     /// The user.
     pub user: String,
-    /// This host.
+    /// This installation's host label.
     pub host: String,
+    /// This installation: the thumbprint of its key (the lease token's `cnf.jkt`).
+    pub installation: String,
+    /// The lease token's generation: present this token at the next heartbeat; every
+    /// older one stops working.
+    pub generation: u64,
     /// When the lease began.
     pub since: u64,
     /// When it ends unless heartbeated.
@@ -228,6 +236,9 @@ pub struct LicenseSeats {
     pub revoked: bool,
     /// When it stops lending seats.
     pub ends_at: u64,
+    /// Installations one user may hold it from at once (0: any number).
+    #[serde(default)]
+    pub max_sessions: u32,
 }
 
 /// A lease as the vault lists it.
@@ -246,8 +257,11 @@ pub struct HeldLease {
     pub user: String,
     /// The most recent host ("" if none).
     pub host: String,
-    /// Every host holding it.
+    /// Every installation's host label.
     pub hosts: Vec<String>,
+    /// Every installation holding it (key thumbprints).
+    #[serde(default)]
+    pub installations: Vec<String>,
     /// When it was granted.
     pub since: u64,
     /// When it ends unless heartbeated.
@@ -327,6 +341,16 @@ pub struct LicensePool {
     pub products: Vec<LicenseSeats>,
     /// Every lease now.
     pub leases: Vec<HeldLease>,
+    /// Installations one user may hold a product from at once (0: any number).
+    pub max_sessions: u32,
+    /// Machines it may be activated on (0: not node-locked).
+    pub max_machines: u32,
+    /// Activations per rolling day (0: no limit).
+    pub activations_per_day: u32,
+    /// Machines it is activated on now.
+    pub machines: u64,
+    /// Denials not written to the log today (over the daily cap), only counted.
+    pub denials_suppressed_today: u32,
 }
 
 /// A seat event as the API lists it.
@@ -373,6 +397,14 @@ pub struct DenialRow {
     pub reason: String,
     /// The outside license server an agent reported it from; none for Tessera's own.
     pub server: Option<String>,
+    /// How many refused requests it stands for (denials alike within a minute are one
+    /// event; see the denial log).
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// How many denials one product had for one reason.
