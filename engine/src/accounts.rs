@@ -276,7 +276,8 @@ pub fn update_token(
     Ok(())
 }
 
-/// A token secret from 32 random bytes: `tsr_…` (or `tsv_…` for the vault token).
+/// An untagged token secret from 32 random bytes: `tsr_…` (or `tsv_…` for the vault
+/// token), as made before tags; new ones are `DeploymentSecret::token_secret`'s.
 pub fn new_secret(vault: bool, random: &[u8; 32]) -> String {
     let mut secret = String::from(if vault { "tsv_" } else { "tsr_" });
     secret.push_str(&crate::password::b64_encode(random));
@@ -292,7 +293,7 @@ pub fn secret_prefix(secret: &str) -> String {
 /// lookup).
 pub fn looks_like_secret(text: &str) -> bool {
     (text.starts_with("tsr_") || text.starts_with("tsv_"))
-        && text.len() == 47
+        && (text.len() == 47 || text.len() == 69)
         && text[4..]
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -328,6 +329,15 @@ pub fn may_see_token(
     }
 }
 
+/// Whether the vault access token stands: it is the deployment's, but a person made it
+/// and saw it once, so it stops when that administrator is disabled or deleted, or their
+/// role no longer lets them manage it (`vault:write`) — as their API tokens do. Another
+/// administrator generates a new one. `creator` is their role and whether they are
+/// enabled, if they still exist.
+pub fn vault_token_stands(creator: Option<(Role, bool)>) -> bool {
+    creator.is_some_and(|(role, enabled)| enabled && role.allows(crate::Permission::VaultWrite))
+}
+
 /// Whether a console session stands at `now`: not expired, its user still enabled, and
 /// their password unchanged since it began (`stamp_matches`).
 pub fn session_stands(expires_at: u64, now: u64, user_enabled: bool, stamp_matches: bool) -> bool {
@@ -337,6 +347,14 @@ pub fn session_stands(expires_at: u64, now: u64, user_enabled: bool, stamp_match
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_vault_token_stands_while_its_creator_may_manage_it() {
+        assert!(vault_token_stands(Some((Role::Admin, true))));
+        assert!(!vault_token_stands(Some((Role::Admin, false))), "disabled");
+        assert!(!vault_token_stands(None), "deleted");
+        assert!(!vault_token_stands(Some((Role::Viewer, true))), "demoted");
+    }
 
     #[test]
     fn only_server_admins_touch_server_admins() {

@@ -37,6 +37,8 @@ pub enum Error {
     Forbidden(&'static str),
     /// The change conflicts with the current state, and why.
     Conflict(&'static str),
+    /// The deployment is misconfigured (a secret missing or malformed), and how.
+    Config(&'static str),
 }
 
 impl Error {
@@ -61,7 +63,7 @@ impl core::fmt::Display for Error {
             Error::NotFound(what) => write!(f, "no such {what}"),
             Error::Refused(code) => write!(f, "license refused: {code}"),
             Error::Store(why) => write!(f, "storage failed: {why}"),
-            Error::Forbidden(why) | Error::Conflict(why) => f.write_str(why),
+            Error::Forbidden(why) | Error::Conflict(why) | Error::Config(why) => f.write_str(why),
         }
     }
 }

@@ -39,8 +39,8 @@
 //!   seat-hours, distinct users per interval, over a checked [`ReportRange`]), and in
 //!   `spans.rs` the spans events open and close — an agent's ([`AgentEvent`],
 //!   [`agent_spans`]) and Tessera's own ([`license_span_edge`]).
-//! - `store` ([`Store`], [`LiveState`]): the storage traits the shells implement, and
-//!   [`MemoryStore`] / [`MemoryLiveState`] for tests.
+//! - `store` ([`Store`], [`LiveState`], [`KeyUses`]): the storage traits the shells
+//!   implement, and [`MemoryStore`] / [`MemoryLiveState`] / [`MemoryKeyUses`] for tests.
 //! - `api` (feature `serde`): the JSON shapes the worker and the console share.
 //! - `accounts` (feature `serde`): users and API tokens — wire shapes ([`UserView`],
 //!   [`ApiToken`], ...) and the rules for changing them (no escalation, the last server
@@ -69,8 +69,11 @@
 //! - `crypto`: an EdDSA-only `jsonwebtoken` `CryptoProvider` over `ed25519`, so no RSA
 //!   or NIST-curve code is linked.
 //! - `keyring` ([`Keyring`]): a root key from a secret plus rotated keys, stored sealed
-//!   (ChaCha20-Poly1305 under an HKDF of the root), published before they sign and
-//!   retired once no token needs them.
+//!   (`seal.rs`: ChaCha20-Poly1305 under a key of the deployment secret's), published
+//!   before they sign, retired once no token needs them or at once (the compromise
+//!   drill); an entry that does not open is skipped and listed, never fatal.
+//! - `secret` ([`DeploymentSecret`]): the deployment's secret, apart from every
+//!   signing key, and the MACs derived from it (device cookies, token secrets' tags).
 //! - `licensing` ([`Licensing`]): the service over a [`Store`] and a [`LiveState`]:
 //!   issue, list, revoke, and seed 004's check / apply / renew / remove of an
 //!   instance's applied license. Its operations are async (they await the stores) but
@@ -133,6 +136,8 @@ mod keys;
 #[cfg(feature = "sign")]
 mod licensing;
 #[cfg(feature = "sign")]
+mod secret;
+#[cfg(feature = "sign")]
 mod signing;
 #[cfg(feature = "verify")]
 mod token;
@@ -144,7 +149,10 @@ pub use decision::{
 pub use error::Error;
 pub use identity::identity;
 pub use instance::{MAX_INSTANCE_BYTES, normalize_instance};
-pub use limits::{Attempts, SIGN_IN_PER_ADDRESS, SIGN_IN_PER_USER, Window};
+pub use limits::{
+    Attempts, Backoff, Limit, SIGN_IN_PER_ADDRESS, SIGN_IN_PER_CLIENT, SIGN_IN_PER_USER, Window,
+    sign_in_limits,
+};
 pub use password::{PBKDF2_ITERATIONS, PasswordHash, constant_time_eq};
 pub use renewal::renew;
 pub use reports::{
@@ -170,14 +178,14 @@ pub mod sync {
 pub mod vault {
     pub use crate::seats::vault::*;
 }
-pub use store::{LiveState, MemoryLiveState, MemoryStore, Store};
+pub use store::{KeyUses, LiveState, MemoryKeyUses, MemoryLiveState, MemoryStore, Store};
 
 #[cfg(feature = "serde")]
 pub use accounts::{
     ApiToken, CreateToken, CreateUser, CreatedToken, GeneratedVaultToken, MAX_DESCRIPTION,
     TokenScope, TokenStatus, TokenViewer, UpdateToken, UpdateUser, UserView, VaultTokenInfo,
     check_create_token, check_description, keeps_a_server_admin, looks_like_secret, may_manage,
-    may_see_token, new_secret, secret_prefix, session_stands, update_token,
+    may_see_token, new_secret, secret_prefix, session_stands, update_token, vault_token_stands,
 };
 #[cfg(feature = "sign")]
 pub use crypto::install_crypto_provider;
@@ -189,7 +197,7 @@ pub use dpop::{
 #[cfg(feature = "verify")]
 pub use installation::{InstallationKey, MAX_THUMBPRINT_BYTES, PublicJwk, plausible_thumbprint};
 #[cfg(feature = "sign")]
-pub use keyring::{KeyUse, Keyring, MAX_LIVE_KEYS, RotatedKey};
+pub use keyring::{KeyUse, Keyring, MAX_LIVE_KEYS, Opened, Retired, RotatedKey};
 #[cfg(feature = "verify")]
 pub use keys::{Jwks, KeySet};
 #[cfg(feature = "sign")]
@@ -199,6 +207,8 @@ pub use records::{
     AppliedLicense, AppliedView, DEFAULT_ACTIVATIONS_PER_DAY, DEFAULT_SESSIONS, IssueRequest,
     LicenseRecord, LicenseState, LicenseStatus, instance_field, plausible_id,
 };
+#[cfg(feature = "sign")]
+pub use secret::{DeploymentSecret, Purpose, SecretCheck};
 #[cfg(feature = "sign")]
 pub use signing::{SigningKey, sign, sign_lease, sign_machine};
 #[cfg(feature = "verify")]

@@ -21,6 +21,7 @@
 use std::string::{String, ToString};
 use std::vec::Vec;
 
+use crate::claims::LicenseClaims;
 use crate::decision::{Decision, DenyCode, Expectations};
 use crate::error::Error;
 use crate::keys::KeySet;
@@ -32,7 +33,7 @@ use crate::renewal::renew;
 use crate::seats::{Revocation, SeatTerms};
 use crate::signing::SigningKey;
 use crate::signing::sign;
-use crate::store::{LiveState, Store};
+use crate::store::{KeyUses, LiveState, Store};
 use crate::token::{MAX_TOKEN_BYTES, validate, verify};
 
 /// The prefix of issued licenses' records. Stored keys are data, not code: they keep
@@ -47,23 +48,26 @@ fn applied_key(instance: &str) -> String {
     std::format!("applied:{instance}")
 }
 
-/// The licensing service over a store, the licenses' live state, the trusted keys and
-/// the active signing key.
+/// The licensing service over a store, the licenses' live state, the trusted keys,
+/// the active signing key and where its uses are noted.
 #[derive(Debug)]
-pub struct Licensing<'a, S: Store, L: LiveState> {
+pub struct Licensing<'a, S: Store, L: LiveState, K: KeyUses> {
     /// Where records live.
     pub store: &'a S,
     /// Where each license's revocation (and seats) live.
     pub live: &'a L,
+    /// Where each signature is noted, before it is made.
+    pub key_uses: &'a K,
     /// Every key tokens may be signed with.
     pub keys: &'a KeySet,
-    /// The key new tokens are signed with.
-    pub signer: &'a SigningKey,
+    /// The key new tokens are signed with (none: nothing can sign, and issuing or
+    /// renewing is refused; reading and checking still work).
+    pub signer: Option<&'a SigningKey>,
     /// This deployment's issuer URL (`iss`).
     pub issuer: &'a str,
 }
 
-impl<S: Store, L: LiveState> Licensing<'_, S, L> {
+impl<S: Store, L: LiveState, K: KeyUses> Licensing<'_, S, L, K> {
     async fn read<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
         match self.store.get(key).await? {
             None => Ok(None),
@@ -76,6 +80,16 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
     async fn write<T: serde::Serialize>(&self, key: &str, value: &T) -> Result<(), Error> {
         let json = serde_json::to_string(value).map_err(|e| Error::Store(e.to_string()))?;
         self.store.put(key, &json).await
+    }
+
+    /// Note the signer's use until `claims.exp`, then sign: a token never exists that
+    /// its key's record does not cover (a key retires only once no token needs it).
+    async fn sign(&self, claims: &LicenseClaims) -> Result<String, Error> {
+        let signer = self.signer.ok_or(Error::Config(
+            "no key can sign: the root key is retired and no rotated key is active; rotate",
+        ))?;
+        self.key_uses.used(signer.kid(), claims.exp).await?;
+        sign(claims, signer)
     }
 
     fn expect(&self, instance: &str) -> Expectations {
@@ -95,7 +109,7 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
     ) -> Result<LicenseRecord, Error> {
         let lease_seconds = request.lease_seconds;
         let claims = request.into_claims(self.issuer, lid, jti, now)?;
-        let token = sign(&claims, self.signer)?;
+        let token = self.sign(&claims).await?;
         if token.len() > MAX_TOKEN_BYTES {
             // Every verifier refuses a longer token unread: such a license could never
             // be applied or validated.
@@ -130,7 +144,8 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
 
     /// Up to `limit` issued licenses in license-id order, from where `cursor` (a
     /// previous page's `next_cursor`) left off. Each page costs one listing and `limit`
-    /// reads, however many licenses there are.
+    /// reads, however many licenses there are. Tokens are withheld
+    /// ([`LicenseRecord::without_token`]).
     pub async fn list(
         &self,
         cursor: Option<&str>,
@@ -140,7 +155,8 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
         let mut items = Vec::with_capacity(keys.len());
         for key in keys {
             if let Some(record) = self.read::<LicenseRecord>(&key).await? {
-                items.push(record);
+                // A list shows ids and claims: a token is a seat credential.
+                items.push(record.without_token());
             }
         }
         Ok(crate::api::Page { items, next_cursor })
@@ -184,6 +200,27 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
         }
         mark_revoked(&mut record, revocation);
         self.write(&license_key(lid), &record).await?;
+        Ok(record)
+    }
+
+    /// A fresh token for license `lid`, issued at `now` with id `jti` and signed by the
+    /// active key (after a compromise, for licenses a retired key signed). The claims
+    /// are a renewal's ([`renew`]): refused for a revoked or expired license.
+    pub async fn reissue(&self, lid: &str, jti: String, now: u64) -> Result<LicenseRecord, Error> {
+        let mut record = self.record(lid).await?;
+        if record.state == LicenseState::Revoked || self.is_revoked(lid).await? {
+            return Err(Error::Refused(DenyCode::Revoked));
+        }
+        let claims = renew(&record.claims, jti, now).map_err(Error::Refused)?;
+        record.token = self.sign(&claims).await?;
+        record.claims = claims;
+        self.write(&license_key(lid), &record).await?;
+        // A revocation between the check above and this write would have had its copy
+        // overwritten: ask the live state again, and restore the copy.
+        if let Some(revocation) = self.live.revocation(lid).await? {
+            mark_revoked(&mut record, revocation);
+            self.write(&license_key(lid), &record).await?;
+        }
         Ok(record)
     }
 
@@ -297,7 +334,7 @@ impl<S: Store, L: LiveState> Licensing<'_, S, L> {
             return Err(Error::Refused(DenyCode::Revoked));
         }
         let claims = renew(&old, jti, now).map_err(Error::Refused)?;
-        let token = sign(&claims, self.signer)?;
+        let token = self.sign(&claims).await?;
         // The fresh token must pass the same checks as any applied token.
         let status = match validate(&token, self.keys, &self.expect(instance), now) {
             Decision::Allow(l) => LicenseStatus::new(l.claims, l.warnings, Some(token.clone())),

@@ -145,7 +145,10 @@ pub struct LicenseRecord {
     pub state: LicenseState,
     /// The claims of the latest token.
     pub claims: LicenseClaims,
-    /// The latest token issued for this license.
+    /// The latest token issued for this license: a seat credential, so the API shows
+    /// it only to callers who may issue licenses (`licenses:write`); lists never do.
+    /// Absent (empty) where withheld ([`LicenseRecord::without_token`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub token: String,
     /// When it was issued, and by whom.
     pub created_at: u64,
@@ -160,6 +163,15 @@ pub struct LicenseRecord {
     /// A seat's session lifetime without a heartbeat, seconds.
     #[serde(default = "default_lease_seconds")]
     pub lease_seconds: u32,
+}
+
+impl LicenseRecord {
+    /// The record with its token withheld (for a caller who may read licenses but not
+    /// hand them out, and for lists).
+    pub fn without_token(mut self) -> LicenseRecord {
+        self.token = String::new();
+        self
+    }
 }
 
 /// The license applied to an instance.

@@ -88,9 +88,9 @@ impl SigningKey {
         self.key.verifying_key().to_bytes()
     }
 
-    /// The secret seed, for deriving the keyring's sealing pads.
-    pub(crate) fn seed_bytes(&self) -> [u8; 32] {
-        self.key.to_bytes()
+    /// The secret seed, for opening entries sealed under the root (wiped on drop).
+    pub(crate) fn seed_bytes(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        zeroize::Zeroizing::new(self.key.to_bytes())
     }
 
     pub(crate) fn encoding(&self) -> &EncodingKey {

@@ -120,6 +120,35 @@ pub trait LiveState {
     async fn revoke(&self, lid: &str, by: &str, now: u64) -> Result<Revocation, Error>;
 }
 
+/// Where the keyring notes which key signed a token valid until when: a key stays
+/// published (and is not retired) while a token it signed may still be presented. The
+/// note is made *before* the signature, so a failed note signs nothing.
+#[allow(async_fn_in_trait)]
+pub trait KeyUses {
+    /// Key `kid` is about to sign a token that expires at `exp`.
+    async fn used(&self, kid: &str, exp: u64) -> Result<(), Error>;
+}
+
+/// An in-memory [`KeyUses`] for tests: every note, and a switch that makes the next
+/// ones fail.
+#[derive(Debug, Default)]
+pub struct MemoryKeyUses {
+    /// The notes made, in order.
+    pub notes: RefCell<Vec<(String, u64)>>,
+    /// While set, every note fails with [`Error::Store`].
+    pub failing: core::cell::Cell<bool>,
+}
+
+impl KeyUses for MemoryKeyUses {
+    async fn used(&self, kid: &str, exp: u64) -> Result<(), Error> {
+        if self.failing.get() {
+            return Err(Error::Store("the key-use log is unreachable".to_string()));
+        }
+        self.notes.borrow_mut().push((kid.to_string(), exp));
+        Ok(())
+    }
+}
+
 /// A license in a [`MemoryLiveState`]: its terms once opened, its revocation if any.
 type MemoryLicense = (Option<SeatTerms>, Option<Revocation>);
 

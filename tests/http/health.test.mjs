@@ -32,6 +32,8 @@ describe("GET /api/health", () => {
     assert.equal(body.service, "tessera");
     assert.match(body.version, /^\d+\.\d+\.\d+$/);
     assert.equal(body.kv, true);
+    assert.equal(body.signing, true);
+    assert.equal(body.unopened_keys, 0);
     const now = Math.floor(Date.now() / 1000);
     assert.ok(Math.abs(body.time - now) < 300, `worker clock ${body.time} vs ${now}`);
   });

@@ -33,11 +33,17 @@ describe("ok", () => {
     assert.equal(record.created_by, "admin");
     assert.equal(record.token.split(".").length, 3);
 
+    // A license token is a seat credential: a list never shows one, and one license
+    // shows it only to a caller who may issue licenses.
     const all = await list();
-    assert.ok(all.some((r) => r.lid === record.lid));
+    const listed = all.find((r) => r.lid === record.lid);
+    const { token, ...withoutToken } = record;
+    assert.deepEqual(listed, withoutToken, "the list: ids and claims, no token");
     const one = await call(worker, "GET", `/api/licenses/${record.lid}`, { auth: viewer });
     assert.equal(one.status, 200);
-    assert.deepEqual(one.body, record);
+    assert.deepEqual(one.body, withoutToken, "a viewer (licenses:read) sees no token");
+    const byEditor = await call(worker, "GET", `/api/licenses/${record.lid}`, { auth: editor });
+    assert.equal(byEditor.body.token, token, "an editor (licenses:write) does");
 
     const revoked = await call(worker, "POST", `/api/licenses/${record.lid}/revoke`, { auth: editor });
     assert.equal(revoked.status, 200);

@@ -1,6 +1,7 @@
 // API tokens (seeds 000, 003), the vault access token (seeds 001/002), and user
 // management, against the real worker.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { assertError, call, createToken, createUser, issueRequest, now, untilServerTime } from "../support/api.mjs";
 import { ADMIN_AUTH } from "../support/secrets.mjs";
@@ -20,7 +21,7 @@ describe("API tokens", () => {
   test("create, show once, use, list, edit, disable, enable, delete", async () => {
     const user = await createUser(worker, "editor");
     const created = await createToken(worker, user.auth, { description: "Report tool", modules: [] });
-    assert.match(created.secret, /^tsr_[A-Za-z0-9_-]{43}$/);
+    assert.match(created.secret, /^tsr_[A-Za-z0-9_-]{65}$/);
     const t = created.token;
     assert.equal(t.prefix, created.secret.slice(0, 12));
     assert.deepEqual([t.scope, t.status, t.created_by, t.last_used_at, t.expires_at], ["API", "Active", user.username, null, null]);
@@ -182,12 +183,30 @@ describe("API tokens", () => {
     assert.deepEqual((await call(worker, "GET", "/api/tokens", { auth: user.auth })).body.items, before);
     assertError(await call(worker, "GET", "/api/tokens/nope", { auth: user.auth }), 404, "NOT_FOUND");
     assertError(await call(worker, "PATCH", "/api/tokens/nope", { auth: user.auth, body: {} }), 404, "NOT_FOUND");
-    const { token } = await createToken(worker, user.auth);
+    const created = await createToken(worker, user.auth);
+    const { token } = created;
     assertError(await call(worker, "PATCH", `/api/tokens/${token.id}`, { auth: user.auth, body: { status: "Deleted" } }), 400, "INVALID_FIELD");
     assertError(await call(worker, "PATCH", `/api/tokens/${token.id}`, { auth: user.auth, body: { status: "Gone" } }), 400, "INVALID_BODY");
-    for (const bearer of ["Bearer ", "Bearer tsr_short", `Bearer tsr_${"A".repeat(43)}`, `Bearer tsv_${"A".repeat(43)}`]) {
+    for (const bearer of ["Bearer ", "Bearer tsr_short", `Bearer tsr_${"A".repeat(43)}`, `Bearer tsv_${"A".repeat(43)}`, `Bearer tsr_${"A".repeat(65)}`]) {
       assertError(await me(bearer), 401, "UNAUTHORIZED");
     }
+    // A real secret with one character of its tag changed is as unknown as any forgery.
+    const last = created.secret.at(-2) === "A" ? "B" : "A";
+    assertError(await me(`Bearer ${created.secret.slice(0, -2)}${last}${created.secret.at(-1)}`), 401, "UNAUTHORIZED");
+  });
+
+  test("forged bearer tokens are refused by their tag, before any object call (timed beside /api/health)", async () => {
+    // No black-box count of object calls exists; their cost does: 200 forgeries answered
+    // like 200 health checks, not like 200 calls to the one accounts object.
+    const forged = Array.from({ length: 200 }, () => `Bearer tsr_${randomBytes(48).toString("base64url").slice(0, 65)}`);
+    const time = async (fn) => {
+      const t = performance.now();
+      for (let i = 0; i < 200; i++) await fn(i);
+      return performance.now() - t;
+    };
+    const health = await time(() => call(worker, "GET", "/api/health", { auth: null }));
+    const forgeries = await time(async (i) => assertError(await me(forged[i]), 401, "UNAUTHORIZED"));
+    console.log(`# 200 forged bearer tokens: ${forgeries.toFixed(0)} ms; 200 GET /api/health: ${health.toFixed(0)} ms (${(forgeries / health).toFixed(2)}x)`);
   });
 });
 
@@ -218,6 +237,25 @@ describe("the vault access token", () => {
     const deleted = await call(worker, "DELETE", "/api/vault-token", { auth: admin.auth });
     assert.equal(deleted.body.exists, false);
     assertError(await call(worker, "GET", "/api/licenses", { auth: vault2 }), 401, "UNAUTHORIZED");
+  });
+
+  test("it stops when the administrator who generated it is disabled or deleted, or demoted", async () => {
+    const licenses = (auth) => call(worker, "GET", "/api/licenses", { auth });
+    for (const change of [{ disabled: true }, { role: "editor" }, "delete"]) {
+      const admin = await createUser(worker, "admin");
+      const made = await call(worker, "POST", "/api/vault-token", { auth: admin.auth });
+      const vault = `Bearer ${made.body.secret}`;
+      assert.equal((await licenses(vault)).status, 200);
+      const res =
+        change === "delete"
+          ? await call(worker, "DELETE", `/api/users/${admin.username}`)
+          : await call(worker, "PATCH", `/api/users/${admin.username}`, { body: change });
+      assert.ok([200, 204].includes(res.status), JSON.stringify(res.body));
+      assertError(await licenses(vault), 401, "UNAUTHORIZED", {}, JSON.stringify(change));
+    }
+    // Another administrator's new one works.
+    const fresh = await call(worker, "POST", "/api/vault-token", { auth: ADMIN_AUTH });
+    assert.equal((await licenses(`Bearer ${fresh.body.secret}`)).status, 200);
   });
 
   test("only administrators generate or delete it", async () => {

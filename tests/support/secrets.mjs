@@ -10,6 +10,8 @@ const PKCS8_ED25519_PREFIX = Buffer.from("302e020100300506032b657004220420", "he
 
 export const ADMIN = { username: "admin", password: randomBytes(18).toString("base64url") };
 export const SIGNING_SEED = randomBytes(32);
+/** The deployment secret (device cookies), apart from every signing key. */
+export const DEPLOYMENT_SECRET = randomBytes(32).toString("base64url");
 
 const privateKey = createPrivateKey({
   key: Buffer.concat([PKCS8_ED25519_PREFIX, SIGNING_SEED]),
@@ -25,6 +27,7 @@ export function envFile(extra = {}) {
   const vars = {
     ADMIN_PASSWORD: ADMIN.password,
     SIGNING_KEY: SIGNING_SEED.toString("base64url"),
+    DEPLOYMENT_SECRET,
     ...extra,
   };
   const path = join(mkdtempSync(join(tmpdir(), "tessera-env-")), ".dev.vars");

@@ -53,6 +53,12 @@ pub(crate) async fn record_installation(
     write(req, env, actor, "installation", None, action, object).await;
 }
 
+/// Record what the deployment itself found (`actor` `system`, no address): once, by the
+/// caller's own bookkeeping, not per request.
+pub(crate) async fn record_system(env: &Env, action: &str, object: Option<&str>) {
+    write_entry(env, "system".into(), "system", None, action, object, None).await;
+}
+
 async fn write(
     req: &Request,
     env: &Env,
@@ -62,6 +68,19 @@ async fn write(
     action: &str,
     object: Option<&str>,
 ) {
+    let address = crate::auth::client_address(req);
+    write_entry(env, actor, via, token_id, action, object, address).await;
+}
+
+async fn write_entry(
+    env: &Env,
+    actor: String,
+    via: &str,
+    token_id: Option<String>,
+    action: &str,
+    object: Option<&str>,
+    address: Option<String>,
+) {
     let entry = AuditEntry {
         seq: 0,
         at: platform::now(),
@@ -70,7 +89,7 @@ async fn write(
         via: via.into(),
         action: action.into(),
         object: object.map(String::from),
-        address: crate::auth::client_address(req),
+        address,
     };
     let written = match Store::open(env).await {
         Ok(store) => store.audit(&entry).await,

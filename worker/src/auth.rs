@@ -4,12 +4,16 @@
 //! - **Basic** with a user's name and password. Passwords are PBKDF2-HMAC-SHA256
 //!   records (see `tessera_engine::PasswordHash`), derived in Web Crypto. A derivation
 //!   costs milliseconds of CPU, so a successful check is remembered per isolate for
-//!   [`CACHE_SECONDS`] under SHA-256(user, password, stored record): changing the
-//!   password changes the record and so misses the cache; the cache lives in memory
-//!   only and holds no password. Any other attempt first takes one from the failed
-//!   sign-in limits of its username and of its address
-//!   ([`SIGN_IN_PER_USER`], [`SIGN_IN_PER_ADDRESS`]; a success gives it back), so a
-//!   guesser is refused with `429` before any derivation.
+//!   [`CACHE_SECONDS`] for the client that proved it (its device, else its address)
+//!   under SHA-256(isolate salt, client, user, password) with a digest of the stored
+//!   record it matched: changing the password changes the record and so
+//!   misses the cache; the cache lives in memory only and holds no password. Any other
+//!   attempt first takes one from the limits on
+//!   failed sign-ins (`tessera_engine::sign_in_limits`; a success gives it back), so a
+//!   guesser is refused with `429` before any derivation. A client that signed in as
+//!   this user before presents its device cookie ([`DEVICE_COOKIE`]) and meets only its
+//!   own limit: no stranger's failures keep it out. Any other client meets the strict
+//!   (username, address) and per-address limits and a loose per-username backoff.
 //! - **Bearer** with an API token, an Agent token or the vault access token (see
 //!   `tokens`). A user's token acts with its creator's role *as it is now*: the creator
 //!   is loaded on every request, so demoting or disabling them narrows or stops the
@@ -28,8 +32,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 use tessera_engine::{
-    Credential, Module, Permission, Role, SIGN_IN_PER_ADDRESS, SIGN_IN_PER_USER, TokenScope,
-    TokenStatus, allows,
+    Credential, Module, Permission, Role, TokenScope, TokenStatus, allows, sign_in_limits,
 };
 use worker::Env;
 
@@ -98,8 +101,17 @@ pub(crate) const CACHE_SECONDS: u64 = 300;
 const CACHE_ENTRIES: usize = 256;
 
 thread_local! {
-    static VERIFIED: RefCell<HashMap<[u8; 32], u64>> = RefCell::new(HashMap::new());
+    /// Passwords this isolate verified: SHA-256(isolate salt, user, password) → until
+    /// when, and SHA-256 of the stored record they matched (a password change changes
+    /// the record, and so misses).
+    static VERIFIED: RefCell<HashMap<[u8; 32], Verified>> = RefCell::new(HashMap::new());
+    /// A random salt of this isolate's, so the cache's keys are no fast hash of a
+    /// password alone.
+    static SALT: [u8; 32] = platform::random::<32>().unwrap_or_default();
 }
+
+/// A verified password in the cache: until when, and the digest of the record it matched.
+type Verified = (u64, [u8; 32]);
 
 /// How the caller signed in.
 #[derive(Debug, Clone)]
@@ -244,8 +256,10 @@ pub(crate) async fn authenticate(
 }
 
 /// A user proving their password (Basic, or signing in to the console): the limits of
-/// failed sign-ins first, then PBKDF2 (skipped for a password this isolate verified in
-/// the last [`CACHE_SECONDS`]).
+/// failed sign-ins first — before the user is read, so a refused guess costs neither
+/// an accounts call nor a derivation — then PBKDF2, skipped for a password this isolate
+/// verified in the last [`CACHE_SECONDS`] (which also skips the limits: it already
+/// proved itself).
 pub(crate) async fn password_caller(
     req: &Request,
     env: &Env,
@@ -253,16 +267,26 @@ pub(crate) async fn password_caller(
     password: &str,
 ) -> Result<Caller, ApiError> {
     let (username, password) = (username.to_string(), password.to_string());
-    users::bootstrap(env).await?;
-    let user = users::get(env, &username).await?;
-    // A password this isolate verified in the last minutes passes without PBKDF2 and
-    // without touching the limits: it already proved itself.
-    let verified = match &user {
-        Some(u) if remembered(u, &password) => true,
-        _ => {
-            let taken = take_attempt(req, env, &username).await?;
+    // The cache is per client (its device, else its address): a guesser elsewhere
+    // never meets a password the user proved here, and so meets the limits.
+    let client = client_of(req, env, &username)?;
+    let remembered = match remembered(&client, &username, &password) {
+        Some(record) => {
+            users::bootstrap(env).await?;
+            users::get(env, &username)
+                .await?
+                .filter(|u| record_digest(u) == record)
+        }
+        None => None,
+    };
+    let user = match remembered {
+        Some(user) => user,
+        None => {
+            let taken = take_attempt(req, env, &username, &client).await?;
+            users::bootstrap(env).await?;
+            let user = users::get(env, &username).await?;
             let ok = match &user {
-                Some(u) => verify_password(u, &password).await?,
+                Some(u) => verify_password(&client, u, &password).await?,
                 None => {
                     // Derive anyway, so an unknown name takes as long as a wrong password:
                     // timing does not tell which usernames exist.
@@ -271,14 +295,12 @@ pub(crate) async fn password_caller(
                     false
                 }
             };
-            if ok {
-                taken.give_back(env).await;
-            }
-            ok
+            let Some(user) = user.filter(|_| ok) else {
+                return Err(ApiError::Unauthorized(WRONG_CREDENTIALS));
+            };
+            taken.give_back(env).await;
+            user
         }
-    };
-    let Some(user) = user.filter(|_| verified) else {
-        return Err(ApiError::Unauthorized(WRONG_CREDENTIALS));
     };
     if user.disabled {
         return Err(ApiError::Forbidden(DISABLED_USER.into()));
@@ -291,16 +313,13 @@ pub(crate) async fn password_caller(
     })
 }
 
-/// Attempts taken from the per-user and per-address limits of failed sign-ins.
-struct Taken {
-    user: (String, u64),
-    address: (String, u64),
-}
+/// Attempts taken from the limits of failed sign-ins, as (limiter key, taken at).
+struct Taken(Vec<(String, u64)>);
 
 impl Taken {
-    /// The sign-in succeeded: it does not count against either limit.
+    /// The sign-in succeeded: it does not count against any limit.
     async fn give_back(self, env: &Env) {
-        for (key, at) in [self.user, self.address] {
+        for (key, at) in self.0 {
             if let Err(e) = limiter::give_back(env, &key, at).await {
                 worker::console_warn!("sign-in limit not given back: {e:?}");
             }
@@ -313,33 +332,87 @@ pub(crate) fn client_address(req: &Request) -> Option<String> {
     req.headers().get("CF-Connecting-IP").ok().flatten()
 }
 
-/// Take an attempt from the limits of `username` and of the client's address, both
-/// checked before any PBKDF2 work; `429` with `Retry-After` when either is spent.
-async fn take_attempt(req: &Request, env: &Env, username: &str) -> Result<Taken, ApiError> {
-    let user_key = format!("user:{username}");
+/// Take an attempt from every limit a sign-in as `username` meets, all checked before
+/// any PBKDF2 work; `429` with `Retry-After` when one is spent (and the others' attempts
+/// are given back: they were never made).
+async fn take_attempt(
+    req: &Request,
+    env: &Env,
+    username: &str,
+    client: &Client,
+) -> Result<Taken, ApiError> {
+    let username = tessera_engine::identity(username);
     let address = client_address(req).unwrap_or_else(|| "unknown".into());
-    let address_key = format!("address:{address}");
-    let (user, address) = futures_util::future::join(
-        limiter::take(env, &user_key, SIGN_IN_PER_USER),
-        limiter::take(env, &address_key, SIGN_IN_PER_ADDRESS),
+    let device = match client {
+        Client::Device(id) => Some(id.as_str()),
+        Client::Address(_) => None,
+    };
+    let limits = sign_in_limits(&username, &address, device);
+    let answers = futures_util::future::join_all(
+        limits
+            .iter()
+            .map(|(key, limit)| limiter::take(env, key, *limit)),
     )
     .await;
-    match (user?, address?) {
-        (Ok(u), Ok(a)) => Ok(Taken {
-            user: (user_key, u),
-            address: (address_key, a),
-        }),
-        (u, a) => {
-            // One limit refused: the other's attempt was never made.
-            for (key, taken) in [(&user_key, u), (&address_key, a)] {
-                if let Ok(at) = taken {
-                    limiter::give_back(env, key, at).await?;
-                }
+    let mut taken = Vec::new();
+    let mut wait = None;
+    for ((key, _), answer) in limits.into_iter().zip(answers) {
+        match answer {
+            Ok(Ok(at)) => taken.push((key, at)),
+            Ok(Err(seconds)) => wait = wait.max(Some(seconds)),
+            Err(e) => {
+                Taken(taken).give_back(env).await;
+                return Err(e);
             }
-            let wait = [u.err(), a.err()].into_iter().flatten().max().unwrap_or(1);
-            Err(ApiError::TooManyRequests(wait))
         }
     }
+    match wait {
+        None => Ok(Taken(taken)),
+        Some(seconds) => {
+            Taken(taken).give_back(env).await;
+            Err(ApiError::TooManyRequests(seconds))
+        }
+    }
+}
+
+/// The name of the device cookie: proof that this client signed in as a user before.
+pub(crate) const DEVICE_COOKIE: &str = "tessera_device";
+
+/// Who is signing in, as the limits and the password cache tell clients apart.
+enum Client {
+    /// A client that signed in as this user before: its device cookie's id.
+    Device(String),
+    /// Any other: its address.
+    Address(String),
+}
+
+/// The client of a sign-in as `username`: its device, if its device cookie is valid
+/// for that user (in the identity form), else its address.
+fn client_of(req: &Request, env: &Env, username: &str) -> Result<Client, ApiError> {
+    if let Some(cookie) = cookie(req, DEVICE_COOKIE)
+        && let Some(device) =
+            crate::deployment::secret(env)?.device_of(&cookie, &tessera_engine::identity(username))
+    {
+        return Ok(Client::Device(device));
+    }
+    Ok(Client::Address(
+        client_address(req).unwrap_or_else(|| "unknown".into()),
+    ))
+}
+
+/// A new device cookie's value for a client that just signed in as `username`.
+pub(crate) fn new_device_cookie(env: &Env, username: &str) -> Result<String, ApiError> {
+    let nonce = platform::random::<16>()?;
+    Ok(crate::deployment::secret(env)?.device_cookie(&tessera_engine::identity(username), &nonce))
+}
+
+/// The value of cookie `name`, if the request carries it.
+fn cookie(req: &Request, name: &str) -> Option<String> {
+    let cookies = req.headers().get("Cookie").ok().flatten()?;
+    cookies.split(';').find_map(|c| {
+        let (n, value) = c.trim().split_once('=')?;
+        (n == name && !value.is_empty()).then(|| value.to_string())
+    })
 }
 
 /// The name of the console's session cookie.
@@ -347,11 +420,7 @@ pub(crate) const SESSION_COOKIE: &str = "tessera_session";
 
 /// The session cookie's value, if the request carries one.
 pub(crate) fn session_secret(req: &Request) -> Option<String> {
-    let cookies = req.headers().get("Cookie").ok().flatten()?;
-    cookies.split(';').find_map(|c| {
-        let (name, value) = c.trim().split_once('=')?;
-        (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_string())
-    })
+    cookie(req, SESSION_COOKIE)
 }
 
 async fn session_caller(env: &Env, secret: &str) -> Result<Caller, ApiError> {
@@ -374,7 +443,14 @@ async fn session_caller(env: &Env, secret: &str) -> Result<Caller, ApiError> {
 async fn bearer_caller(env: &Env, secret: &str) -> Result<Caller, ApiError> {
     let (stored, creator) = match tokens::resolve(env, secret).await? {
         Resolved::Api { stored, creator } => (*stored, creator),
-        Resolved::Vault => {
+        Resolved::Vault { creator } => {
+            let creator = creator.map(|u| (u.role, !u.disabled));
+            if !tessera_engine::vault_token_stands(creator) {
+                return Err(ApiError::Unauthorized(
+                    "the vault token's creator is disabled, deleted or no longer manages \
+                     the vault: an administrator generates a new one",
+                ));
+            }
             return Ok(Caller {
                 username: "vault".into(),
                 user_id: None,
@@ -424,32 +500,42 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     Some((user.to_string(), password.to_string()))
 }
 
-/// The cache key of a verified password: SHA-256 of the user, the password and the
-/// stored record (a password change changes the record, and so misses).
-fn cache_key(user: &User, password: &str) -> [u8; 32] {
+/// The cache key of a password for a user name from a client: SHA-256 of this
+/// isolate's salt, the client, the name and the password.
+fn cache_key(client: &Client, username: &str, password: &str) -> [u8; 32] {
     let mut h = Sha256::new();
-    for part in [
-        user.username.as_bytes(),
-        password.as_bytes(),
-        user.password.as_bytes(),
-    ] {
+    h.update(SALT.with(|s| *s));
+    let client = match client {
+        Client::Device(id) => format!("device:{id}"),
+        Client::Address(address) => format!("address:{address}"),
+    };
+    for part in [client.as_bytes(), username.as_bytes(), password.as_bytes()] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
     }
     h.finalize().into()
 }
 
-/// Whether this isolate verified this password for this record in the last
-/// [`CACHE_SECONDS`].
-fn remembered(user: &User, password: &str) -> bool {
-    let key = cache_key(user, password);
+/// SHA-256 of a user's stored password record.
+fn record_digest(user: &User) -> [u8; 32] {
+    Sha256::digest(user.password.as_bytes()).into()
+}
+
+/// The digest of the record this isolate verified this password against in the last
+/// [`CACHE_SECONDS`], if it did.
+fn remembered(client: &Client, username: &str, password: &str) -> Option<[u8; 32]> {
+    let key = cache_key(client, username, password);
     let now = platform::now();
-    VERIFIED.with_borrow(|c| c.get(&key).is_some_and(|until| *until > now))
+    VERIFIED.with_borrow(|c| {
+        c.get(&key)
+            .filter(|(until, _)| *until > now)
+            .map(|(_, record)| *record)
+    })
 }
 
 /// Derive and compare (PBKDF2 in Web Crypto); remember a success.
-async fn verify_password(user: &User, password: &str) -> Result<bool, ApiError> {
-    let key = cache_key(user, password);
+async fn verify_password(client: &Client, user: &User, password: &str) -> Result<bool, ApiError> {
+    let key = cache_key(client, &user.username, password);
     let now = platform::now();
     let Some(record) = tessera_engine::PasswordHash::parse(&user.password) else {
         return Err(ApiError::Internal(format!(
@@ -462,12 +548,12 @@ async fn verify_password(user: &User, password: &str) -> Result<bool, ApiError> 
     if ok {
         VERIFIED.with_borrow_mut(|c| {
             if c.len() >= CACHE_ENTRIES {
-                c.retain(|_, until| *until > now);
+                c.retain(|_, (until, _)| *until > now);
                 if c.len() >= CACHE_ENTRIES {
                     c.clear();
                 }
             }
-            c.insert(key, now + CACHE_SECONDS);
+            c.insert(key, (now + CACHE_SECONDS, record_digest(user)));
         });
     }
     Ok(ok)

@@ -2,7 +2,8 @@
 //!
 //! Syntax errors are `MALFORMED_JSON`; JSON of the wrong shape (wrong types, missing
 //! or unknown fields) is `INVALID_BODY`; a body over the limit is `PAYLOAD_TOO_LARGE`
-//! and is refused from its `Content-Length` before it is read when possible.
+//! and is refused from its `Content-Length` before it is read, or else as soon as the
+//! bytes read pass the limit; a body that cannot be read is `MALFORMED_JSON`.
 
 use crate::request::Request;
 use serde::de::DeserializeOwned;
@@ -40,7 +41,14 @@ pub(crate) async fn json_up_to<T: DeserializeOwned>(
     {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    let bytes = req.bytes().await.unwrap_or_default();
+    // The stream is read with a running count, so a body without a `Content-Length`
+    // (chunked) is cut at the limit too. A body that cannot be read to its end is a
+    // 400, never read as `{}`: routes whose fields all have defaults would accept that.
+    let bytes = req
+        .bytes_up_to(limit)
+        .await
+        .map_err(|e| ApiError::MalformedJson(format!("the body could not be read: {e}")))?
+        .ok_or(ApiError::PayloadTooLarge(limit))?;
     parse_up_to(&bytes, limit)
 }
 

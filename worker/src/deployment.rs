@@ -1,5 +1,6 @@
-//! This deployment's identity and signing keys.
+//! This deployment's identity, its secret and its signing keys.
 //!
+//! - Its secret ([`secret`]): `DEPLOYMENT_SECRET`, for the MACs the deployment checks.
 //! - Its own instance URL (seed 004's default instance) and issuer URL: the
 //!   `INSTANCE_URL` and `ISSUER_URL` vars when set, otherwise the origin the request
 //!   came to.
@@ -19,8 +20,8 @@ use std::rc::Rc;
 
 use crate::request::Request;
 use tessera_engine::{
-    Decision, DenyCode, Expectations, KeySet, KeyUse, Keyring, LicenseClaims, RotatedKey,
-    SigningKey, check_claims, normalize_instance,
+    Decision, DenyCode, DeploymentSecret, Expectations, KeySet, KeyUse, Keyring, LicenseClaims,
+    Retired, RotatedKey, SigningKey, check_claims, normalize_instance,
 };
 use worker::Env;
 
@@ -58,6 +59,16 @@ pub(crate) fn issuer(req: &Request, env: &Env) -> Result<String, ApiError> {
     let url = configured(env, "ISSUER_URL").map_or_else(|| origin(req), Ok)?;
     normalize_instance(&url)
         .ok_or_else(|| ApiError::Internal("ISSUER_URL is not a root URL".into()))
+}
+
+/// The deployment secret (`DEPLOYMENT_SECRET`, 32 bytes base64url): apart from every
+/// signing key, it authenticates device cookies (see `tessera_engine::DeploymentSecret`).
+pub(crate) fn secret(env: &Env) -> Result<DeploymentSecret, ApiError> {
+    let text = env
+        .secret("DEPLOYMENT_SECRET")
+        .map(|s| s.to_string())
+        .map_err(|_| ApiError::Internal("the DEPLOYMENT_SECRET secret is not set".into()))?;
+    Ok(DeploymentSecret::parse(&text)?)
 }
 
 fn root_key(env: &Env) -> Result<SigningKey, ApiError> {
@@ -158,11 +169,6 @@ pub(crate) async fn keys(env: &Env) -> Result<Rc<Keys>, ApiError> {
     Ok(keys)
 }
 
-/// The keyring (cached per isolate, see [`KEYRING_SECONDS`]).
-pub(crate) async fn keyring(env: &Env) -> Result<Keyring, ApiError> {
-    Ok(keys(env).await?.ring.clone())
-}
-
 fn remember(ring: Keyring) -> Result<Rc<Keys>, ApiError> {
     let now = crate::platform::now();
     let keys = Rc::new(Keys::new(ring)?);
@@ -170,33 +176,72 @@ fn remember(ring: Keyring) -> Result<Rc<Keys>, ApiError> {
     Ok(keys)
 }
 
-/// The keyring from the accounts object; keys no token needs any more are retired on
-/// the way (deleted there, left out here).
-async fn load_keyring(env: &Env) -> Result<Keyring, ApiError> {
-    let root = root_key(env)?;
-    let (rotated, uses): (Vec<RotatedKey>, Vec<KeyUse>) =
-        accounts::ask(env, AccountsCall::Keys).await?;
-    let ring = Keyring::open(root.clone(), rotated.clone(), &uses)?;
-    let retired = ring.retirable(crate::platform::now());
-    if retired.is_empty() {
-        return Ok(ring);
-    }
-    accounts::ask::<()>(
-        env,
-        AccountsCall::RetireKeys {
-            kids: retired.clone(),
-        },
-    )
-    .await?;
-    let kept = rotated
-        .into_iter()
-        .filter(|e| !retired.contains(&e.kid))
-        .collect();
-    Ok(Keyring::open(root, kept, &uses)?)
+thread_local! {
+    /// The entries this isolate already reported as not opening.
+    static REPORTED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Rotate: a new key, published now, signing from the activation delay on.
-pub(crate) async fn rotate(env: &Env) -> Result<(Keyring, RotatedKey), ApiError> {
+/// The keyring from the accounts object, opened under the deployment secret. On the
+/// way: entries of earlier versions are stored sealed anew; entries that do not open
+/// are skipped and reported (the log, the audit log once per isolate, `/api/health`);
+/// keys no token needs any more are retired (deleted there, left out here).
+async fn load_keyring(env: &Env) -> Result<Keyring, ApiError> {
+    let root = root_key(env)?;
+    let sealer = secret(env)?;
+    let (rotated, uses, retired_roots): (Vec<RotatedKey>, Vec<KeyUse>, Vec<String>) =
+        accounts::ask(env, AccountsCall::Keys).await?;
+    let opened = Keyring::open(root, &retired_roots, &sealer, rotated, &uses, &mut || {
+        crate::platform::random::<12>().ok()
+    });
+    let mut ring = opened.ring;
+    if !opened.resealed.is_empty() {
+        accounts::ask::<()>(
+            env,
+            AccountsCall::ResealKeys {
+                entries: opened.resealed,
+            },
+        )
+        .await?;
+    }
+    for kid in ring.unopened() {
+        let new = REPORTED.with_borrow_mut(|r| {
+            let new = !r.contains(kid);
+            if new {
+                r.push(kid.clone());
+            }
+            new
+        });
+        if new {
+            worker::console_error!(
+                "signing key {kid} does not open under DEPLOYMENT_SECRET: skipped (GET /api/keys lists it)"
+            );
+            crate::audit::record_system(env, "keys.unopened", Some(kid)).await;
+        }
+    }
+    let now = crate::platform::now();
+    let retired = ring.retirable(now);
+    if !retired.is_empty() {
+        accounts::ask::<()>(
+            env,
+            AccountsCall::RetireKeys {
+                kids: retired.clone(),
+            },
+        )
+        .await?;
+        for kid in &retired {
+            ring.retire(kid, now)?;
+        }
+    }
+    Ok(ring)
+}
+
+/// Rotate: a new key, published now, signing from the activation delay on — or at
+/// once (`activate_now`, after a compromise: validators that cached the JWKS refuse its
+/// tokens until they fetch it again, at most `max-age` later).
+pub(crate) async fn rotate(
+    env: &Env,
+    activate_now: bool,
+) -> Result<(Rc<Keys>, RotatedKey), ApiError> {
     let mut ring = load_keyring(env).await?;
     let now = crate::platform::now();
     let delay = env
@@ -204,11 +249,17 @@ pub(crate) async fn rotate(env: &Env) -> Result<(Keyring, RotatedKey), ApiError>
         .ok()
         .and_then(|v| v.to_string().parse().ok())
         .unwrap_or(KEY_ACTIVATION_SECONDS);
+    let seed = zeroize::Zeroizing::new(crate::platform::random::<32>()?);
     let entry = ring.rotate(
-        &crate::platform::random::<32>()?,
+        &secret(env)?,
+        &seed,
         &crate::platform::random::<12>()?,
         now,
-        now.saturating_add(delay),
+        if activate_now {
+            now
+        } else {
+            now.saturating_add(delay)
+        },
     )?;
     accounts::ask::<()>(
         env,
@@ -217,18 +268,40 @@ pub(crate) async fn rotate(env: &Env) -> Result<(Keyring, RotatedKey), ApiError>
         },
     )
     .await?;
-    remember(ring.clone())?;
-    Ok((ring, entry))
+    Ok((remember(ring)?, entry))
 }
 
-/// Record that key `kid` signed a license token valid until `exp`: the key stays in
-/// the JWKS at least that long.
-pub(crate) async fn key_used(env: &Env, kid: &str, exp: u64) -> Result<(), ApiError> {
-    let call = AccountsCall::KeyUsed {
-        kid: kid.to_string(),
-        exp,
+/// Retire key `kid` now (any key but the one signing, the root included): it leaves
+/// the JWKS, and every token it signed stops verifying.
+pub(crate) async fn retire(env: &Env, kid: &str) -> Result<Rc<Keys>, ApiError> {
+    let mut ring = load_keyring(env).await?;
+    let call = match ring.retire(kid, crate::platform::now())? {
+        Retired::Root => AccountsCall::RetireRoot {
+            kid: kid.to_string(),
+        },
+        Retired::Rotated => AccountsCall::RetireKeys {
+            kids: vec![kid.to_string()],
+        },
     };
-    accounts::ask(env, call).await
+    accounts::ask::<()>(env, call).await?;
+    remember(ring)
+}
+
+/// Where the licensing service notes, before each signature, that key `kid` signs a
+/// license token valid until `exp`: the key stays in the JWKS at least that long (the
+/// accounts object keeps the notes beside the keys).
+pub(crate) struct KeyUseLog<'a>(&'a Env);
+
+impl tessera_engine::KeyUses for KeyUseLog<'_> {
+    async fn used(&self, kid: &str, exp: u64) -> Result<(), tessera_engine::Error> {
+        let call = AccountsCall::KeyUsed {
+            kid: kid.to_string(),
+            exp,
+        };
+        accounts::ask(self.0, call)
+            .await
+            .map_err(|e| tessera_engine::Error::Store(format!("noting key {kid}'s use: {e:?}")))
+    }
 }
 
 /// What the licensing and seat routes need: the store, the licenses' live state, the
@@ -236,6 +309,7 @@ pub(crate) async fn key_used(env: &Env, kid: &str, exp: u64) -> Result<(), ApiEr
 pub(crate) struct LicensingContext<'a> {
     kv: Kv,
     live: Licenses<'a>,
+    key_uses: KeyUseLog<'a>,
     pub(crate) keys: Rc<Keys>,
     pub(crate) issuer: String,
 }
@@ -250,17 +324,19 @@ impl<'a> LicensingContext<'a> {
         Ok(LicensingContext {
             kv,
             live: Licenses::new(env),
+            key_uses: KeyUseLog(env),
             keys,
             issuer: issuer(req, env)?,
         })
     }
 
-    pub(crate) fn service(&self) -> tessera_engine::Licensing<'_, Kv, Licenses<'a>> {
+    pub(crate) fn service(&self) -> tessera_engine::Licensing<'_, Kv, Licenses<'a>, KeyUseLog<'a>> {
         tessera_engine::Licensing {
             store: &self.kv,
             live: &self.live,
+            key_uses: &self.key_uses,
             keys: &self.keys.set,
-            signer: self.keys.ring.active(crate::platform::now()),
+            signer: self.signer().ok(),
             issuer: &self.issuer,
         }
     }
@@ -308,8 +384,9 @@ impl<'a> LicensingContext<'a> {
         Ok((claims, refused))
     }
 
-    /// The key new tokens (licenses and leases) are signed with.
-    pub(crate) fn signer(&self) -> &SigningKey {
-        self.keys.ring.active(crate::platform::now())
+    /// The key new tokens (licenses and leases) are signed with; an error when none
+    /// can sign (the root retired and no rotated key active).
+    pub(crate) fn signer(&self) -> Result<&SigningKey, ApiError> {
+        Ok(self.keys.ring.active(crate::platform::now())?)
     }
 }

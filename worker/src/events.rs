@@ -143,8 +143,17 @@ pub(crate) const DEFAULT_RETENTION_DAYS: u64 = 400;
 /// is spread over many small statements).
 const PRUNE_BATCH: u64 = 1000;
 /// The most seats held (spans) one usage report reads: a range holding more is refused
-/// with a 400 that asks for a narrower range or a filter.
-pub(crate) const MAX_REPORT_SPANS: u64 = 200_000;
+/// with a 400 that asks for a narrower range or a filter. The `REPORT_MAX_SPANS` var
+/// lowers it (tests); it is never raised past this.
+pub(crate) const MAX_REPORT_SPANS: u64 = 60_000;
+/// Spans read per query. Each query answers one JSON text, and D1 refuses a value over
+/// 2,000,000 bytes; a span is at most ~1 KB of JSON (a 200-byte product and a 256-byte
+/// user, escaped), so a page stays under 1.5 MB. With [`MAX_REPORT_SPANS`] a report
+/// makes at most 40 queries: within the free plan's 50 per invocation.
+const SPANS_PER_QUERY: u64 = 1_500;
+/// The most (product, reason) pairs the denials report counts over its range: a range
+/// with more is refused with a 400 (filter by product). Their counts are one JSON text.
+pub(crate) const MAX_DENIAL_GROUPS: u64 = 1_000;
 
 /// The event store of this deployment.
 pub(crate) struct Store {
@@ -320,49 +329,61 @@ impl Store {
             .await
     }
 
-    /// The seats held at some time in `[from, to)`, optionally of one product or user.
-    /// Read as one JSON text (one value to cross into wasm, not one per row).
+    /// The seats held at some time in `[from, to)`, optionally of one product or user,
+    /// read [`SPANS_PER_QUERY`] at a time (each page one JSON text, one value to cross
+    /// into wasm, not one per row); more than `max` is a 400.
     pub(crate) async fn spans(
         &self,
         from: u64,
         to: u64,
         product: Option<&str>,
         user: Option<&str>,
+        max: u64,
     ) -> Result<Vec<Span>, ApiError> {
-        let rows: Vec<(String, String, u64, Option<u64>)> = self
-            .json_rows(
-                "spans",
-                "SELECT json_group_array(json_array(product, user, started, ended)) FROM (
-                   SELECT product, user, started, ended FROM spans
-                   WHERE (ended > ?1 OR ended IS NULL) AND started < ?2
-                     AND (?3 IS NULL OR product = ?3) AND (?4 IS NULL OR user = ?4)
-                   LIMIT ?5)",
-                &[
-                    num(from),
-                    num(to),
-                    opt(product),
-                    opt(user),
-                    num(MAX_REPORT_SPANS + 1),
-                ],
-            )
-            .await?;
-        if rows.len() as u64 > MAX_REPORT_SPANS {
-            return Err(ApiError::InvalidField {
-                field: "from".into(),
-                message: format!(
-                    "the range holds more than {MAX_REPORT_SPANS} seats held: narrow it, or filter by product or user"
-                ),
-            });
+        let mut spans = Vec::new();
+        let mut after = 0u64;
+        loop {
+            let rows: Vec<(u64, String, String, u64, Option<u64>)> = self
+                .json_rows(
+                    "spans",
+                    "SELECT json_group_array(json_array(rowid, product, user, started, ended)) FROM (
+                       SELECT rowid, product, user, started, ended FROM spans
+                       WHERE (ended > ?1 OR ended IS NULL) AND started < ?2
+                         AND (?3 IS NULL OR product = ?3) AND (?4 IS NULL OR user = ?4)
+                         AND rowid > ?5
+                       ORDER BY rowid LIMIT ?6)",
+                    &[
+                        num(from),
+                        num(to),
+                        opt(product),
+                        opt(user),
+                        num(after),
+                        num(SPANS_PER_QUERY),
+                    ],
+                )
+                .await?;
+            let full = rows.len() as u64 == SPANS_PER_QUERY;
+            for (rowid, product, user, start, end) in rows {
+                after = rowid;
+                spans.push(Span {
+                    product,
+                    user,
+                    start,
+                    end,
+                });
+            }
+            if spans.len() as u64 > max {
+                return Err(ApiError::InvalidField {
+                    field: "from".into(),
+                    message: format!(
+                        "the range holds more than {max} seats held: narrow it, or filter by product or user"
+                    ),
+                });
+            }
+            if !full {
+                return Ok(spans);
+            }
         }
-        Ok(rows
-            .into_iter()
-            .map(|(product, user, start, end)| Span {
-                product,
-                user,
-                start,
-                end,
-            })
-            .collect())
     }
 
     /// Denials in `[from, to)`, newest first, after `cursor` (`<at>:<id>`), at most
@@ -399,13 +420,23 @@ impl Store {
             "SELECT json_group_array(json_object('product', product, 'reason', reason, 'count', n)) FROM (
                SELECT product, coalesce(reason, '') AS reason, sum(count) AS n
                FROM events WHERE {WHERE} GROUP BY product, coalesce(reason, '')
-               ORDER BY product, reason)"
+               ORDER BY product, reason LIMIT {})",
+            MAX_DENIAL_GROUPS + 1
         );
-        let (rows, counts) = futures_util::future::try_join(
+        let (rows, counts): (Vec<DenialRow>, Vec<DenialCount>) = futures_util::future::try_join(
             self.json_rows("denials", &page, &page_args),
             self.json_rows("denial counts", &counts, &args),
         )
         .await?;
+        if counts.len() as u64 > MAX_DENIAL_GROUPS {
+            return Err(ApiError::InvalidField {
+                field: "from".into(),
+                message: format!(
+                    "the range holds denials of more than {MAX_DENIAL_GROUPS} (product, reason) \
+                     pairs: narrow it, or filter by product"
+                ),
+            });
+        }
         Ok((rows, counts))
     }
 

@@ -52,10 +52,31 @@ impl Request {
         path_of(&self.inner.url())
     }
 
-    /// The body's bytes (once; a second read is an error from the runtime).
-    pub(crate) async fn bytes(&mut self) -> worker::Result<Vec<u8>> {
-        let buffer = JsFuture::from(self.inner.array_buffer()?).await?;
-        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    /// The body's bytes, read as they arrive with a running count: `Ok(None)` as soon
+    /// as they pass `limit` (the rest is never read, so neither a 10 MB body nor a slow
+    /// one is held or waited for); once only (a second read is an error).
+    pub(crate) async fn bytes_up_to(&mut self, limit: usize) -> worker::Result<Option<Vec<u8>>> {
+        let Some(stream) = self.inner.body() else {
+            return Ok(Some(Vec::new()));
+        };
+        let reader = web_sys::ReadableStreamDefaultReader::new(&stream)?;
+        let mut bytes = Vec::new();
+        loop {
+            let chunk = JsFuture::from(reader.read()).await?;
+            let done = js_sys::Reflect::get(&chunk, &"done".into())?;
+            if done.as_bool() == Some(true) {
+                return Ok(Some(bytes));
+            }
+            let value = js_sys::Uint8Array::new(&js_sys::Reflect::get(&chunk, &"value".into())?);
+            if bytes.len() + value.length() as usize > limit {
+                // Stop reading; the runtime drops the rest of the upload.
+                let _ = reader.cancel();
+                return Ok(None);
+            }
+            let at = bytes.len();
+            bytes.resize(at + value.length() as usize, 0);
+            value.copy_to(&mut bytes[at..]);
+        }
     }
 }
 

@@ -13,7 +13,7 @@
 //! the token, so recording a use never rewrites it (and never undoes a concurrent
 //! disable).
 
-use tessera_engine::{VaultTokenInfo, looks_like_secret, secret_prefix};
+use tessera_engine::{SecretCheck, VaultTokenInfo, looks_like_secret, secret_prefix};
 use worker::Env;
 
 use crate::error::ApiError;
@@ -23,10 +23,18 @@ use crate::platform::sha256_hex;
 /// "Last used" is kept to within this many seconds.
 pub(crate) const LAST_USED_RESOLUTION: u64 = 60;
 
-/// Resolve a Bearer secret, or say why it is refused.
+/// Resolve a Bearer secret, or say why it is refused. A secret is checked by its tag
+/// first, with no object call: a forged one never reaches the accounts object. An
+/// untagged one (made before tags) is looked up only while such secrets exist.
 pub(crate) async fn resolve(env: &Env, secret: &str) -> Result<Resolved, ApiError> {
-    if !looks_like_secret(secret) {
-        return Err(ApiError::Unauthorized("not a Tessera token"));
+    match crate::deployment::secret(env)?.check_token_secret(secret) {
+        SecretCheck::Tagged => {}
+        SecretCheck::Untagged if untagged_secrets_exist(env).await? => {}
+        SecretCheck::Untagged => return Err(ApiError::Unauthorized("unknown or deleted token")),
+        SecretCheck::Foreign if looks_like_secret(secret) => {
+            return Err(ApiError::Unauthorized("unknown or deleted token"));
+        }
+        SecretCheck::Foreign => return Err(ApiError::Unauthorized("not a Tessera token")),
     }
     match accounts::ask(
         env,
@@ -39,6 +47,28 @@ pub(crate) async fn resolve(env: &Env, secret: &str) -> Result<Resolved, ApiErro
         Resolved::Unknown => Err(ApiError::Unauthorized("unknown or deleted token")),
         known => Ok(known),
     }
+}
+
+/// How long an isolate trusts its answer to "do untagged secrets exist?", seconds.
+/// Untagged secrets are only ever removed (every new one is tagged), so a stale "yes"
+/// costs a lookup and a stale "no" cannot happen after the first ask.
+const UNTAGGED_SECONDS: u64 = 60;
+
+thread_local! {
+    static UNTAGGED: std::cell::Cell<Option<(u64, bool)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Whether any live secret is untagged (cached per isolate, [`UNTAGGED_SECONDS`]).
+async fn untagged_secrets_exist(env: &Env) -> Result<bool, ApiError> {
+    let now = crate::platform::now();
+    if let Some((at, exist)) = UNTAGGED.get()
+        && (!exist || now.saturating_sub(at) < UNTAGGED_SECONDS)
+    {
+        return Ok(exist);
+    }
+    let exist = accounts::ask(env, AccountsCall::HasUntaggedSecrets).await?;
+    UNTAGGED.set(Some((now, exist)));
+    Ok(exist)
 }
 
 thread_local! {
@@ -81,6 +111,7 @@ pub(crate) async fn set_vault(
     env: &Env,
     secret: &str,
     by: &str,
+    by_id: Option<&str>,
     now: u64,
 ) -> Result<VaultTokenInfo, ApiError> {
     let stored = StoredVault {
@@ -88,6 +119,8 @@ pub(crate) async fn set_vault(
         prefix: secret_prefix(secret),
         created_at: now,
         created_by: by.to_string(),
+        creator_id: by_id.map(str::to_string),
+        tagged: true,
     };
     accounts::ask(env, AccountsCall::SetVault { stored }).await
 }

@@ -11,7 +11,8 @@ use alloc::vec::Vec;
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
-    /// `"ok"` when every check passed.
+    /// `"ok"` when every check passed; `"degraded"` when a stored signing key did not
+    /// open or no key can sign (see `GET /api/keys`).
     pub status: String,
     /// Always `"tessera"`.
     pub service: String,
@@ -19,6 +20,10 @@ pub struct Health {
     pub version: String,
     /// Whether a KV read round-tripped.
     pub kv: bool,
+    /// Whether a key can sign new tokens.
+    pub signing: bool,
+    /// Stored signing keys that did not open under the deployment secret (skipped).
+    pub unopened_keys: u32,
     /// The worker's clock in Unix seconds: the `now` it judges licenses by.
     pub time: u64,
 }

@@ -11,7 +11,7 @@ use super::*;
 use crate::DAY;
 use crate::decision::Warning;
 use crate::records::MAX_TEXT;
-use crate::store::{LiveState, MemoryLiveState, MemoryStore};
+use crate::store::{LiveState, MemoryKeyUses, MemoryLiveState, MemoryStore};
 
 const NOW: u64 = 1_800_000_000;
 const ISSUER: &str = "https://licenses.example";
@@ -29,6 +29,7 @@ fn run<F: Future>(f: F) -> F::Output {
 struct Fixture {
     store: MemoryStore,
     live: MemoryLiveState,
+    key_uses: MemoryKeyUses,
     keys: KeySet,
     signer: SigningKey,
 }
@@ -41,17 +42,19 @@ impl Fixture {
         Fixture {
             store: MemoryStore::new(),
             live: MemoryLiveState::new(),
+            key_uses: MemoryKeyUses::default(),
             keys,
             signer,
         }
     }
 
-    fn svc(&self) -> Licensing<'_, MemoryStore, MemoryLiveState> {
+    fn svc(&self) -> Licensing<'_, MemoryStore, MemoryLiveState, MemoryKeyUses> {
         Licensing {
             store: &self.store,
             live: &self.live,
+            key_uses: &self.key_uses,
             keys: &self.keys,
-            signer: &self.signer,
+            signer: Some(&self.signer),
             issuer: ISSUER,
         }
     }
@@ -102,7 +105,8 @@ fn issue_builds_signed_claims_with_defaults() {
     assert_eq!(run(f.svc().get("lic-1")).expect("stored"), record);
     assert_eq!(
         run(f.svc().list(None, 100)).expect("list").items,
-        vec![record]
+        vec![record.without_token()],
+        "lists carry no tokens"
     );
 }
 
@@ -147,6 +151,11 @@ fn the_list_comes_in_pages() {
         p.items.iter().map(|r| r.lid.clone()).collect::<Vec<_>>()
     };
     assert_eq!(lids(&first), ["lic-0", "lic-1"]);
+    assert!(
+        first.items.iter().all(|r| r.token.is_empty()),
+        "lists show no tokens"
+    );
+    assert!(!run(f.svc().get("lic-0")).expect("get").token.is_empty());
     let second = run(f.svc().list(first.next_cursor.as_deref(), 2)).expect("page 2");
     assert_eq!(lids(&second), ["lic-2", "lic-3"]);
     let last = run(f.svc().list(second.next_cursor.as_deref(), 2)).expect("page 3");
@@ -245,6 +254,7 @@ fn a_renewal_that_overwrote_a_revocations_copy_restores_it() {
     let racing = Licensing {
         store: &f.store,
         live: &late,
+        key_uses: &f.key_uses,
         keys: svc.keys,
         signer: svc.signer,
         issuer: ISSUER,
@@ -458,4 +468,71 @@ fn status_response_has_the_seed_fields_at_the_top_level() {
         assert!(json.get(field).is_some(), "{field}");
     }
     assert!(json.get("token").is_none(), "apply does not echo the token");
+}
+
+#[test]
+fn every_signature_is_noted_first_and_a_failed_note_signs_nothing() {
+    let f = Fixture::new();
+    let svc = f.svc();
+    let record = f.issue("lic-1");
+    let kid = f.signer.kid().to_string();
+    assert_eq!(
+        *f.key_uses.notes.borrow(),
+        [(kid.clone(), record.claims.exp)]
+    );
+    run(svc.apply(INSTANCE, &record.token, "admin", NOW)).expect("apply");
+
+    // The log is unreachable: neither an issue nor a renewal signs, and nothing is stored.
+    f.key_uses.failing.set(true);
+    let refused = run(svc.issue(request(), "lic-2".into(), "t".into(), "admin", NOW));
+    assert!(matches!(refused, Err(Error::Store(_))), "{refused:?}");
+    assert_eq!(
+        run(svc.read::<LicenseRecord>(&license_key("lic-2"))),
+        Ok(None)
+    );
+    assert!(f.live.terms("lic-2").is_none(), "no live state either");
+    let refused = run(svc.renew(INSTANCE, "t2".into(), "admin", NOW + 1));
+    assert!(matches!(refused, Err(Error::Store(_))), "{refused:?}");
+    let applied = run(svc.read::<AppliedLicense>(&applied_key(INSTANCE))).expect("read");
+    assert_eq!(
+        applied.map(|a| a.token),
+        Some(record.token.clone()),
+        "the old token stays"
+    );
+
+    f.key_uses.failing.set(false);
+    let renewed = run(svc.renew(INSTANCE, "t3".into(), "admin", NOW + 2)).expect("renewed");
+    assert_eq!(
+        f.key_uses.notes.borrow().last(),
+        Some(&(kid, renewed.claims.exp))
+    );
+}
+
+#[test]
+fn reissue_signs_a_fresh_token_for_a_live_license_only() {
+    let f = Fixture::new();
+    let svc = f.svc();
+    let record = f.issue("lic-1");
+    let fresh = run(svc.reissue("lic-1", "t2".into(), NOW + 10)).expect("reissued");
+    assert_ne!(fresh.token, record.token);
+    assert_eq!(fresh.claims.jti, "t2");
+    assert_eq!(fresh.claims.iat, NOW + 10);
+    assert_eq!(
+        fresh.claims.lexp, record.claims.lexp,
+        "a token, never a longer license"
+    );
+    assert_eq!(
+        run(svc.get("lic-1")).expect("get").token,
+        fresh.token,
+        "stored"
+    );
+    run(svc.revoke("lic-1", "boss", NOW + 20)).expect("revoke");
+    assert_eq!(
+        run(svc.reissue("lic-1", "t3".into(), NOW + 30)).err(),
+        Some(Error::Refused(DenyCode::Revoked))
+    );
+    assert_eq!(
+        run(svc.reissue("nope", "t4".into(), NOW)).err(),
+        Some(Error::NotFound("license"))
+    );
 }

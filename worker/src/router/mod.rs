@@ -147,14 +147,18 @@ routes! {
         routes::vault_token::delete(&req, &env, caller).await;
     AgentPing: Post "/api/agent/ping", Any(AgentWrite) => routes::agent::ping(caller);
     KeysList: Get "/api/keys", Any(KeysRead) => routes::keys::list(&env).await;
-    KeysRotate: Post "/api/keys/rotate", Any(KeysWrite) => routes::keys::rotate(&req, &env, caller).await;
+    KeysRotate: Post "/api/keys/rotate", Any(KeysWrite) => routes::keys::rotate(&mut req, &env, caller).await;
+    KeysRetire: Post "/api/keys/:kid/retire", Any(KeysWrite) =>
+        routes::keys::retire(&req, &env, caller, params.get("kid")).await;
     LicensesList: Get "/api/licenses", Any(LicensesRead) => routes::licenses::list(&req, &env).await;
     LicensesIssue: Post "/api/licenses", Any(LicensesWrite) =>
         routes::licenses::issue(&mut req, &env, caller).await;
     LicensesGet: Get "/api/licenses/:lid", Any(LicensesRead) =>
-        routes::licenses::get(&req, &env, params.get("lid")).await;
+        routes::licenses::get(&req, &env, caller, params.get("lid")).await;
     LicensesRevoke: Post "/api/licenses/:lid/revoke", Any(LicensesWrite) =>
         routes::licenses::revoke(&req, &env, caller, params.get("lid")).await;
+    LicensesReissue: Post "/api/licenses/:lid/reissue", Any(LicensesWrite) =>
+        routes::licenses::reissue(&req, &env, caller, params.get("lid")).await;
     LicensingCheck: Get "/api/licensing/check", User(LicensingRead) =>
         routes::licensing::check(&req, &env).await;
     LicensingApply: Post "/api/licensing/token", User(LicensingWrite) =>

@@ -1,8 +1,8 @@
 //! Issuing: `GET/POST /api/licenses` (the list in pages: `?cursor`, `?limit`), `GET /api/licenses/:lid`,
-//! `POST /api/licenses/:lid/revoke`.
+//! `POST /api/licenses/:lid/revoke`, `POST /api/licenses/:lid/reissue`.
 
 use crate::request::Request;
-use tessera_engine::IssueRequest;
+use tessera_engine::{IssueRequest, Permission};
 use worker::{Env, Response};
 
 use crate::auth::Caller;
@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::query::Query;
 use crate::{audit, body, platform};
 
+/// Lists show ids and claims, never tokens: a license token is a seat credential.
 pub(crate) async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let q = Query::of(req)?;
     let ctx = LicensingContext::load(req, env).await?;
@@ -34,23 +35,23 @@ pub(crate) async fn issue(
             platform::now(),
         )
         .await?;
-    note_key(env, &record.token, record.claims.exp).await?;
     audit::record(req, env, &caller, "license.issue", Some(&record.claims.lid)).await;
     super::json(201, &record)
 }
 
-/// Record which key signed `token` and until when it is valid: the key stays published
-/// at least that long.
-pub(crate) async fn note_key(env: &Env, token: &str, exp: u64) -> Result<(), ApiError> {
-    match tessera_engine::header_kid(token) {
-        Some(kid) => crate::deployment::key_used(env, &kid, exp).await,
-        None => Ok(()),
-    }
-}
-
-pub(crate) async fn get(req: &Request, env: &Env, lid: &str) -> Result<Response, ApiError> {
+/// One license; its token only for a caller who may hand licenses out.
+pub(crate) async fn get(
+    req: &Request,
+    env: &Env,
+    caller: Caller,
+    lid: &str,
+) -> Result<Response, ApiError> {
     let ctx = LicensingContext::load(req, env).await?;
-    super::json(200, &ctx.service().get(lid).await?)
+    let record = ctx.service().get(lid).await?;
+    if caller.may(Permission::LicensesWrite) {
+        return super::json(200, &record);
+    }
+    super::json(200, &record.without_token())
 }
 
 pub(crate) async fn revoke(
@@ -65,5 +66,22 @@ pub(crate) async fn revoke(
         .revoke(lid, &caller.username, platform::now())
         .await?;
     audit::record(req, env, &caller, "license.revoke", Some(lid)).await;
+    super::json(200, &record)
+}
+
+/// A fresh token for license `lid`, signed by the key that signs now: the compromise
+/// drill's last step, for licenses whose token a retired key signed.
+pub(crate) async fn reissue(
+    req: &Request,
+    env: &Env,
+    caller: Caller,
+    lid: &str,
+) -> Result<Response, ApiError> {
+    let ctx = LicensingContext::load(req, env).await?;
+    let record = ctx
+        .service()
+        .reissue(lid, platform::random_id()?, platform::now())
+        .await?;
+    audit::record(req, env, &caller, "license.reissue", Some(lid)).await;
     super::json(200, &record)
 }

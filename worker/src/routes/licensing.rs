@@ -95,9 +95,6 @@ pub(crate) async fn renew(
             platform::now(),
         )
         .await?;
-    if let Some(token) = &status.token {
-        super::licenses::note_key(env, token, status.claims.exp).await?;
-    }
     audit::record(req, env, &caller, "licensing.renew", Some(&instance)).await;
     super::json(200, &status)
 }

@@ -82,7 +82,7 @@ pub(crate) async fn activate(req: &mut Request, env: &Env) -> Result<Response, A
                 jkt: machine.installation.clone(),
             },
         },
-        ctx.signer(),
+        ctx.signer()?,
     )?;
     if created {
         audit::record_installation(req, env, &proof.jkt, "machine.activate", Some(&machine.id))

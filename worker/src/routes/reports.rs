@@ -20,7 +20,7 @@ use worker::{Env, Response};
 
 use crate::csv::{self, Csv};
 use crate::error::ApiError;
-use crate::events::{DenialFilter, Store};
+use crate::events::{DenialFilter, MAX_REPORT_SPANS, Store};
 use crate::platform;
 use crate::query::Query;
 
@@ -54,8 +54,14 @@ pub(crate) async fn usage_report(req: &Request, env: &Env) -> Result<Response, A
     };
     let as_csv = csv::wanted(req, &q)?;
     let store = Store::open(env).await?;
+    // The cap on seats one report reads; the `REPORT_MAX_SPANS` var lowers it (tests).
+    let max = env
+        .var("REPORT_MAX_SPANS")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .map_or(MAX_REPORT_SPANS, |m: u64| m.min(MAX_REPORT_SPANS));
     let spans = store
-        .spans(from, to, product.as_deref(), user.as_deref())
+        .spans(from, to, product.as_deref(), user.as_deref(), max)
         .await?;
     let report = usage(&spans, range, now);
     if !as_csv {

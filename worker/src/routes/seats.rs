@@ -81,7 +81,7 @@ fn lease_answer(
         },
         r#gen: session.generation,
     };
-    let token = sign_lease(&claims, ctx.signer())?;
+    let token = sign_lease(&claims, ctx.signer()?)?;
     Ok(LeaseAnswer {
         lease: LeaseView {
             id: lease.id,

@@ -9,6 +9,10 @@
 //! `SESSION_SECONDS` var overrides it), at sign-out, and when the user's password
 //! changes or they are disabled or deleted. A session counts as its user's password
 //! sign-in (seed 004's licensing endpoints take it from a server administrator).
+//!
+//! A sign-in also leaves a device cookie (`auth::DEVICE_COOKIE`, 180 days, kept at
+//! sign-out): the client is known for that user from then on, and no stranger's failed
+//! sign-ins can keep it out.
 
 use crate::request::Request;
 use base64::Engine as _;
@@ -20,6 +24,9 @@ use crate::auth::{self, SESSION_COOKIE};
 use crate::error::ApiError;
 use crate::objects::accounts::protocol::{self as accounts, AccountsCall};
 use crate::{body, platform};
+
+/// How long a device cookie is kept: 180 days.
+const DEVICE_SECONDS: u64 = 180 * 86_400;
 
 /// How long a console session lasts, at most.
 pub(crate) const SESSION_SECONDS: u64 = 8 * 3600;
@@ -80,9 +87,17 @@ pub(crate) async fn create(req: &mut Request, env: &Env) -> Result<Response, Api
     session_caller.via = auth::Via::Session;
     crate::audit::record(req, env, &session_caller, "session.create", None).await;
     let mut response = super::json(201, &me)?;
-    response
-        .headers_mut()
-        .set("Set-Cookie", &cookie(&secret, seconds))?;
+    let headers = response.headers_mut();
+    headers.set("Set-Cookie", &cookie(&secret, seconds))?;
+    // This client is now known for this user: its failed sign-ins are its own.
+    let device = auth::new_device_cookie(env, &caller.username)?;
+    headers.append(
+        "Set-Cookie",
+        &format!(
+            "{}={device}; Path=/api; HttpOnly; Secure; SameSite=Strict; Max-Age={DEVICE_SECONDS}",
+            auth::DEVICE_COOKIE
+        ),
+    )?;
     Ok(response)
 }
 

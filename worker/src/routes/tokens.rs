@@ -10,7 +10,7 @@ use crate::request::Request;
 use tessera_engine::api::Page;
 use tessera_engine::{
     ApiToken, CreateToken, CreatedToken, Permission, TokenStatus, UpdateToken, check_create_token,
-    new_secret, secret_prefix,
+    secret_prefix,
 };
 use worker::{Env, Response};
 
@@ -58,7 +58,7 @@ pub(crate) async fn create(
         .user_id
         .clone()
         .ok_or(ApiError::Forbidden("only users create tokens".into()))?;
-    let secret = new_secret(false, &platform::random::<32>()?);
+    let secret = crate::deployment::secret(env)?.token_secret(false, &platform::random::<32>()?);
     let mut modules = request.modules;
     modules.sort();
     modules.dedup();
@@ -77,6 +77,7 @@ pub(crate) async fn create(
         },
         creator_id: user_id,
         hash: platform::sha256_hex(&secret),
+        tagged: true,
     };
     let token = stored.token.clone();
     accounts::ask::<()>(env, AccountsCall::CreateToken { stored }).await?;

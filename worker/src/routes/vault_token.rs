@@ -2,10 +2,12 @@
 //!
 //! One per installation. `POST` generates it, or regenerates it (the old one stops at
 //! once); the secret is in that response only. `GET` says whether one exists, never
-//! its value. It reads license data (`licenses:read`) and nothing else.
+//! its value. It reads license data (`licenses:read`) and nothing else. It stops when
+//! the administrator who generated it is disabled, deleted or demoted below `vault:write`
+//! (`tessera_engine::vault_token_stands`).
 
 use crate::request::Request;
-use tessera_engine::{GeneratedVaultToken, new_secret};
+use tessera_engine::GeneratedVaultToken;
 use worker::{Env, Response};
 
 use crate::auth::Caller;
@@ -21,8 +23,15 @@ pub(crate) async fn generate(
     env: &Env,
     caller: Caller,
 ) -> Result<Response, ApiError> {
-    let secret = new_secret(true, &platform::random::<32>()?);
-    let info = tokens::set_vault(env, &secret, &caller.username, platform::now()).await?;
+    let secret = crate::deployment::secret(env)?.token_secret(true, &platform::random::<32>()?);
+    let info = tokens::set_vault(
+        env,
+        &secret,
+        &caller.username,
+        caller.user_id.as_deref(),
+        platform::now(),
+    )
+    .await?;
     audit::record(req, env, &caller, "vault_token.generate", None).await;
     super::json(201, &GeneratedVaultToken { info, secret })
 }

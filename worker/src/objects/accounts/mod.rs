@@ -90,6 +90,7 @@ impl AccountsObject {
                 answer(&store.users(cursor.as_deref(), limit)?)
             }
             AccountsCall::HasUsers => answer(&store.has_users()?),
+            AccountsCall::HasUntaggedSecrets => answer(&store.has_untagged_secrets()?),
             AccountsCall::Bootstrap { user } => {
                 let empty = !store.has_users()?;
                 if empty {
@@ -141,8 +142,20 @@ impl AccountsObject {
             }
             AccountsCall::Session { hash, now } => answer(&self.session(&hash, now)?),
             AccountsCall::EndSession { hash } => answer(&store.end_session(&hash)?),
-            AccountsCall::Keys => answer(&store.keys()?),
+            AccountsCall::Keys => {
+                let (entries, uses) = store.keys()?;
+                answer(&(entries, uses, store.retired_roots()?))
+            }
             AccountsCall::AddKey { entry } => answer(&store.add_key(&entry)?),
+            AccountsCall::ResealKeys { entries } => {
+                for entry in &entries {
+                    store.reseal_key(entry)?;
+                }
+                answer(&())
+            }
+            AccountsCall::RetireRoot { kid } => {
+                answer(&store.retire_root(&kid, crate::platform::now())?)
+            }
             AccountsCall::KeyUsed { kid, exp } => answer(&store.key_used(&kid, exp)?),
             AccountsCall::RetireKeys { kids } => {
                 for kid in kids {
@@ -249,8 +262,12 @@ impl AccountsObject {
     }
 
     fn resolve(&self, hash: &str) -> Result<Resolved, ApiError> {
-        if self.store.is_vault(hash)? {
-            return Ok(Resolved::Vault);
+        if let Some(vault) = self.store.vault(hash)? {
+            let creator = match &vault.creator_id {
+                Some(id) => self.store.user_by_id(id)?,
+                None => self.store.user(&vault.created_by)?,
+            };
+            return Ok(Resolved::Vault { creator });
         }
         let Some(stored) = self.store.token_by_hash(hash)? else {
             return Ok(Resolved::Unknown);

@@ -55,6 +55,10 @@ pub(crate) struct StoredToken {
     pub(crate) creator_id: String,
     /// SHA-256 of the secret, hex.
     pub(crate) hash: String,
+    /// Whether the secret carries a tag (`tessera_engine::SecretCheck`); records from
+    /// before tags say nothing, and are untagged.
+    #[serde(default)]
+    pub(crate) tagged: bool,
 }
 
 /// The vault access token as stored.
@@ -64,6 +68,12 @@ pub(crate) struct StoredVault {
     pub(crate) prefix: String,
     pub(crate) created_at: u64,
     pub(crate) created_by: String,
+    /// The creator's user id (records before it was kept name the creator only).
+    #[serde(default)]
+    pub(crate) creator_id: Option<String>,
+    /// Whether the secret carries a tag.
+    #[serde(default)]
+    pub(crate) tagged: bool,
 }
 
 /// Who is asking about tokens: tokens are visible to their creator, and to holders of
@@ -89,6 +99,9 @@ pub(crate) enum AccountsCall {
     Bootstrap { user: User },
     /// `bool`.
     HasUsers,
+    /// `bool`: whether any live secret (a token's or the vault token's) is untagged, so
+    /// an untagged secret presented is worth a lookup.
+    HasUntaggedSecrets,
     /// Changes name the acting user by id: the rules use the actor's role as it is
     /// when the change is written, not as it was when the request began. `User`.
     CreateUser { actor_id: String, user: User },
@@ -135,11 +148,15 @@ pub(crate) enum AccountsCall {
     Session { hash: String, now: u64 },
     /// Sign out. `()`.
     EndSession { hash: String },
-    /// The rotated signing keys, and the latest `exp` each signed.
-    /// `(Vec<RotatedKey>, Vec<KeyUse>)`.
+    /// The rotated signing keys, the latest `exp` each signed, and the retired roots'
+    /// `kid`s. `(Vec<RotatedKey>, Vec<KeyUse>, Vec<String>)`.
     Keys,
     /// `()`.
     AddKey { entry: RotatedKey },
+    /// Entries sealed anew, each in place of the stored entry with its `kid`. `()`.
+    ResealKeys { entries: Vec<RotatedKey> },
+    /// The root key `kid` is retired: never published or signing again. `()`.
+    RetireRoot { kid: String },
     /// Key `kid` signed a license token valid until `exp`. `()`.
     KeyUsed { kid: String, exp: u64 },
     /// Keys no token needs any more. `()`.
@@ -160,7 +177,10 @@ pub(crate) enum Resolved {
         stored: Box<StoredToken>,
         creator: Option<User>,
     },
-    Vault,
+    /// The vault token, and the administrator who generated it if they still exist.
+    Vault {
+        creator: Option<User>,
+    },
     Unknown,
 }
 

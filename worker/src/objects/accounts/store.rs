@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
 CREATE TABLE IF NOT EXISTS keys (kid TEXT PRIMARY KEY, entry TEXT NOT NULL, last_exp INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS retired_roots (kid TEXT PRIMARY KEY, at INTEGER NOT NULL);
 ";
 
 #[derive(Deserialize)]
@@ -93,6 +94,17 @@ impl Store {
 
     pub(super) fn has_users(&self) -> Result<bool, ApiError> {
         Ok(count(&self.sql, "SELECT COUNT(*) AS n FROM users", vec![])? > 0)
+    }
+
+    pub(super) fn has_untagged_secrets(&self) -> Result<bool, ApiError> {
+        Ok(count(
+            &self.sql,
+            "SELECT (SELECT COUNT(*) FROM tokens WHERE hash IS NOT NULL
+                       AND coalesce(json_extract(body, '$.tagged'), 0) = 0)
+                  + (SELECT COUNT(*) FROM vault WHERE coalesce(json_extract(body, '$.tagged'), 0) = 0)
+                  AS n",
+            vec![],
+        )? > 0)
     }
 
     pub(super) fn active_server_admins(&self) -> Result<usize, ApiError> {
@@ -318,6 +330,34 @@ impl Store {
         Ok((entries, uses))
     }
 
+    /// The retired root keys' `kid`s.
+    pub(super) fn retired_roots(&self) -> Result<Vec<String>, ApiError> {
+        #[derive(Deserialize)]
+        struct Row {
+            kid: String,
+        }
+        let found: Vec<Row> = rows(&self.sql, "SELECT kid FROM retired_roots", vec![])?;
+        Ok(found.into_iter().map(|r| r.kid).collect())
+    }
+
+    /// Root key `kid` is retired, for good.
+    pub(super) fn retire_root(&self, kid: &str, at: u64) -> Result<(), ApiError> {
+        run(
+            &self.sql,
+            "INSERT OR IGNORE INTO retired_roots (kid, at) VALUES (?, ?)",
+            vec![text(kid), int(at)],
+        )
+    }
+
+    /// Store `entry` in place of the entry with its `kid` (if it is still there).
+    pub(super) fn reseal_key(&self, entry: &RotatedKey) -> Result<(), ApiError> {
+        run(
+            &self.sql,
+            "UPDATE keys SET entry = ? WHERE kid = ?",
+            vec![text(&json(entry)?), text(&entry.kid)],
+        )
+    }
+
     pub(super) fn add_key(&self, entry: &RotatedKey) -> Result<(), ApiError> {
         run(
             &self.sql,
@@ -338,13 +378,16 @@ impl Store {
         run(&self.sql, "DELETE FROM keys WHERE kid = ?", vec![text(kid)])
     }
 
-    /// Whether `hash` is the vault token's.
-    pub(super) fn is_vault(&self, hash: &str) -> Result<bool, ApiError> {
-        Ok(count(
+    /// The vault token, if `hash` is its.
+    pub(super) fn vault(&self, hash: &str) -> Result<Option<StoredVault>, ApiError> {
+        rows::<Body>(
             &self.sql,
-            "SELECT COUNT(*) AS n FROM vault WHERE hash = ?",
+            "SELECT body FROM vault WHERE hash = ?",
             vec![text(hash)],
-        )? > 0)
+        )?
+        .first()
+        .map(|b| parse::<StoredVault>("vault token", &b.body))
+        .transpose()
     }
 
     pub(super) fn vault_info(&self) -> Result<VaultTokenInfo, ApiError> {

@@ -1,6 +1,7 @@
-//! `SignInLimiter`: one small Durable Object per username and per client address,
-//! counting failed sign-ins in a sliding window ([`tessera_engine::Attempts`]) so a
-//! password guesser is answered `429` before any PBKDF2 work is spent on it.
+//! `SignInLimiter`: one small Durable Object per limit key (a username, an address, a
+//! (username, client) pair — `tessera_engine::sign_in_limits`), counting failed
+//! sign-ins ([`tessera_engine::Attempts`]) so a password guesser is answered `429`
+//! before any PBKDF2 work is spent on it.
 //!
 //! A check takes an attempt and a success gives it back; the object holds the times in
 //! memory and in its storage (a restart keeps the count). `protocol.rs` has the calls
@@ -56,7 +57,7 @@ impl SignInLimiter {
             let mut guard = self.attempts.borrow_mut();
             let attempts = guard.get_or_insert_with(Attempts::default);
             let answer = match call {
-                LimiterCall::Take { window } => attempts.take(window, now).map(|()| now),
+                LimiterCall::Take { limit } => attempts.take_under(limit, now).map(|()| now),
                 LimiterCall::GiveBack { at } => {
                     attempts.give_back(at);
                     Ok(at)

@@ -2,7 +2,7 @@
 //! `limiter/` other rooms import.
 
 use serde::{Deserialize, Serialize};
-use tessera_engine::Window;
+use tessera_engine::Limit;
 use worker::Env;
 
 use crate::error::ApiError;
@@ -18,19 +18,15 @@ pub(crate) const BINDING: &str = "SIGN_IN_LIMITS";
 pub(crate) enum LimiterCall {
     /// Take an attempt: `Ok(at)` (give it back with `at` if it succeeds) or
     /// `Err(retry_after_seconds)`.
-    Take { window: Window },
+    Take { limit: Limit },
     /// The attempt taken at `at` succeeded.
     GiveBack { at: u64 },
 }
 
 /// The worker's side: take an attempt from the limiter of `key` (hashed into the
 /// object's name, so a 10 KB username names a small object).
-pub(crate) async fn take(
-    env: &Env,
-    key: &str,
-    window: Window,
-) -> Result<Result<u64, u64>, ApiError> {
-    ask(env, key, LimiterCall::Take { window }).await
+pub(crate) async fn take(env: &Env, key: &str, limit: Limit) -> Result<Result<u64, u64>, ApiError> {
+    ask(env, key, LimiterCall::Take { limit }).await
 }
 
 /// Give back the attempt taken at `at` from the limiter of `key`.

@@ -33,7 +33,7 @@ use worker::Method;
 use crate::auth::Access;
 use crate::body::MAX_BODY_BYTES;
 use crate::router::{ROUTES, Route};
-use crate::routes::{agent, licensing, session, users, vault};
+use crate::routes::{agent, keys, licensing, session, users, vault};
 use tessera_engine::UsageReport;
 use tessera_engine::VAULT_TOKEN_PERMISSIONS;
 use tessera_engine::api::{AgentBatch, AgentBatchAnswer, AuditEntry, DenialsReport};
@@ -343,12 +343,25 @@ fn op(route: Route, c: &mut Components) -> Op {
             ..base("List signing keys", "".into())
         },
         Route::KeysRotate => Op {
+            body: Some(c.of::<keys::Rotate>()),
             ok: ok(201, c.of::<KeyInfo>()),
             errors: &[409],
             ..base(
                 "Rotate: a new key is published now and signs once every cached JWKS has it",
-                "Signed in with a password or a console session. \
+                "Signed in with a password or a console session. The body may be empty; \
+                 `activate_now` makes the key sign at once (after a compromise). \
                  409 when 32 keys are live."
+                    .into(),
+            )
+        },
+        Route::KeysRetire => Op {
+            ok: ok(200, c.array::<KeyInfo>()),
+            errors: &[404, 409],
+            ..base(
+                "Retire a key now: it leaves the JWKS and every token it signed stops verifying",
+                "Any key but the one signing (409), the root key included: the compromise \
+                 drill is rotate with `activate_now`, retire the leaked key, re-issue its \
+                 licenses. Answers the keys left."
                     .into(),
             )
         },
@@ -369,6 +382,16 @@ fn op(route: Route, c: &mut Components) -> Op {
             ok: ok(200, c.of::<LicenseRecord>()),
             errors: &[404],
             ..base("One issued license", "".into())
+        },
+        Route::LicensesReissue => Op {
+            ok: ok(200, c.of::<LicenseRecord>()),
+            errors: &[404],
+            ..base(
+                "A fresh token for a license, signed by the key that signs now",
+                "For licenses whose token a retired key signed. 403 for a revoked or \
+                 expired license."
+                    .into(),
+            )
         },
         Route::LicensesRevoke => Op {
             ok: ok(200, c.of::<LicenseRecord>()),
