@@ -53,12 +53,6 @@ pub(crate) async fn record_installation(
     write(req, env, actor, "installation", None, action, object).await;
 }
 
-/// Record what the deployment itself found (`actor` `system`, no address): once, by the
-/// caller's own bookkeeping, not per request.
-pub(crate) async fn record_system(env: &Env, action: &str, object: Option<&str>) {
-    write_entry(env, "system".into(), "system", None, action, object, None).await;
-}
-
 async fn write(
     req: &Request,
     env: &Env,

@@ -215,7 +215,25 @@ async fn load_keyring(env: &Env) -> Result<Keyring, ApiError> {
             worker::console_error!(
                 "signing key {kid} does not open under DEPLOYMENT_SECRET: skipped (GET /api/keys lists it)"
             );
-            crate::audit::record_system(env, "keys.unopened", Some(kid)).await;
+            // Written here, not through `audit` (which reads the caller): the actor is
+            // the deployment itself.
+            let entry = tessera_engine::api::AuditEntry {
+                seq: 0,
+                at: crate::platform::now(),
+                actor: "system".into(),
+                token_id: None,
+                via: "system".into(),
+                action: "keys.unopened".into(),
+                object: Some(kid.clone()),
+                address: None,
+            };
+            let written = match crate::events::Store::open(env).await {
+                Ok(store) => store.audit(&entry).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = written {
+                worker::console_error!("audit entry keys.unopened not written: {e:?}");
+            }
         }
     }
     let now = crate::platform::now();
