@@ -73,8 +73,7 @@ describe("bounded reports", () => {
   });
 
   test("denials of more than 1,000 (product, reason) pairs are a 400; a product filter answers", async () => {
-    await send(
-      Array.from({ length: 1001 }, (_, i) => ({
+    const spread = Array.from({ length: 1001 }, (_, i) => ({
         id: `deny-${i}`,
         type: "denial",
         time: AT + i,
@@ -83,8 +82,10 @@ describe("bounded reports", () => {
         user: "zed",
         host: "h",
         reason: "NO_FREE_LICENSE",
-      })),
-    );
+      }));
+    // Two batches: an agent sends at most 1,000 events at once.
+    await send(spread.slice(0, 500));
+    await send(spread.slice(500));
     const range = `from=${AT - 3600}&to=${AT + 7200}`;
     assertError(
       await call(worker, "GET", `/api/vault/reports/denials?${range}`),
