@@ -62,19 +62,6 @@ async fn write(
     action: &str,
     object: Option<&str>,
 ) {
-    let address = crate::auth::client_address(req);
-    write_entry(env, actor, via, token_id, action, object, address).await;
-}
-
-async fn write_entry(
-    env: &Env,
-    actor: String,
-    via: &str,
-    token_id: Option<String>,
-    action: &str,
-    object: Option<&str>,
-    address: Option<String>,
-) {
     let entry = AuditEntry {
         seq: 0,
         at: platform::now(),
@@ -83,7 +70,7 @@ async fn write_entry(
         via: via.into(),
         action: action.into(),
         object: object.map(String::from),
-        address,
+        address: crate::auth::client_address(req),
     };
     let written = match Store::open(env).await {
         Ok(store) => store.audit(&entry).await,
