@@ -65,7 +65,8 @@
 //!
 //! Behind the `sign` feature, the issuer's side:
 //!
-//! - `signing` ([`SigningKey`], [`sign`], [`sign_lease`]).
+//! - `signing` ([`SigningKey`], [`sign`], [`sign_lease`]; [`Sign`] and [`sign_with`] for
+//!   a signer the shell holds, the worker's Web Crypto keys).
 //! - `crypto`: an EdDSA-only `jsonwebtoken` `CryptoProvider` over `ed25519`, so no RSA
 //!   or NIST-curve code is linked.
 //! - `keyring` ([`Keyring`]): a root key from a secret plus rotated keys, stored sealed
@@ -210,7 +211,7 @@ pub use records::{
 #[cfg(feature = "sign")]
 pub use secret::{DeploymentSecret, Purpose, SecretCheck};
 #[cfg(feature = "sign")]
-pub use signing::{SigningKey, sign, sign_lease, sign_machine};
+pub use signing::{Sign, SigningKey, sign, sign_lease, sign_machine, sign_with};
 #[cfg(feature = "verify")]
 pub use token::{
     Confirmation, LEASE_TYP, LeaseClaims, MACHINE_TYP, MAX_TOKEN_BYTES, MachineClaims, header_kid,

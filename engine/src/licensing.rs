@@ -31,8 +31,7 @@ use crate::records::{
 };
 use crate::renewal::renew;
 use crate::seats::{Revocation, SeatTerms};
-use crate::signing::SigningKey;
-use crate::signing::sign;
+use crate::signing::{Sign, SigningKey, sign_with};
 use crate::store::{KeyUses, LiveState, Store};
 use crate::token::{MAX_TOKEN_BYTES, validate, verify};
 
@@ -51,7 +50,7 @@ fn applied_key(instance: &str) -> String {
 /// The licensing service over a store, the licenses' live state, the trusted keys,
 /// the active signing key and where its uses are noted.
 #[derive(Debug)]
-pub struct Licensing<'a, S: Store, L: LiveState, K: KeyUses> {
+pub struct Licensing<'a, S: Store, L: LiveState, K: KeyUses, P: Sign = SigningKey> {
     /// Where records live.
     pub store: &'a S,
     /// Where each license's revocation (and seats) live.
@@ -62,12 +61,12 @@ pub struct Licensing<'a, S: Store, L: LiveState, K: KeyUses> {
     pub keys: &'a KeySet,
     /// The key new tokens are signed with (none: nothing can sign, and issuing or
     /// renewing is refused; reading and checking still work).
-    pub signer: Option<&'a SigningKey>,
+    pub signer: Option<&'a P>,
     /// This deployment's issuer URL (`iss`).
     pub issuer: &'a str,
 }
 
-impl<S: Store, L: LiveState, K: KeyUses> Licensing<'_, S, L, K> {
+impl<S: Store, L: LiveState, K: KeyUses, P: Sign> Licensing<'_, S, L, K, P> {
     async fn read<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
         match self.store.get(key).await? {
             None => Ok(None),
@@ -89,7 +88,7 @@ impl<S: Store, L: LiveState, K: KeyUses> Licensing<'_, S, L, K> {
             "no key can sign: the root key is retired and no rotated key is active; rotate",
         ))?;
         self.key_uses.used(signer.kid(), claims.exp).await?;
-        sign(claims, signer)
+        sign_with(claims, "JWT", signer).await
     }
 
     fn expect(&self, instance: &str) -> Expectations {

@@ -1,15 +1,26 @@
-//! The issuer's side of tokens (feature `sign`): [`SigningKey`] and signing license
-//! and lease tokens.
+//! The issuer's side of tokens (feature `sign`): [`SigningKey`], the [`Sign`] trait,
+//! and signing license, lease and machine tokens.
 //!
-//! Signing goes through `jsonwebtoken` and the EdDSA-only provider of `crypto.rs`,
-//! whose signer is the engine's constant-time table multiplication (`ed25519`). A
-//! verifier (the npm validator, built without this feature) links none of it.
+//! Two ways to sign the same JWS (RFC 7515 compact, `alg` `EdDSA`, RFC 8037):
+//!
+//! - [`sign`], [`sign_lease`], [`sign_machine`]: synchronous, with a [`SigningKey`],
+//!   through `jsonwebtoken::encode` and the EdDSA-only provider of `crypto.rs`, whose
+//!   signer is the engine's constant-time table multiplication (`ed25519`). For Rust
+//!   embedders and tests.
+//! - [`sign_with`]: any [`Sign`] — the engine builds the header and the signing input
+//!   and asks the signer for the signature. The worker's signer is Web Crypto's
+//!   Ed25519 over a non-extractable key, so its seeds leave wasm memory once imported.
+//!
+//! Both give the same bytes for the same key (Ed25519 is deterministic; a test holds
+//! them equal). A verifier (the npm validator, built without this feature) links none
+//! of it.
 
 use std::string::{String, ToString};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use zeroize::Zeroizing;
 
 use crate::claims::LicenseClaims;
 use crate::crypto::pkcs8_from_seed;
@@ -19,12 +30,11 @@ use crate::token::{LEASE_TYP, LeaseClaims, MACHINE_TYP, MachineClaims};
 
 /// An issuer's Ed25519 signing key and its `kid`.
 ///
-/// `Debug` never prints the secret.
+/// `Debug` never prints the secret; the seed is wiped when the key is dropped.
 #[derive(Clone)]
 pub struct SigningKey {
     kid: String,
     key: ed25519_dalek::SigningKey,
-    encoding: EncodingKey,
 }
 
 impl core::fmt::Debug for SigningKey {
@@ -41,11 +51,7 @@ impl SigningKey {
     pub fn from_seed(seed: &[u8; 32]) -> SigningKey {
         let key = ed25519_dalek::SigningKey::from_bytes(seed);
         let kid = thumbprint(&key.verifying_key().to_bytes());
-        SigningKey {
-            kid,
-            encoding: EncodingKey::from_ed_der(&pkcs8_from_seed(seed)),
-            key,
-        }
+        SigningKey { kid, key }
     }
 
     /// The same key under another `kid`.
@@ -89,13 +95,81 @@ impl SigningKey {
     }
 
     /// The secret seed, for opening entries sealed under the root (wiped on drop).
-    pub(crate) fn seed_bytes(&self) -> zeroize::Zeroizing<[u8; 32]> {
-        zeroize::Zeroizing::new(self.key.to_bytes())
+    pub(crate) fn seed_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.key.to_bytes())
     }
 
-    pub(crate) fn encoding(&self) -> &EncodingKey {
-        &self.encoding
+    /// The key as PKCS#8 v1 DER (RFC 8410), wiped on drop: for a shell to import it
+    /// into a signer of its own (Web Crypto's `importKey("pkcs8", …)`) and forget it.
+    pub fn pkcs8(&self) -> Zeroizing<[u8; 48]> {
+        Zeroizing::new(pkcs8_from_seed(&self.seed_bytes()))
     }
+
+    /// `jsonwebtoken`'s form of the key, made for one signature and dropped with it
+    /// (not kept beside the seed: its bytes are not wiped).
+    fn encoding(&self) -> EncodingKey {
+        EncodingKey::from_ed_der(&*self.pkcs8())
+    }
+}
+
+/// What signs tokens: a key id, its public key, and Ed25519 signatures over JWS
+/// signing inputs. [`SigningKey`] signs in the engine; a shell may hold its keys
+/// elsewhere (the worker: Web Crypto, non-extractable).
+#[allow(async_fn_in_trait)]
+pub trait Sign {
+    /// The key id tokens signed with this key carry in their header.
+    fn kid(&self) -> &str;
+    /// The raw 32-byte public key.
+    fn public_bytes(&self) -> [u8; 32];
+    /// The Ed25519 signature of `input`, base64url without padding.
+    async fn signature(&self, input: &[u8]) -> Result<String, Error>;
+}
+
+impl Sign for SigningKey {
+    fn kid(&self) -> &str {
+        SigningKey::kid(self)
+    }
+
+    fn public_bytes(&self) -> [u8; 32] {
+        SigningKey::public_bytes(self)
+    }
+
+    async fn signature(&self, input: &[u8]) -> Result<String, Error> {
+        crate::crypto::install_crypto_provider();
+        jsonwebtoken::crypto::sign(input, &self.encoding(), Algorithm::EdDSA)
+            .map_err(|e| Error::Signing(e.to_string()))
+    }
+}
+
+fn header(kid: &str, typ: &str) -> Header {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(kid.to_string());
+    header.typ = Some(typ.to_string());
+    header
+}
+
+/// Sign `claims` with any [`Sign`] as a JWS of type `typ` (`"JWT"` for licenses,
+/// [`LEASE_TYP`], [`MACHINE_TYP`]): the engine makes the header and the signing input,
+/// the signer only signs.
+pub async fn sign_with<T: serde::Serialize, P: Sign>(
+    claims: &T,
+    typ: &str,
+    key: &P,
+) -> Result<String, Error> {
+    let mut token = part(&header(key.kid(), typ))?;
+    token.push('.');
+    token.push_str(&part(claims)?);
+    let signature = key.signature(token.as_bytes()).await?;
+    token.push('.');
+    token.push_str(&signature);
+    Ok(token)
+}
+
+/// One part of a token: JSON, base64url.
+fn part<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_vec(value)
+        .map(|json| B64.encode(json))
+        .map_err(|e| Error::Signing(e.to_string()))
 }
 
 /// Sign `claims` as an EdDSA JWT whose header names `key`'s `kid`.
@@ -109,10 +183,8 @@ fn sign_typed<T: serde::Serialize>(
     typ: &str,
 ) -> Result<String, Error> {
     crate::crypto::install_crypto_provider();
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.kid = Some(key.kid().to_string());
-    header.typ = Some(typ.to_string());
-    jsonwebtoken::encode(&header, claims, key.encoding()).map_err(|e| Error::Signing(e.to_string()))
+    jsonwebtoken::encode(&header(key.kid(), typ), claims, &key.encoding())
+        .map_err(|e| Error::Signing(e.to_string()))
 }
 
 /// Sign a lease token (`typ` [`LEASE_TYP`]).
@@ -122,7 +194,7 @@ pub fn sign_lease(claims: &LeaseClaims, key: &SigningKey) -> Result<String, Erro
 
 impl KeySet {
     /// Trust the public half of a signing key, under its `kid`.
-    pub fn insert_signing_key(&mut self, key: &SigningKey) -> Result<(), Error> {
+    pub fn insert_signing_key<P: Sign>(&mut self, key: &P) -> Result<(), Error> {
         self.insert(key.kid(), key.public_bytes())
     }
 }

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::Mac as _;
 use tessera_engine::{
     DAY, Decision, DenyCode, Expectations, KeySet, LicenseClaims, MAX_TOKEN_BYTES, SigningKey,
-    renew, sign, validate,
+    LeaseClaims, Sign, renew, sign, sign_lease, sign_with, validate,
 };
 
 const NOW: u64 = 1_800_000_000;
@@ -150,6 +150,60 @@ fn sign_then_validate_round_trip() {
         Decision::Allow(license) => assert_eq!(license.claims, claims()),
         Decision::Deny(code) => panic!("denied: {code}"),
     }
+}
+
+/// Polls a future that never waits (the engine's own signer never does).
+fn ready<F: core::future::Future>(f: F) -> F::Output {
+    let mut f = core::pin::pin!(f);
+    match f
+        .as_mut()
+        .poll(&mut core::task::Context::from_waker(core::task::Waker::noop()))
+    {
+        core::task::Poll::Ready(out) => out,
+        core::task::Poll::Pending => panic!("the engine's signer waited"),
+    }
+}
+
+/// A signer the engine does not know: it signs through the `Sign` trait only, as the
+/// worker's Web Crypto key does.
+struct Elsewhere(SigningKey);
+
+impl Sign for Elsewhere {
+    fn kid(&self) -> &str {
+        self.0.kid()
+    }
+    fn public_bytes(&self) -> [u8; 32] {
+        self.0.public_bytes()
+    }
+    async fn signature(&self, input: &[u8]) -> Result<String, tessera_engine::Error> {
+        Sign::signature(&self.0, input).await
+    }
+}
+
+#[test]
+fn sign_with_any_signer_makes_the_same_token() {
+    let key = Elsewhere(issuer_key());
+    let license = ready(sign_with(&claims(), "JWT", &key)).expect("signs");
+    assert_eq!(license, signed(&claims()));
+    let lease = LeaseClaims {
+        iss: ISSUER.into(),
+        jti: "lease-1".into(),
+        lid: "lic-1".into(),
+        prod: PRODUCT.into(),
+        user: "ann".into(),
+        host: String::new(),
+        iat: NOW,
+        exp: NOW + 60,
+        cnf: tessera_engine::Confirmation {
+            jkt: "thumbprint".into(),
+        },
+        r#gen: 1,
+    };
+    let expected = sign_lease(&lease, &issuer_key()).expect("signs");
+    assert_eq!(ready(sign_with(&lease, tessera_engine::LEASE_TYP, &key)).expect("signs"), expected);
+    // A signer that signs something else is found out by the verifier.
+    let tampered = format!("{}x", &license[..license.len() - 1]);
+    assert_ne!(validate(&tampered, &keys(), &expect(), NOW), validate(&license, &keys(), &expect(), NOW));
 }
 
 #[test]

@@ -27,6 +27,7 @@ use worker::Env;
 
 use crate::error::ApiError;
 use crate::kv::Kv;
+use crate::platform::WebKey;
 use crate::objects::accounts::protocol::{self as accounts, AccountsCall};
 use crate::objects::license::protocol::Licenses;
 
@@ -102,10 +103,10 @@ fn root_key(env: &Env) -> Result<SigningKey, ApiError> {
 /// rotates sees its new key at once.
 const KEYRING_SECONDS: u64 = 30;
 
-/// The keyring, its public key set, and the license tokens whose signature verified
-/// under that set.
+/// The keyring (its keys held by Web Crypto: no seed here), its public key set, and the
+/// license tokens whose signature verified under that set.
 pub(crate) struct Keys {
-    pub(crate) ring: Keyring,
+    pub(crate) ring: Keyring<WebKey>,
     pub(crate) set: KeySet,
     /// Verified license tokens and their claims. A signature's validity under a fixed
     /// key set never changes, so a token seen again skips the Ed25519 check (apps send
@@ -118,7 +119,8 @@ pub(crate) struct Keys {
 const VERIFIED_TOKENS: usize = 1024;
 
 impl Keys {
-    fn new(ring: Keyring) -> Result<Keys, ApiError> {
+    async fn new(ring: Keyring) -> Result<Keys, ApiError> {
+        let ring = crate::platform::import_keys(ring).await?;
         let set = ring.key_set()?;
         Ok(Keys {
             ring,
@@ -165,13 +167,12 @@ pub(crate) async fn keys(env: &Env) -> Result<Rc<Keys>, ApiError> {
     if let Some(keys) = cached {
         return Ok(keys);
     }
-    let keys = remember(load_keyring(env).await?)?;
-    Ok(keys)
+    remember(load_keyring(env).await?).await
 }
 
-fn remember(ring: Keyring) -> Result<Rc<Keys>, ApiError> {
+async fn remember(ring: Keyring) -> Result<Rc<Keys>, ApiError> {
     let now = crate::platform::now();
-    let keys = Rc::new(Keys::new(ring)?);
+    let keys = Rc::new(Keys::new(ring).await?);
     KEYS.with_borrow_mut(|c| *c = Some((now, Rc::clone(&keys))));
     Ok(keys)
 }
@@ -286,7 +287,7 @@ pub(crate) async fn rotate(
         },
     )
     .await?;
-    Ok((remember(ring)?, entry))
+    Ok((remember(ring).await?, entry))
 }
 
 /// Retire key `kid` now (any key but the one signing, the root included): it leaves
@@ -302,7 +303,7 @@ pub(crate) async fn retire(env: &Env, kid: &str) -> Result<Rc<Keys>, ApiError> {
         },
     };
     accounts::ask::<()>(env, call).await?;
-    remember(ring)
+    remember(ring).await
 }
 
 /// Where the licensing service notes, before each signature, that key `kid` signs a
@@ -348,7 +349,9 @@ impl<'a> LicensingContext<'a> {
         })
     }
 
-    pub(crate) fn service(&self) -> tessera_engine::Licensing<'_, Kv, Licenses<'a>, KeyUseLog<'a>> {
+    pub(crate) fn service(
+        &self,
+    ) -> tessera_engine::Licensing<'_, Kv, Licenses<'a>, KeyUseLog<'a>, WebKey> {
         tessera_engine::Licensing {
             store: &self.kv,
             live: &self.live,
@@ -404,7 +407,7 @@ impl<'a> LicensingContext<'a> {
 
     /// The key new tokens (licenses and leases) are signed with; an error when none
     /// can sign (the root retired and no rotated key active).
-    pub(crate) fn signer(&self) -> Result<&SigningKey, ApiError> {
+    pub(crate) fn signer(&self) -> Result<&WebKey, ApiError> {
         Ok(self.keys.ring.active(crate::platform::now())?)
     }
 }

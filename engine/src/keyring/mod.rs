@@ -51,7 +51,7 @@ use crate::error::Error;
 use crate::keys::KeySet;
 use crate::seats::MAX_LEASE_SECONDS;
 use crate::secret::DeploymentSecret;
-use crate::signing::SigningKey;
+use crate::signing::{Sign, SigningKey};
 
 /// Rotated keys that may be live (published, signing or still needed) at once.
 pub const MAX_LIVE_KEYS: usize = 32;
@@ -98,11 +98,14 @@ pub struct KeyUse {
 }
 
 /// The root key and every rotated key not yet retired, oldest first.
+///
+/// Opened with [`SigningKey`]s; a shell may swap each for a signer of its own
+/// ([`Keyring::map_keys`], the worker: Web Crypto keys) and drop the seeds.
 #[derive(Debug, Clone)]
-pub struct Keyring {
-    root: SigningKey,
+pub struct Keyring<K = SigningKey> {
+    root: K,
     root_retired: bool,
-    rotated: Vec<(RotatedKey, SigningKey, u64)>,
+    rotated: Vec<(RotatedKey, K, u64)>,
     unopened: Vec<String>,
 }
 
@@ -125,7 +128,7 @@ pub enum Retired {
     Rotated,
 }
 
-impl Keyring {
+impl Keyring<SigningKey> {
     /// Open a keyring from its root key (unless `retired_roots` names it), the stored
     /// rotated keys (any order) unsealed with `sealer`, and what is recorded of their
     /// use. An entry that does not open is skipped and listed in
@@ -181,10 +184,67 @@ impl Keyring {
         }
     }
 
+    /// Make a new key from a fresh 32-byte seed, sealed under `sealer` with a fresh
+    /// 12-byte nonce (both the caller's random bytes), that signs from `activates_at`;
+    /// store the returned entry. Refused while [`MAX_LIVE_KEYS`] rotated keys are still
+    /// live.
+    pub fn rotate(
+        &mut self,
+        sealer: &DeploymentSecret,
+        seed: &[u8; 32],
+        nonce: &[u8; 12],
+        now: u64,
+        activates_at: u64,
+    ) -> Result<RotatedKey, Error> {
+        if self.rotated.len() >= MAX_LIVE_KEYS {
+            return Err(Error::Conflict(
+                "too many keys are still in use: each retires once the tokens it signed expire",
+            ));
+        }
+        let key = SigningKey::from_seed(seed);
+        if key.kid() == self.root.kid() || self.rotated.iter().any(|(e, _, _)| e.kid == key.kid()) {
+            return Err(Error::DuplicateKid(key.kid().into()));
+        }
+        let mut entry = RotatedKey {
+            kid: key.kid().into(),
+            x: B64.encode(key.public_bytes()),
+            sealed: String::new(),
+            version: seal::VERSION,
+            created_at: now,
+            activates_at: Some(activates_at.max(now)),
+        };
+        entry.sealed = seal::seal(sealer, &entry, seed, nonce)?;
+        self.rotated.push((entry.clone(), key, 0));
+        Ok(entry)
+    }
+}
+
+impl<K: Sign> Keyring<K> {
+    /// Every key of the ring (the root, even retired, and the rotated keys).
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        core::iter::once(&self.root).chain(self.rotated.iter().map(|(_, key, _)| key))
+    }
+
+    /// The same keyring with each key swapped by `f` (for a signer held elsewhere),
+    /// or the first error `f` gives.
+    pub fn map_keys<T, E>(self, mut f: impl FnMut(K) -> Result<T, E>) -> Result<Keyring<T>, E> {
+        let root = f(self.root)?;
+        let mut rotated = Vec::with_capacity(self.rotated.len());
+        for (entry, key, last_exp) in self.rotated {
+            rotated.push((entry, f(key)?, last_exp));
+        }
+        Ok(Keyring {
+            root,
+            root_retired: self.root_retired,
+            rotated,
+            unopened: self.unopened,
+        })
+    }
+
     /// The key that signs new tokens at `now`: the newest whose time has come, else
     /// the root unless it is retired. A retired key never signs: with no other, this is
     /// an error (rotate).
-    pub fn active(&self, now: u64) -> Result<&SigningKey, Error> {
+    pub fn active(&self, now: u64) -> Result<&K, Error> {
         match self
             .rotated
             .iter()
@@ -262,40 +322,6 @@ impl Keyring {
             set.insert_signing_key(key)?;
         }
         Ok(set)
-    }
-
-    /// Make a new key from a fresh 32-byte seed, sealed under `sealer` with a fresh
-    /// 12-byte nonce (both the caller's random bytes), that signs from `activates_at`;
-    /// store the returned entry. Refused while [`MAX_LIVE_KEYS`] rotated keys are still
-    /// live.
-    pub fn rotate(
-        &mut self,
-        sealer: &DeploymentSecret,
-        seed: &[u8; 32],
-        nonce: &[u8; 12],
-        now: u64,
-        activates_at: u64,
-    ) -> Result<RotatedKey, Error> {
-        if self.rotated.len() >= MAX_LIVE_KEYS {
-            return Err(Error::Conflict(
-                "too many keys are still in use: each retires once the tokens it signed expire",
-            ));
-        }
-        let key = SigningKey::from_seed(seed);
-        if key.kid() == self.root.kid() || self.rotated.iter().any(|(e, _, _)| e.kid == key.kid()) {
-            return Err(Error::DuplicateKid(key.kid().into()));
-        }
-        let mut entry = RotatedKey {
-            kid: key.kid().into(),
-            x: B64.encode(key.public_bytes()),
-            sealed: String::new(),
-            version: seal::VERSION,
-            created_at: now,
-            activates_at: Some(activates_at.max(now)),
-        };
-        entry.sealed = seal::seal(sealer, &entry, seed, nonce)?;
-        self.rotated.push((entry.clone(), key, 0));
-        Ok(entry)
     }
 
     /// Every key, oldest first, as the API shows them at `now`: the root unless it is

@@ -16,8 +16,8 @@
 
 use tessera_engine::api::{ActivateAnswer, ActivateRequest, MachineView, Page};
 use tessera_engine::{
-    Confirmation, DenyCode, MACHINE_TOKEN_SECONDS, MAX_MACHINE_FIELD_BYTES, Machine, MachineClaims,
-    SeatTerms, lease_lid, sign_machine, verify_machine,
+    Confirmation, DenyCode, MACHINE_TOKEN_SECONDS, MACHINE_TYP, MAX_MACHINE_FIELD_BYTES, Machine,
+    MachineClaims, SeatTerms, lease_lid, sign_with, verify_machine,
 };
 use worker::{Env, Response};
 
@@ -69,7 +69,7 @@ pub(crate) async fn activate(req: &mut Request, env: &Env) -> Result<Response, A
         _ => claims.lexp,
     }
     .min(now + MACHINE_TOKEN_SECONDS);
-    let token = sign_machine(
+    let token = sign_with(
         &MachineClaims {
             iss: ctx.issuer.clone(),
             jti: machine.id.clone(),
@@ -82,8 +82,10 @@ pub(crate) async fn activate(req: &mut Request, env: &Env) -> Result<Response, A
                 jkt: machine.installation.clone(),
             },
         },
+        MACHINE_TYP,
         ctx.signer()?,
-    )?;
+    )
+    .await?;
     if created {
         audit::record_installation(req, env, &proof.jkt, "machine.activate", Some(&machine.id))
             .await;

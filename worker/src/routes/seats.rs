@@ -23,7 +23,9 @@
 //! the lease's, is 401 `INVALID_PROOF` and changes nothing.
 
 use tessera_engine::api::{CheckoutRequest, Empty, LeaseAnswer, LeaseView};
-use tessera_engine::{DenyCode, LeaseClaims, SeatTerms, seat_names, sign_lease, verify_lease};
+use tessera_engine::{
+    DenyCode, LEASE_TYP, LeaseClaims, SeatTerms, seat_names, sign_with, verify_lease,
+};
 use worker::{Env, Response};
 
 use crate::deployment::LicensingContext;
@@ -52,11 +54,11 @@ pub(crate) async fn checkout(req: &mut Request, env: &Env) -> Result<Response, A
     };
     let granted: Granted = ctx.live().ask(&claims.lid, call).await?;
     let status = if granted.created { 201 } else { 200 };
-    super::json(status, &lease_answer(&ctx, &claims.lid, granted.beat, now)?)
+    super::json(status, &lease_answer(&ctx, &claims.lid, granted.beat, now).await?)
 }
 
 /// The lease and a freshly signed lease token for it, bound to its installation.
-fn lease_answer(
+async fn lease_answer(
     ctx: &LicensingContext<'_>,
     lid: &str,
     beat: Beat,
@@ -81,7 +83,7 @@ fn lease_answer(
         },
         r#gen: session.generation,
     };
-    let token = sign_lease(&claims, ctx.signer()?)?;
+    let token = sign_with(&claims, LEASE_TYP, ctx.signer()?).await?;
     Ok(LeaseAnswer {
         lease: LeaseView {
             id: lease.id,
@@ -136,7 +138,7 @@ pub(crate) async fn heartbeat(req: &mut Request, env: &Env) -> Result<Response, 
         proof: (&proof).into(),
     };
     match ctx.live().ask(&claims.lid, call).await? {
-        Heartbeat::Beat(beat) => super::json(200, &lease_answer(&ctx, &claims.lid, *beat, now)?),
+        Heartbeat::Beat(beat) => super::json(200, &lease_answer(&ctx, &claims.lid, *beat, now).await?),
         Heartbeat::Gone { why } => Err(ApiError::LeaseGone(why)),
     }
 }
