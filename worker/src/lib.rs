@@ -39,8 +39,8 @@
 //! - `csv`: the reports' and the audit log's CSV exports.
 //! - `proof`: installations proving themselves (RFC 9449 DPoP proofs, tokens bound
 //!   to their keys), at the edge; the license object refuses replays.
-//! - `platform`: clock, randomness, secret hashing and Web Crypto PBKDF2 — what the
-//!   engine leaves out.
+//! - `platform`: clock, randomness, secret hashing, Web Crypto PBKDF2 and the token
+//!   signer (Web Crypto Ed25519 from non-extractable keys) — what the engine leaves out.
 //!
 //! Licensing rules live in `tessera-engine`; this crate only does I/O around them.
 

@@ -363,3 +363,62 @@ fn any_key_but_the_signer_retires_at_once_the_root_included() {
     assert_eq!(ring.retire(&pending.kid, NOW), Ok(Retired::Rotated));
     assert_eq!(kids(&ring), [next.kid]);
 }
+
+/// A signer held elsewhere (as the worker's Web Crypto keys are): only its id and
+/// public key, and a marker that it was swapped in.
+#[derive(Debug, Clone)]
+struct Held {
+    kid: String,
+    public: [u8; 32],
+}
+
+impl Sign for Held {
+    fn kid(&self) -> &str {
+        &self.kid
+    }
+    fn public_bytes(&self) -> [u8; 32] {
+        self.public
+    }
+    async fn signature(&self, _input: &[u8]) -> Result<String, Error> {
+        Err(Error::Signing("held elsewhere".into()))
+    }
+}
+
+#[test]
+fn keys_swapped_for_signers_held_elsewhere_keep_the_same_lifecycle() {
+    let mut ring = open(root(), Vec::new(), &[]);
+    let first = ring
+        .rotate(&sealer(), &seed(0), &[7; 12], NOW, NOW)
+        .expect("rotate");
+    let pending = ring
+        .rotate(&sealer(), &seed(1), &[8; 12], NOW, NOW + PUBLISH)
+        .expect("rotate");
+    let seen: Vec<String> = ring.keys().map(|k| k.kid().to_string()).collect();
+    assert_eq!(seen, ["root".to_string(), first.kid.clone(), pending.kid.clone()]);
+    let before = (ring.describe(NOW), kids(&ring));
+    let mut held = ring
+        .clone()
+        .map_keys(|k| {
+            Ok::<_, Error>(Held {
+                kid: k.kid().to_string(),
+                public: k.public_bytes(),
+            })
+        })
+        .expect("every key swapped");
+    assert_eq!(held.describe(NOW), before.0);
+    let held_kids: Vec<String> = held.key_set().expect("set").kids().map(String::from).collect();
+    assert_eq!(held_kids, before.1);
+    assert_eq!(held.active(NOW).expect("signer").kid(), first.kid);
+    assert_eq!(held.active(NOW + PUBLISH).expect("signer").kid(), pending.kid);
+    assert_eq!(held.retire("root", NOW), Ok(Retired::Root));
+    assert!(held.retire(&first.kid, NOW).is_err(), "the signer never retires");
+    // A swap that fails for one key fails as a whole.
+    let failed = ring.map_keys(|k| {
+        if k.kid() == pending.kid {
+            Err("no import")
+        } else {
+            Ok(())
+        }
+    });
+    assert_eq!(failed.err(), Some("no import"));
+}
