@@ -70,6 +70,20 @@ describe("what the app meets after each vault action", () => {
     assertError(await heartbeat(worker, taken.token), 410, "LEASE_REVOKED");
   });
 
+  test("a lease granted by a license the directory does not know yet ends with its first report", async () => {
+    // A license holding no seats is pushed nothing; its first report (a quarter second
+    // after the grant) is answered with the newer deny state.
+    const idle = await issueLicense(worker, { company: "Idle Co" });
+    const taken = await granted(await checkout(worker, idle.token, "dana"));
+    const res = await vault("DELETE", "/users/dana/licenses");
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    await eventually(async () => !(await pool(worker, idle.lid)).leases.some((l) => l.user === "dana"), {
+      timeoutMs: 5_000,
+      what: "dana's lease ended by the report's answer",
+    });
+    assertError(await heartbeat(worker, taken.token), 410, "LEASE_REVOKED");
+  });
+
   test("block: leases end, new seats are refused everywhere until unblocked", async () => {
     const taken = await granted(await checkout(worker, license.token, "eve"));
     const res = await vault("DELETE", "/users/eve/licenses?block=true");
@@ -92,6 +106,7 @@ describe("what the app meets after each vault action", () => {
     const own = await issueLicense(worker, { products: ["tracer", "ide"] });
     const t = await granted(await checkout(worker, own.token, "finn", { product: "tracer" }));
     const i = await granted(await checkout(worker, own.token, "finn", { product: "ide" }));
+    await eventually(async () => (await heldBy(worker, "finn")).length === 2, { what: "finn's leases in the roll-up" });
     const res = await vault("POST", "/products/tracer/disconnect");
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.ended, 1);

@@ -321,9 +321,14 @@ pub struct VaultChange {
     pub ended: u64,
     /// Licenses that applied it now.
     pub licenses: u64,
-    /// Licenses that could not be reached now; each applies the change before it lends
-    /// another seat (within the deny state's refresh interval).
+    /// Licenses that could not be reached now: the directory's job retries them, and
+    /// each reads the published state at the latest once its copy is
+    /// `DENY_HELD_SECONDS` (300 s) old.
     pub unreachable: u64,
+    /// Licenses holding seats not told yet: the directory's job tells them next, in
+    /// the background, within the same bound.
+    #[serde(default)]
+    pub pending: u64,
 }
 
 /// One license's live seat state.

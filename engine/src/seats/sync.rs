@@ -9,10 +9,15 @@
 //!   report, since every ask for the deny state carries the holdings too), with backoff
 //!   after failures. Each report carries `seq`, which grows with every change of
 //!   holdings, so the directory keeps the newest.
-//! - **The deny state** (blocks, disconnected products): a copy fresh for the interval
-//!   the directory grants ([`DENY_REFRESH_SECONDS`]); past it, asked for again — within
-//!   [`DENY_GRACE_SECONDS`], at most every [`DENY_RETRY_SECONDS`], and the held copy
-//!   serves if the directory does not answer ([`deny_freshness`]).
+//! - **The deny state** (blocks, disconnected products), never asked of the directory
+//!   on an app's request. The directory pushes every change to the licenses holding
+//!   seats (its roll-up knows them; a job of its own, retried) and answers each report
+//!   with the state when the license's copy is older; it also publishes each version to
+//!   KV. A license holding seats uses the copy it was given for [`DENY_HELD_SECONDS`];
+//!   one holding none — the directory does not push to it — reads the published
+//!   snapshot before it lends a seat. If that read fails, the held copy serves within
+//!   [`DENY_GRACE_SECONDS`], read again at most every [`DENY_RETRY_SECONDS`]
+//!   ([`deny_freshness`]).
 //! - **The outbox** of seat events, to the event store: about [`SHIP_DELAY_MS`] after
 //!   an event, retried with backoff ([`backoff_ms`]) until the store has them.
 //!
@@ -28,16 +33,21 @@
 pub const REPORT_DELAY_MS: u64 = 250;
 /// The longest wait between two failed reports or hand-overs, in seconds.
 pub const MAX_BACKOFF_SECONDS: u64 = 60;
-/// How long a license object may use its copy of the deny state before asking again
-/// (the directory grants this at every pull and push). A change reaches every license
-/// that asked within this interval at once; any other license asks before it lends a
-/// seat.
-pub const DENY_REFRESH_SECONDS: u64 = 30;
-/// How long past its freshness the last deny state serves while the directory cannot be
-/// reached, in seconds.
+/// How long a license object holding seats uses its copy of the deny state (pushed,
+/// answered to a report, or read) before reading the published snapshot again, in
+/// seconds: the bound on a change whose push is still pending or failed.
+pub const DENY_HELD_SECONDS: u64 = 300;
+/// How long past that the last deny state serves while the published snapshot cannot
+/// be read, in seconds.
 pub const DENY_GRACE_SECONDS: u64 = 300;
-/// While the directory cannot be reached, how often it is asked again, in seconds.
+/// While the published snapshot cannot be read, how often it is read again, in seconds.
 pub const DENY_RETRY_SECONDS: u64 = 5;
+/// How stale a read of the published snapshot may be: KV's documented propagation
+/// across locations (60 s), in seconds.
+pub const DENY_PUBLISH_SECONDS: u64 = 60;
+/// The longest a license may lend seats under a deny state older than the directory's:
+/// held, then served within the grace, from a read as stale as KV's propagation.
+pub const DENY_STALE_SECONDS: u64 = DENY_HELD_SECONDS + DENY_GRACE_SECONDS + DENY_PUBLISH_SECONDS;
 /// How soon after an event the alarm hands it to the event store, in milliseconds.
 pub const SHIP_DELAY_MS: u64 = 1000;
 /// The soonest an alarm sets the next one, in milliseconds (local workerd drops an alarm
@@ -55,29 +65,32 @@ pub fn backoff_ms(failures: u32) -> u64 {
     (1u64 << failures.min(6)).min(MAX_BACKOFF_SECONDS) * 1000
 }
 
-/// Whether to use the deny state held, or ask the directory (and whether the held one
-/// may still serve if the directory does not answer).
+/// Whether to use the deny state held, or read the published one (and whether the held
+/// one may still serve if the read fails).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
     /// The copy held is fresh enough.
     Use,
-    /// Ask the directory; if it does not answer, `fallback` says whether the copy held
-    /// may still serve (true within the grace) or the request must fail.
-    Ask {
-        /// The held copy may serve if the ask fails.
+    /// Read the published snapshot; if that fails, `fallback` says whether the copy
+    /// held may still serve (true within the grace) or the request must fail.
+    Read {
+        /// The held copy may serve if the read fails.
         fallback: bool,
     },
 }
 
-/// The deny state's freshness rule: fresh until `fresh_until`; past it, ask — but within
-/// the grace, at most every [`DENY_RETRY_SECONDS`] (`retry_at`), and keep serving the
-/// held state if the ask fails. A state never fetched (`fresh_until` 0) has no grace.
-pub fn deny_freshness(now: u64, fresh_until: u64, retry_at: u64) -> Freshness {
+/// The deny state's freshness rule. A license `holding` seats uses its copy until
+/// `fresh_until` (the directory pushes it every change meanwhile); one holding none
+/// reads the published snapshot before it lends a seat (nothing pushes to it). After a
+/// failed read, the held copy serves within the grace, read again at most every
+/// [`DENY_RETRY_SECONDS`] (`retry_at`). A state never delivered (`fresh_until` 0) has
+/// no grace.
+pub fn deny_freshness(now: u64, fresh_until: u64, retry_at: u64, holding: bool) -> Freshness {
     let in_grace = fresh_until > 0 && now < fresh_until.saturating_add(DENY_GRACE_SECONDS);
-    if now < fresh_until || (in_grace && now < retry_at) {
+    if (holding && now < fresh_until) || (in_grace && now < retry_at) {
         Freshness::Use
     } else {
-        Freshness::Ask { fallback: in_grace }
+        Freshness::Read { fallback: in_grace }
     }
 }
 
@@ -165,9 +178,8 @@ impl LicenseSync {
 
     /// When later expiries alone are reported, if nothing reported them first (epoch
     /// ms): a lease's length after the last report. They move no seat and the directory
-    /// shows them only as each lease's `expires_at`; a license in use reports anyway at
-    /// each ask for the deny state, so the directory's copy is at worst as of the
-    /// previous heartbeat, and a heartbeat costs the directory no second call.
+    /// shows them only as each lease's `expires_at`, so a heartbeat costs the directory
+    /// no call.
     fn lazy_report_at(&self, lease_seconds: u32) -> u64 {
         self.reported_at + u64::from(lease_seconds) * 1000
     }
@@ -260,18 +272,20 @@ impl LicenseSync {
         self.report_failures = self.report_failures.saturating_add(1);
     }
 
-    /// Whether to use the deny state held at `now` or ask (see [`deny_freshness`]).
-    pub fn deny_freshness(&self, now: u64) -> Freshness {
-        deny_freshness(now, self.deny_fresh_until, self.deny_retry_at)
+    /// Whether to use the deny state held at `now` or read the published one, for a
+    /// license `holding` seats or not (see [`deny_freshness`]).
+    pub fn deny_freshness(&self, now: u64, holding: bool) -> Freshness {
+        deny_freshness(now, self.deny_fresh_until, self.deny_retry_at, holding)
     }
 
-    /// The directory delivered the deny state at `now` (a pull's answer or a push),
-    /// fresh for `fresh_for` seconds.
-    pub fn deny_delivered(&mut self, now: u64, fresh_for: u64) {
-        self.deny_fresh_until = now + fresh_for;
+    /// The deny state as of `now` arrived (pushed, answered to a report, or read): held
+    /// for [`DENY_HELD_SECONDS`].
+    pub fn deny_delivered(&mut self, now: u64) {
+        self.deny_fresh_until = now + DENY_HELD_SECONDS;
     }
 
-    /// The directory did not answer at `now`; the held copy serves meanwhile.
+    /// The published snapshot could not be read at `now`; the held copy serves
+    /// meanwhile.
     pub fn deny_unreachable(&mut self, now: u64) {
         self.deny_retry_at = now + DENY_RETRY_SECONDS;
     }

@@ -1,9 +1,10 @@
 //! The vault directory's rules, sans-I/O: how many users it may block, how long a
-//! "revoke all" mark matters, which licenses a change of the deny state is pushed to,
-//! which report of a license wins, and how free seats are counted.
+//! "revoke all" mark matters, how many licenses a change tells at once and when a
+//! report is answered with the deny state, which report of a license wins, and how
+//! free seats are counted.
 
 use super::model::MAX_LEASE_SECONDS;
-use super::sync::DENY_REFRESH_SECONDS;
+use super::sync::DENY_STALE_SECONDS;
 use crate::error::Error;
 
 /// Most users one directory keeps blocked (each license holds a copy of the list).
@@ -24,16 +25,21 @@ pub fn check_block(blocked: u64, already: bool) -> Result<(), Error> {
 }
 
 /// "Revoke all" marks made before this time no longer matter at `now`: a mark matters
-/// only while a lease that began before it can still be held without its license asking
-/// for the deny state again — the longest lease, plus the refresh, plus clock skew.
+/// only while a lease that began before it can still be held by a license whose copy
+/// of the deny state predates it — the longest lease, plus the longest a copy may be
+/// stale ([`DENY_STALE_SECONDS`]), plus clock skew.
 pub fn revoke_marks_expire_before(now: u64) -> u64 {
-    now.saturating_sub(u64::from(MAX_LEASE_SECONDS) + DENY_REFRESH_SECONDS + CLOCK_SKEW)
+    now.saturating_sub(u64::from(MAX_LEASE_SECONDS) + DENY_STALE_SECONDS + CLOCK_SKEW)
 }
 
-/// A license whose copy of the deny state is fresh until after this time may be using
-/// it at `now`, and so is pushed a change (with clock skew to spare).
-pub fn push_cutoff(now: u64) -> u64 {
-    now.saturating_sub(CLOCK_SKEW)
+/// Licenses the directory's job tells per run of its alarm (16 at a time), and so the
+/// most an API change tells before it answers: the rest are reported `pending`.
+pub const PUSH_BATCH: usize = 64;
+
+/// What a report's answer carries: the deny state when the license's copy
+/// (`license_version`) is older than the directory's (`version`), else nothing.
+pub fn deny_for_report(license_version: u64, version: u64) -> bool {
+    license_version < version
 }
 
 /// Whether a license's report numbered `seq` replaces the one stored (numbered
@@ -69,19 +75,17 @@ mod tests {
         let cut = revoke_marks_expire_before(now);
         assert_eq!(
             now - cut,
-            u64::from(MAX_LEASE_SECONDS) + DENY_REFRESH_SECONDS + CLOCK_SKEW
+            u64::from(MAX_LEASE_SECONDS) + DENY_STALE_SECONDS + CLOCK_SKEW
         );
         assert_eq!(revoke_marks_expire_before(5), 0);
     }
 
     #[test]
-    fn a_change_reaches_licenses_fresh_within_the_skew() {
-        let now = 1_000;
-        let uses_its_copy = |fresh_until: u64| fresh_until > push_cutoff(now);
-        assert!(uses_its_copy(now + 30));
-        assert!(uses_its_copy(now - CLOCK_SKEW + 1));
-        assert!(!uses_its_copy(now - CLOCK_SKEW));
-        assert!(!uses_its_copy(0));
+    fn a_report_is_answered_with_the_state_only_when_its_copy_is_older() {
+        assert!(deny_for_report(0, 1));
+        assert!(deny_for_report(4, 7));
+        assert!(!deny_for_report(7, 7));
+        assert!(!deny_for_report(8, 7), "a copy never goes back");
     }
 
     #[test]

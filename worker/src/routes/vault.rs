@@ -197,7 +197,7 @@ pub(crate) async fn revoke_user_license(
         &VaultChange {
             ended: 1,
             licenses: 1,
-            unreachable: 0,
+            ..VaultChange::default()
         },
     )
 }

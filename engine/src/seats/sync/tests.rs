@@ -157,61 +157,63 @@ fn a_restart_reports_holdings_and_ships_what_was_left() {
 }
 
 #[test]
-fn the_deny_state_is_asked_for_when_stale_and_serves_a_grace_when_the_directory_is_down() {
+fn the_deny_state_is_read_when_stale_and_serves_a_grace_when_the_snapshot_cannot_be_read() {
     let t = NOW;
     assert_eq!(
-        deny_freshness(t, 0, 0),
-        Freshness::Ask { fallback: false },
-        "never fetched"
+        deny_freshness(t, 0, 0, true),
+        Freshness::Read { fallback: false },
+        "never delivered"
     );
-    assert_eq!(deny_freshness(t - 1, t, 0), Freshness::Use, "fresh");
+    assert_eq!(deny_freshness(t - 1, t, 0, true), Freshness::Use, "held");
     assert_eq!(
-        deny_freshness(t, t, 0),
-        Freshness::Ask { fallback: true },
-        "stale: ask"
+        deny_freshness(t - 1, t, 0, false),
+        Freshness::Read { fallback: true },
+        "holding no seats: nothing pushes to it, so it reads"
     );
-    // The directory did not answer at `t`: serve the held state, ask again in a while.
+    assert_eq!(
+        deny_freshness(t, t, 0, true),
+        Freshness::Read { fallback: true },
+        "stale: read"
+    );
+    // The read failed at `t`: serve the held state, read again in a while.
     let retry = t + DENY_RETRY_SECONDS;
-    assert_eq!(deny_freshness(t + 1, t, retry), Freshness::Use);
+    assert_eq!(deny_freshness(t + 1, t, retry, true), Freshness::Use);
     assert_eq!(
-        deny_freshness(retry, t, retry),
-        Freshness::Ask { fallback: true }
+        deny_freshness(retry, t, retry, true),
+        Freshness::Read { fallback: true }
     );
-    // Past the grace, a failed ask fails the request: seats are refused.
+    // Past the grace, a failed read fails the request: seats are refused.
     let end = t + DENY_GRACE_SECONDS;
     assert_eq!(
-        deny_freshness(end - 1, t, end + 100),
+        deny_freshness(end - 1, t, end + 100, true),
         Freshness::Use,
         "last second of grace"
     );
     assert_eq!(
-        deny_freshness(end, t, end + 100),
-        Freshness::Ask { fallback: false }
+        deny_freshness(end, t, end + 100, true),
+        Freshness::Read { fallback: false }
     );
 }
 
 #[test]
 fn the_object_keeps_its_deny_schedule() {
     let mut sync = LicenseSync::restore(0, 0, 0);
-    assert_eq!(sync.deny_freshness(NOW), Freshness::Ask { fallback: false });
-    sync.deny_delivered(NOW, DENY_REFRESH_SECONDS);
+    assert_eq!(sync.deny_freshness(NOW, true), Freshness::Read { fallback: false });
+    sync.deny_delivered(NOW);
+    let held = NOW + DENY_HELD_SECONDS;
+    assert_eq!(sync.deny_freshness(held - 1, true), Freshness::Use);
     assert_eq!(
-        sync.deny_freshness(NOW + DENY_REFRESH_SECONDS - 1),
-        Freshness::Use
+        sync.deny_freshness(NOW, false),
+        Freshness::Read { fallback: true },
+        "a license holding no seats is pushed nothing: it reads before it lends one"
     );
-    let stale = NOW + DENY_REFRESH_SECONDS;
+    assert_eq!(sync.deny_freshness(held, true), Freshness::Read { fallback: true });
+    sync.deny_unreachable(held);
+    assert_eq!(sync.deny_freshness(held + DENY_RETRY_SECONDS - 1, true), Freshness::Use);
+    assert_eq!(sync.deny_freshness(held + DENY_RETRY_SECONDS - 1, false), Freshness::Use);
     assert_eq!(
-        sync.deny_freshness(stale),
-        Freshness::Ask { fallback: true }
-    );
-    sync.deny_unreachable(stale);
-    assert_eq!(
-        sync.deny_freshness(stale + DENY_RETRY_SECONDS - 1),
-        Freshness::Use
-    );
-    assert_eq!(
-        sync.deny_freshness(stale + DENY_RETRY_SECONDS),
-        Freshness::Ask { fallback: true }
+        sync.deny_freshness(held + DENY_RETRY_SECONDS, true),
+        Freshness::Read { fallback: true }
     );
 }
 

@@ -2,14 +2,16 @@
 //! named `vault`), the home of two things.
 //!
 //! 1. **The deny state**, authoritative: blocked users, disconnected products, and
-//!    "revoke all" marks, with a version that grows on every change. License objects
-//!    keep a copy and ask for it again (`pull`) when theirs is stale; the directory
-//!    remembers who asked. A change is written here first, then pushed to every license
-//!    that asked within the freshness interval and to every license holding a lease it
-//!    ends, before the API answers. So a license lending seats always has the current
-//!    state, or gets it within the interval if a push failed (the answer counts those as
-//!    `unreachable`). Deliveries are versioned: a late one never replaces a newer state,
-//!    so a block is never undone.
+//!    "revoke all" marks, with a version that grows on every change. A change is
+//!    written here first and published to KV ([`DENY_KEY`]); then the directory's job
+//!    pushes it to every license holding seats whose copy is older (the roll-up knows
+//!    them and which version each holds): the API call runs the job's first batch,
+//!    those holding the leases it ends first, and answers with what is still
+//!    `pending`; the alarm does the rest, retrying failures. Nothing on an app's
+//!    request calls the directory: a license holding seats uses what it was pushed (or
+//!    answered to its reports) for a bounded time, and one holding none reads the
+//!    published snapshot before it lends a seat (`tessera_engine::sync`). Deliveries are
+//!    versioned: a late one never replaces a newer state, so a block is never undone.
 //! 2. **A roll-up of who holds what**, for the vault's reads (free and allocated seats
 //!    per product, a user's leases, active users) without asking every license. License
 //!    objects `report` their holdings after each change; each report carries a `seq` and
@@ -28,11 +30,11 @@ use std::collections::BTreeSet;
 
 use futures_util::StreamExt as _;
 use tessera_engine::api::VaultChange;
-use tessera_engine::sync::DENY_REFRESH_SECONDS;
-use tessera_engine::vault::{check_block, push_cutoff};
+use tessera_engine::vault::{PUSH_BATCH, check_block, deny_for_report};
+use tessera_engine::{DenyState, Store as _};
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
-use self::protocol::{DenyAnswer, DirectoryCall};
+use self::protocol::{DENY_KEY, DirectoryCall};
 use self::store::Store;
 use crate::error::ApiError;
 use crate::objects::license::protocol::{Applied, LicenseCall, Licenses};
@@ -41,10 +43,19 @@ use crate::platform;
 
 /// Licenses told of a change at once.
 const FAN_OUT: usize = 16;
+/// How long one run of the job keeps pushing before it lets the alarm run it again, in
+/// milliseconds.
+const JOB_RUN_MS: u64 = 20_000;
+/// When the job runs again after a run that left licenses behind, in milliseconds
+/// (local workerd drops an alarm set for "now" from inside an alarm).
+const JOB_AGAIN_MS: u64 = 1_000;
+/// When it runs again after a run in which no license took the state, in milliseconds.
+const JOB_BACKOFF_MS: u64 = 5_000;
 
 /// The vault's directory.
-#[durable_object(fetch)]
+#[durable_object(alarm)]
 pub struct VaultDirectory {
+    state: State,
     env: Env,
     store: Store,
 }
@@ -54,11 +65,21 @@ opaque_debug!(VaultDirectory);
 impl DurableObject for VaultDirectory {
     fn new(state: State, env: Env) -> Self {
         let store = Store::open(state.storage().sql());
-        VaultDirectory { env, store }
+        VaultDirectory { state, env, store }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
         serve(req, |call: DirectoryCall| self.handle(call)).await
+    }
+
+    /// The job: publish and push what a change left to do.
+    async fn alarm(&self) -> worker::Result<Response> {
+        let deadline = worker::Date::now().as_millis() + JOB_RUN_MS;
+        if let Err(e) = self.job(deadline).await {
+            worker::console_error!("directory job: {e:?}");
+            self.again(JOB_BACKOFF_MS).await;
+        }
+        Response::ok("")
     }
 }
 
@@ -67,15 +88,18 @@ impl VaultDirectory {
         let now = platform::now();
         let store = &self.store;
         match call {
-            DirectoryCall::Pull { seq, snapshot } => {
-                store.take(seq, &snapshot)?;
-                store.set_fresh(&snapshot.lid, now + DENY_REFRESH_SECONDS)?;
-                answer(&DenyAnswer {
-                    deny: store.deny_state()?,
-                    fresh_for: DENY_REFRESH_SECONDS,
-                })
+            DirectoryCall::Report {
+                seq,
+                snapshot,
+                deny_version,
+            } => {
+                if store.take(seq, &snapshot)? {
+                    store.known_version(&snapshot.lid, deny_version)?;
+                }
+                let deny = store.deny_state()?;
+                let newer = deny_for_report(deny_version, deny.version).then_some(deny);
+                answer(&newer)
             }
-            DirectoryCall::Report { seq, snapshot } => answer(&store.take(seq, &snapshot)?),
             DirectoryCall::Products => answer(&store.products(now)?),
             DirectoryCall::ProductLicenses {
                 product,
@@ -116,19 +140,53 @@ impl VaultDirectory {
         }
     }
 
-    /// After a change of the deny state (already written): bump its version, then push
-    /// it to every license using its copy now and to `affected`, and take their new
-    /// holdings.
+    /// After a change of the deny state (already written): bump its version, publish
+    /// it, and run the job's first batch — the licenses holding leases it ends
+    /// (`affected`) first — before the API answers; the alarm does the rest.
     async fn change(
         &self,
         now: u64,
-        mut affected: BTreeSet<String>,
+        affected: BTreeSet<String>,
     ) -> Result<VaultChange, ApiError> {
         let deny = self.store.next_version(now)?;
-        affected.extend(self.store.fresh_after(push_cutoff(now))?);
-        let licenses = Licenses::new(&self.env);
+        self.publish(&deny).await;
         let mut outcome = VaultChange::default();
-        let mut answers = futures_util::stream::iter(affected.into_iter().map(|lid| {
+        let mut batch = affected;
+        let room = PUSH_BATCH.saturating_sub(batch.len());
+        batch.extend(self.store.behind(deny.version, now, room)?);
+        self.push(&deny, batch, &mut outcome).await?;
+        outcome.pending = self.store.behind_count(deny.version)?;
+        if outcome.pending > 0 || self.store.published()?.0 < deny.version {
+            self.again(0).await;
+        }
+        Ok(outcome)
+    }
+
+    /// Publish `deny` to KV for licenses holding no seats. A failure (KV takes one
+    /// write a second per key) is left to the job.
+    async fn publish(&self, deny: &DenyState) {
+        let published = async {
+            let json = serde_json::to_string(deny).map_err(|e| ApiError::Internal(e.to_string()))?;
+            crate::kv::Kv::from_env(&self.env)?
+                .put(DENY_KEY, &json)
+                .await
+                .map_err(ApiError::from)?;
+            self.store.set_published(deny.version)
+        };
+        if let Err(e) = published.await {
+            worker::console_warn!("deny state {} not published yet: {e:?}", deny.version);
+        }
+    }
+
+    /// Push `deny` to `lids`, 16 at a time, recording which version each took.
+    async fn push(
+        &self,
+        deny: &DenyState,
+        lids: BTreeSet<String>,
+        outcome: &mut VaultChange,
+    ) -> Result<(), ApiError> {
+        let licenses = Licenses::new(&self.env);
+        let mut answers = futures_util::stream::iter(lids.into_iter().map(|lid| {
             let licenses = &licenses;
             let deny = deny.clone();
             async move {
@@ -144,14 +202,57 @@ impl VaultDirectory {
                     outcome.licenses += 1;
                     outcome.ended += applied.ended;
                     self.store.take(applied.seq, &applied.snapshot)?;
-                    self.store.set_fresh(&lid, now + DENY_REFRESH_SECONDS)?;
+                    self.store.known_version(&lid, applied.version)?;
                 }
                 Err(e) => {
                     worker::console_warn!("license {lid} did not take the deny state now: {e:?}");
                     outcome.unreachable += 1;
+                    let after = platform::now() + JOB_BACKOFF_MS / 1000;
+                    self.store.push_failed(&lid, after)?;
                 }
             }
         }
-        Ok(outcome)
+        Ok(())
+    }
+
+    /// One run of the job: publish the state if it is not, then push it to every
+    /// license holding seats that is behind, until none is or `deadline` (epoch ms).
+    async fn job(&self, deadline: u64) -> Result<(), ApiError> {
+        let deny = self.store.deny_state()?;
+        if self.store.published()?.0 < deny.version {
+            self.publish(&deny).await;
+        }
+        loop {
+            let batch = self.store.behind(deny.version, platform::now(), PUSH_BATCH)?;
+            if batch.is_empty() {
+                break;
+            }
+            self.push(&deny, batch, &mut VaultChange::default()).await?;
+            if worker::Date::now().as_millis() >= deadline {
+                self.again(JOB_AGAIN_MS).await;
+                return Ok(());
+            }
+        }
+        // Left: licenses waiting after a failed push, or an unpublished state.
+        if self.store.behind_count(deny.version)? > 0 {
+            self.again(JOB_BACKOFF_MS).await;
+        } else if self.store.published()?.0 < deny.version {
+            self.again(JOB_AGAIN_MS).await;
+        }
+        Ok(())
+    }
+
+    /// Run the job `delay_ms` from now (at least a second: see [`JOB_AGAIN_MS`]).
+    async fn again(&self, delay_ms: u64) {
+        let at = worker::Date::now().as_millis() + delay_ms.max(JOB_AGAIN_MS);
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
+        if let Err(e) = self
+            .state
+            .storage()
+            .set_alarm(worker::ScheduledTime::new(date))
+            .await
+        {
+            worker::console_error!("directory job not scheduled: {e}");
+        }
     }
 }

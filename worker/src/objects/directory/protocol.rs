@@ -12,16 +12,23 @@ use crate::objects::shell;
 pub(crate) const BINDING: &str = "DIRECTORY";
 /// The directory's one object.
 const NAME: &str = "vault";
+/// Where the directory publishes each version of the deny state (KV, JSON
+/// `DenyState`), for license objects holding no seats to read before they lend one.
+pub(crate) const DENY_KEY: &str = "vault:deny";
 
 /// What the directory can be asked. Each answer is `Result<T, WireError>` with the `T`
 /// named here (`tessera_engine::api` types).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub(crate) enum DirectoryCall {
-    /// A license's holdings, and a request for the deny state. [`DenyAnswer`].
-    Pull { seq: u64, snapshot: PoolSnapshot },
-    /// A license's holdings. `()`.
-    Report { seq: u64, snapshot: PoolSnapshot },
+    /// A license's holdings, and the version of its deny state. `Option<DenyState>`:
+    /// the directory's, when the license's is older.
+    Report {
+        seq: u64,
+        snapshot: PoolSnapshot,
+        #[serde(default)]
+        deny_version: u64,
+    },
     /// Free and allocated seats per product. `Vec<ProductSeats>`.
     Products,
     /// Per license, the seats of one product. `Page<LicenseSeats>`.
@@ -56,14 +63,6 @@ pub(crate) enum DirectoryCall {
     Disconnected,
 }
 
-/// The answer to a pull.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct DenyAnswer {
-    pub(crate) deny: DenyState,
-    /// Seconds the license may use it before asking again.
-    pub(crate) fresh_for: u64,
-}
-
 /// Ask the directory.
 pub(crate) async fn ask<T: for<'de> Deserialize<'de>>(
     env: &Env,
@@ -72,16 +71,18 @@ pub(crate) async fn ask<T: for<'de> Deserialize<'de>>(
     shell::ask(env, BINDING, NAME, &message).await
 }
 
-/// A license object's report of its holdings.
-pub(crate) async fn report(env: &Env, seq: u64, snapshot: PoolSnapshot) -> Result<(), ApiError> {
-    ask(env, DirectoryCall::Report { seq, snapshot }).await
-}
-
-/// A license object's request for the deny state (with its holdings).
-pub(crate) async fn pull(
+/// A license object's report of its holdings and of its deny state's version: the
+/// newer state, if the directory has one.
+pub(crate) async fn report(
     env: &Env,
     seq: u64,
     snapshot: PoolSnapshot,
-) -> Result<DenyAnswer, ApiError> {
-    ask(env, DirectoryCall::Pull { seq, snapshot }).await
+    deny_version: u64,
+) -> Result<Option<DenyState>, ApiError> {
+    let call = DirectoryCall::Report {
+        seq,
+        snapshot,
+        deny_version,
+    };
+    ask(env, call).await
 }

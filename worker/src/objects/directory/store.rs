@@ -26,9 +26,8 @@ use crate::objects::shell::{add_column, create_schema, json, parse};
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS licenses (
   lid TEXT PRIMARY KEY, company TEXT NOT NULL, seats INTEGER NOT NULL, ends_at INTEGER NOT NULL,
-  revoked INTEGER NOT NULL, seq INTEGER NOT NULL, fresh_until INTEGER NOT NULL DEFAULT 0
+  revoked INTEGER NOT NULL, seq INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS licenses_fresh ON licenses (fresh_until);
 CREATE TABLE IF NOT EXISTS coverage (product TEXT NOT NULL, lid TEXT NOT NULL, PRIMARY KEY (product, lid));
 CREATE TABLE IF NOT EXISTS holdings (
   lease TEXT PRIMARY KEY, lid TEXT NOT NULL, product TEXT NOT NULL, user TEXT NOT NULL,
@@ -151,6 +150,16 @@ impl Store {
             "installations",
             "TEXT NOT NULL DEFAULT '[]'",
         );
+        // The deny state's version each license is known to hold (a report said so, or
+        // a push was taken). Roll-ups from before it have an unused `fresh_until`.
+        add_column(
+            &sql,
+            "licenses",
+            "known_version",
+            "INTEGER NOT NULL DEFAULT 0",
+        );
+        // Not pushed to again before then, after a failed push (Unix seconds).
+        add_column(&sql, "licenses", "push_after", "INTEGER NOT NULL DEFAULT 0");
         Store { sql }
     }
 
@@ -165,8 +174,8 @@ impl Store {
         rows(&self.sql, query, vec![])
     }
 
-    /// Take a license's report, unless a newer one is already here.
-    pub(super) fn take(&self, seq: u64, s: &PoolSnapshot) -> Result<(), ApiError> {
+    /// Take a license's report, unless a newer one is already here (then `false`).
+    pub(super) fn take(&self, seq: u64, s: &PoolSnapshot) -> Result<bool, ApiError> {
         #[derive(Deserialize)]
         struct SeqRow {
             seq: u64,
@@ -177,7 +186,7 @@ impl Store {
             vec![text(&s.lid)],
         )?;
         if !report_is_current(stored.first().map(|r| r.seq), seq) {
-            return Ok(());
+            return Ok(false);
         }
         // `revoked` only ever goes from 0 to 1, whatever order reports arrive in.
         run(
@@ -233,23 +242,71 @@ impl Store {
                 ],
             )?;
         }
-        Ok(())
+        Ok(true)
     }
 
-    /// License `lid`'s copy of the deny state is fresh until `until`.
-    pub(super) fn set_fresh(&self, lid: &str, until: u64) -> Result<(), ApiError> {
+    /// License `lid` holds version `version` of the deny state (a report or a push).
+    pub(super) fn known_version(&self, lid: &str, version: u64) -> Result<(), ApiError> {
         run(
             &self.sql,
-            "UPDATE licenses SET fresh_until = ? WHERE lid = ?",
-            vec![int(until), text(lid)],
+            "UPDATE licenses SET known_version = ? WHERE lid = ?",
+            vec![int(version), text(lid)],
         )
     }
 
-    /// Licenses whose copy is fresh after `cutoff`: they may be using it now.
-    pub(super) fn fresh_after(&self, cutoff: u64) -> Result<BTreeSet<String>, ApiError> {
+    /// Up to `limit` licenses holding seats whose deny state is older than `version`
+    /// and that are not waiting after a failed push at `now`: the job pushes to them.
+    pub(super) fn behind(
+        &self,
+        version: u64,
+        now: u64,
+        limit: usize,
+    ) -> Result<BTreeSet<String>, ApiError> {
         self.lids(
-            "SELECT lid FROM licenses WHERE fresh_until > ?",
-            vec![int(cutoff)],
+            "SELECT lid FROM licenses l WHERE known_version < ? AND push_after <= ?
+               AND EXISTS (SELECT 1 FROM holdings h WHERE h.lid = l.lid) LIMIT ?",
+            vec![int(version), int(now), int(limit as u64)],
+        )
+    }
+
+    /// A push to `lid` failed: the job tries it again from `after`.
+    pub(super) fn push_failed(&self, lid: &str, after: u64) -> Result<(), ApiError> {
+        run(
+            &self.sql,
+            "UPDATE licenses SET push_after = ? WHERE lid = ?",
+            vec![int(after), text(lid)],
+        )
+    }
+
+    /// How many licenses holding seats have a deny state older than `version`.
+    pub(super) fn behind_count(&self, version: u64) -> Result<u64, ApiError> {
+        count(
+            &self.sql,
+            "SELECT COUNT(*) AS n FROM licenses l WHERE known_version < ?
+               AND EXISTS (SELECT 1 FROM holdings h WHERE h.lid = l.lid)",
+            vec![int(version)],
+        )
+    }
+
+    /// The version of the deny state published to KV, and the directory's.
+    pub(super) fn published(&self) -> Result<(u64, u64), ApiError> {
+        let read = |key: &str| {
+            count(
+                &self.sql,
+                "SELECT value AS n FROM meta WHERE key = ?",
+                vec![text(key)],
+            )
+        };
+        Ok((read("published_version")?, read("deny_version")?))
+    }
+
+    /// Version `version` of the deny state is published.
+    pub(super) fn set_published(&self, version: u64) -> Result<(), ApiError> {
+        run(
+            &self.sql,
+            "INSERT INTO meta (key, value) VALUES ('published_version', ?)
+             ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
+            vec![int(version)],
         )
     }
 

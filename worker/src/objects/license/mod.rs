@@ -24,8 +24,10 @@
 //! request to the license) and reports to the directory; every request expires what is
 //! due first too (alarms are at least once, and local workerd drops some). Before a
 //! checkout or heartbeat, the object makes sure its copy of the vault's deny state is
-//! fresh, asking the directory when it is not; the directory pushes every change to the
-//! objects that asked recently, so a block applies at once where seats are in use.
+//! fresh by the engine's rule, reading the directory's published snapshot (KV) when it
+//! is not — never calling the directory on an app's request. The directory pushes every
+//! change to the objects holding seats and answers each report with a newer state, so
+//! a block applies where seats are in use without any app request asking.
 
 pub(crate) mod protocol;
 mod store;
@@ -33,6 +35,7 @@ mod views;
 
 use std::cell::RefCell;
 
+use tessera_engine::Store as _;
 use tessera_engine::sync::{Freshness, LicenseSync};
 use tessera_engine::{
     ActivationRefused, Changes, DenyCode, Gone as PoolGone, MachineDetails, Pool, SeatDenial,
@@ -269,17 +272,16 @@ impl LicenseObject {
                         .filter(|e| e.kind == SeatEventKind::Revoked)
                         .count() as u64
                 })?;
-                // The directory that pushed this knows this license is in use: the state
-                // is fresh, as after a pull.
-                self.with_mut(|l| {
-                    l.sync
-                        .deny_delivered(now, tessera_engine::sync::DENY_REFRESH_SECONDS)
-                })?;
-                let (seq, snapshot) = self.with(|l| (l.sync.seq(), l.pool.snapshot()))?;
+                // Pushed by the directory, which pushes every change while this license
+                // holds seats.
+                self.with_mut(|l| l.sync.deny_delivered(now))?;
+                let (seq, snapshot, version) =
+                    self.with(|l| (l.sync.seq(), l.pool.snapshot(), l.pool.deny().version))?;
                 answer(&Applied {
                     ended,
                     seq,
                     snapshot,
+                    version,
                 })
             }
             LicenseCall::State => {
@@ -494,11 +496,18 @@ impl LicenseObject {
         Ok(())
     }
 
-    /// Report who holds what to the directory; on failure, the alarm retries.
+    /// Report who holds what, and the deny state's version, to the directory; take the
+    /// newer state it answers with. On failure, the alarm retries.
     async fn report(&self) -> Result<(), ApiError> {
-        let (seq, snapshot) = self.with(|l| (l.sync.seq(), l.pool.snapshot()))?;
-        match directory::report(&self.env, seq, snapshot).await {
-            Ok(()) => {
+        let (seq, snapshot, version) =
+            self.with(|l| (l.sync.seq(), l.pool.snapshot(), l.pool.deny().version))?;
+        match directory::report(&self.env, seq, snapshot, version).await {
+            Ok(newer) => {
+                if let Some(deny) = newer {
+                    let now = platform::now();
+                    self.change(|pool, ch| pool.apply_deny(deny, now, ch))?;
+                    self.with_mut(|l| l.sync.deny_delivered(now))?;
+                }
                 let now_ms = worker::Date::now().as_millis();
                 self.with_mut(|l| l.sync.report_succeeded(seq, now_ms))
             }
@@ -509,32 +518,34 @@ impl LicenseObject {
         }
     }
 
-    /// Make sure the deny state is fresh (the engine's rule), asking the directory when
-    /// it is not. The ask carries this license's holdings, so it is a report too. While
-    /// the directory cannot be reached, the last state serves within the grace; after
-    /// it, seats are refused until the directory answers.
+    /// Make sure the deny state is fresh (the engine's rule), reading the directory's
+    /// published snapshot when it is not. If the read fails, the last state serves within
+    /// the grace; after it, seats are refused until a read succeeds.
     async fn fresh_deny(&self, now: u64) -> Result<(), ApiError> {
-        let fallback = match self.with(|l| l.sync.deny_freshness(now))? {
+        let holding = self.with(|l| l.pool.leases().next().is_some())?;
+        let fallback = match self.with(|l| l.sync.deny_freshness(now, holding))? {
             Freshness::Use => return Ok(()),
-            Freshness::Ask { fallback } => fallback,
+            Freshness::Read { fallback } => fallback,
         };
-        let (seq, snapshot) = self.with(|l| (l.sync.seq(), l.pool.snapshot()))?;
-        let answer = match directory::pull(&self.env, seq, snapshot).await {
-            Ok(answer) => answer,
+        let read = async {
+            let json = crate::kv::Kv::from_env(&self.env)?
+                .get(directory::DENY_KEY)
+                .await?;
+            // Nothing published yet: no change was ever made, version 0.
+            json.map_or(Ok(tessera_engine::DenyState::default()), |j| {
+                serde_json::from_str(&j).map_err(|e| ApiError::Internal(format!("{}: {e}", directory::DENY_KEY)))
+            })
+        };
+        let deny = match read.await {
+            Ok(deny) => deny,
             Err(e) if fallback => {
-                worker::console_warn!("deny state not refreshed, using the last one: {e:?}");
+                worker::console_warn!("deny state not read, using the last one: {e:?}");
                 return self.with_mut(|l| l.sync.deny_unreachable(now));
             }
             Err(e) => return Err(e),
         };
-        self.change(|pool, ch| {
-            pool.apply_deny(answer.deny, now, ch);
-        })?;
-        let now_ms = worker::Date::now().as_millis();
-        self.with_mut(|l| {
-            l.sync.deny_delivered(now, answer.fresh_for);
-            l.sync.reported(seq, now_ms);
-        })
+        self.change(|pool, ch| pool.apply_deny(deny, now, ch))?;
+        self.with_mut(|l| l.sync.deny_delivered(now))
     }
 }
 

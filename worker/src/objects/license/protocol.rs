@@ -163,6 +163,9 @@ pub(crate) struct Applied {
     pub(crate) ended: u64,
     pub(crate) seq: u64,
     pub(crate) snapshot: PoolSnapshot,
+    /// The version of the deny state the license holds now.
+    #[serde(default)]
+    pub(crate) version: u64,
 }
 
 /// A holding as the vault lists it.
