@@ -5,8 +5,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::Mac as _;
 use tessera_engine::{
-    DAY, Decision, DenyCode, Expectations, KeySet, LicenseClaims, MAX_TOKEN_BYTES, SigningKey,
-    LeaseClaims, Sign, renew, sign, sign_lease, sign_with, validate,
+    DAY, Decision, DenyCode, Expectations, KeySet, LeaseClaims, LicenseClaims, MAX_TOKEN_BYTES,
+    Sign, SigningKey, renew, sign, sign_lease, sign_with, validate,
 };
 
 const NOW: u64 = 1_800_000_000;
@@ -155,10 +155,9 @@ fn sign_then_validate_round_trip() {
 /// Polls a future that never waits (the engine's own signer never does).
 fn ready<F: core::future::Future>(f: F) -> F::Output {
     let mut f = core::pin::pin!(f);
-    match f
-        .as_mut()
-        .poll(&mut core::task::Context::from_waker(core::task::Waker::noop()))
-    {
+    match f.as_mut().poll(&mut core::task::Context::from_waker(
+        core::task::Waker::noop(),
+    )) {
         core::task::Poll::Ready(out) => out,
         core::task::Poll::Pending => panic!("the engine's signer waited"),
     }
@@ -200,10 +199,16 @@ fn sign_with_any_signer_makes_the_same_token() {
         r#gen: 1,
     };
     let expected = sign_lease(&lease, &issuer_key()).expect("signs");
-    assert_eq!(ready(sign_with(&lease, tessera_engine::LEASE_TYP, &key)).expect("signs"), expected);
+    assert_eq!(
+        ready(sign_with(&lease, tessera_engine::LEASE_TYP, &key)).expect("signs"),
+        expected
+    );
     // A signer that signs something else is found out by the verifier.
     let tampered = format!("{}x", &license[..license.len() - 1]);
-    assert_ne!(validate(&tampered, &keys(), &expect(), NOW), validate(&license, &keys(), &expect(), NOW));
+    assert_ne!(
+        validate(&tampered, &keys(), &expect(), NOW),
+        validate(&license, &keys(), &expect(), NOW)
+    );
 }
 
 #[test]

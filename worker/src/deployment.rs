@@ -27,9 +27,9 @@ use worker::Env;
 
 use crate::error::ApiError;
 use crate::kv::Kv;
-use crate::platform::WebKey;
 use crate::objects::accounts::protocol::{self as accounts, AccountsCall};
 use crate::objects::license::protocol::Licenses;
+use crate::platform::WebKey;
 
 /// How long after its creation a rotated key starts to sign, by default: the JWKS's
 /// `max-age` (300 s) plus [`KEYRING_SECONDS`]. The `KEY_ACTIVATION_SECONDS` var

@@ -138,13 +138,8 @@ async fn import_key(key: &SigningKey) -> Result<CryptoKey, ApiError> {
         return Ok(known);
     }
     let der = Uint8Array::from(&key.pkcs8()[..]);
-    let promise = subtle()?.import_key_with_str(
-        "pkcs8",
-        &der,
-        "Ed25519",
-        false,
-        &Array::of1(&"sign".into()),
-    );
+    let promise =
+        subtle()?.import_key_with_str("pkcs8", &der, "Ed25519", false, &Array::of1(&"sign".into()));
     // importKey copied the bytes before it returned (Web Crypto §14.3.9, step 2).
     der.fill(0, 0, der.length());
     let imported: CryptoKey = JsFuture::from(promise.map_err(js_error("importKey"))?)

@@ -25,7 +25,9 @@ pub(crate) const LAST_USED_RESOLUTION: u64 = 60;
 
 /// Resolve a Bearer secret, or say why it is refused. A secret is checked by its tag
 /// first, with no object call: a forged one never reaches the accounts object. An
-/// untagged one (made before tags) is looked up only while such secrets exist.
+/// untagged one (made before tags) is looked up only while such secrets exist. What a
+/// genuine one names is remembered per isolate for a few seconds
+/// (`accounts::CREDENTIAL_SECONDS`).
 pub(crate) async fn resolve(env: &Env, secret: &str) -> Result<Resolved, ApiError> {
     match crate::deployment::secret(env)?.check_token_secret(secret) {
         SecretCheck::Tagged => {}
@@ -36,16 +38,10 @@ pub(crate) async fn resolve(env: &Env, secret: &str) -> Result<Resolved, ApiErro
         }
         SecretCheck::Foreign => return Err(ApiError::Unauthorized("not a Tessera token")),
     }
-    match accounts::ask(
-        env,
-        AccountsCall::Resolve {
-            hash: sha256_hex(secret),
-        },
-    )
-    .await?
-    {
+    let resolved = accounts::resolve(env, sha256_hex(secret), crate::platform::now()).await?;
+    match &*resolved {
         Resolved::Unknown => Err(ApiError::Unauthorized("unknown or deleted token")),
-        known => Ok(known),
+        known => Ok(known.clone()),
     }
 }
 

@@ -394,7 +394,10 @@ fn keys_swapped_for_signers_held_elsewhere_keep_the_same_lifecycle() {
         .rotate(&sealer(), &seed(1), &[8; 12], NOW, NOW + PUBLISH)
         .expect("rotate");
     let seen: Vec<String> = ring.keys().map(|k| k.kid().to_string()).collect();
-    assert_eq!(seen, ["root".to_string(), first.kid.clone(), pending.kid.clone()]);
+    assert_eq!(
+        seen,
+        ["root".to_string(), first.kid.clone(), pending.kid.clone()]
+    );
     let before = (ring.describe(NOW), kids(&ring));
     let mut held = ring
         .clone()
@@ -406,12 +409,23 @@ fn keys_swapped_for_signers_held_elsewhere_keep_the_same_lifecycle() {
         })
         .expect("every key swapped");
     assert_eq!(held.describe(NOW), before.0);
-    let held_kids: Vec<String> = held.key_set().expect("set").kids().map(String::from).collect();
+    let held_kids: Vec<String> = held
+        .key_set()
+        .expect("set")
+        .kids()
+        .map(String::from)
+        .collect();
     assert_eq!(held_kids, before.1);
     assert_eq!(held.active(NOW).expect("signer").kid(), first.kid);
-    assert_eq!(held.active(NOW + PUBLISH).expect("signer").kid(), pending.kid);
+    assert_eq!(
+        held.active(NOW + PUBLISH).expect("signer").kid(),
+        pending.kid
+    );
     assert_eq!(held.retire("root", NOW), Ok(Retired::Root));
-    assert!(held.retire(&first.kid, NOW).is_err(), "the signer never retires");
+    assert!(
+        held.retire(&first.kid, NOW).is_err(),
+        "the signer never retires"
+    );
     // A swap that fails for one key fails as a whole.
     let failed = ring.map_keys(|k| {
         if k.kid() == pending.kid {

@@ -11,8 +11,8 @@ use super::*;
 use crate::DAY;
 use crate::decision::Warning;
 use crate::records::MAX_TEXT;
-use crate::store::{LiveState, MemoryKeyUses, MemoryLiveState, MemoryStore};
 use crate::signing::sign;
+use crate::store::{LiveState, MemoryKeyUses, MemoryLiveState, MemoryStore};
 
 const NOW: u64 = 1_800_000_000;
 const ISSUER: &str = "https://licenses.example";

@@ -54,7 +54,10 @@ pub(crate) async fn checkout(req: &mut Request, env: &Env) -> Result<Response, A
     };
     let granted: Granted = ctx.live().ask(&claims.lid, call).await?;
     let status = if granted.created { 201 } else { 200 };
-    super::json(status, &lease_answer(&ctx, &claims.lid, granted.beat, now).await?)
+    super::json(
+        status,
+        &lease_answer(&ctx, &claims.lid, granted.beat, now).await?,
+    )
 }
 
 /// The lease and a freshly signed lease token for it, bound to its installation.
@@ -138,7 +141,9 @@ pub(crate) async fn heartbeat(req: &mut Request, env: &Env) -> Result<Response, 
         proof: (&proof).into(),
     };
     match ctx.live().ask(&claims.lid, call).await? {
-        Heartbeat::Beat(beat) => super::json(200, &lease_answer(&ctx, &claims.lid, *beat, now).await?),
+        Heartbeat::Beat(beat) => {
+            super::json(200, &lease_answer(&ctx, &claims.lid, *beat, now).await?)
+        }
         Heartbeat::Gone { why } => Err(ApiError::LeaseGone(why)),
     }
 }

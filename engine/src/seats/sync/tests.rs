@@ -198,7 +198,10 @@ fn the_deny_state_is_read_when_stale_and_serves_a_grace_when_the_snapshot_cannot
 #[test]
 fn the_object_keeps_its_deny_schedule() {
     let mut sync = LicenseSync::restore(0, 0, 0);
-    assert_eq!(sync.deny_freshness(NOW, true), Freshness::Read { fallback: false });
+    assert_eq!(
+        sync.deny_freshness(NOW, true),
+        Freshness::Read { fallback: false }
+    );
     sync.deny_delivered(NOW);
     let held = NOW + DENY_HELD_SECONDS;
     assert_eq!(sync.deny_freshness(held - 1, true), Freshness::Use);
@@ -207,10 +210,19 @@ fn the_object_keeps_its_deny_schedule() {
         Freshness::Read { fallback: true },
         "a license holding no seats is pushed nothing: it reads before it lends one"
     );
-    assert_eq!(sync.deny_freshness(held, true), Freshness::Read { fallback: true });
+    assert_eq!(
+        sync.deny_freshness(held, true),
+        Freshness::Read { fallback: true }
+    );
     sync.deny_unreachable(held);
-    assert_eq!(sync.deny_freshness(held + DENY_RETRY_SECONDS - 1, true), Freshness::Use);
-    assert_eq!(sync.deny_freshness(held + DENY_RETRY_SECONDS - 1, false), Freshness::Use);
+    assert_eq!(
+        sync.deny_freshness(held + DENY_RETRY_SECONDS - 1, true),
+        Freshness::Use
+    );
+    assert_eq!(
+        sync.deny_freshness(held + DENY_RETRY_SECONDS - 1, false),
+        Freshness::Use
+    );
     assert_eq!(
         sync.deny_freshness(held + DENY_RETRY_SECONDS, true),
         Freshness::Read { fallback: true }

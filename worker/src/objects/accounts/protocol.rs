@@ -4,6 +4,18 @@
 //! The records ([`User`], [`StoredToken`], [`StoredVault`]) live here, beside the calls
 //! that carry them: the worker's `users` and `tokens` modules build them, the object
 //! stores them, and neither imports the other.
+//!
+//! What a Bearer secret resolves to is remembered per isolate for
+//! [`CREDENTIAL_SECONDS`] ([`resolve`]), so an integration calling at rate with an API
+//! token or the vault token does not call the one accounts object per request. A
+//! credential change made through this isolate forgets everything remembered at once;
+//! one made through another applies here within that bound. Console sessions and
+//! passwords are never remembered this way: a disabled person is out at the next
+//! request.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use tessera_engine::{ApiToken, Role, RotatedKey, UpdateToken, UpdateUser, UserView};
@@ -170,7 +182,7 @@ pub(crate) enum AccountsCall {
 }
 
 /// What a Bearer secret names.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum Resolved {
     Api {
@@ -184,10 +196,80 @@ pub(crate) enum Resolved {
     Unknown,
 }
 
+impl AccountsCall {
+    /// Whether this call may change what a Bearer secret resolves to.
+    fn changes_credentials(&self) -> bool {
+        matches!(
+            self,
+            AccountsCall::CreateUser { .. }
+                | AccountsCall::UpdateUser { .. }
+                | AccountsCall::DeleteUser { .. }
+                | AccountsCall::CreateToken { .. }
+                | AccountsCall::UpdateToken { .. }
+                | AccountsCall::DeleteToken { .. }
+                | AccountsCall::SetVault { .. }
+                | AccountsCall::DeleteVault
+        )
+    }
+}
+
 /// Ask the accounts object. A rule's refusal comes back as the API error it stands for.
 pub(crate) async fn ask<T: for<'de> Deserialize<'de>>(
     env: &Env,
     message: AccountsCall,
 ) -> Result<T, ApiError> {
+    if message.changes_credentials() {
+        forget_credentials();
+        let answer = shell::ask(env, BINDING, NAME, &message).await;
+        // Again after: an answer resolved while the change travelled is not kept.
+        forget_credentials();
+        return answer;
+    }
     shell::ask(env, BINDING, NAME, &message).await
+}
+
+fn forget_credentials() {
+    GENERATION.set(GENERATION.get().wrapping_add(1));
+    RESOLVED.with_borrow_mut(HashMap::clear);
+}
+
+/// How long an isolate trusts what a Bearer secret resolved to, in seconds: the longest
+/// a token disabled, deleted or narrowed — or its creator disabled, deleted or demoted —
+/// through another isolate keeps its old reach here. (Expiry is judged at every
+/// request.)
+pub(crate) const CREDENTIAL_SECONDS: u64 = 10;
+/// How many resolved secrets an isolate remembers (then it forgets them all).
+const RESOLVED_SECRETS: usize = 4096;
+
+thread_local! {
+    /// By the secret's hash: when it was resolved, and to what.
+    static RESOLVED: RefCell<HashMap<String, (u64, Rc<Resolved>)>> = RefCell::new(HashMap::new());
+    /// Grows with every credential change made through this isolate.
+    static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// What the secret with hash `hash` names, remembered for [`CREDENTIAL_SECONDS`].
+pub(crate) async fn resolve(env: &Env, hash: String, now: u64) -> Result<Rc<Resolved>, ApiError> {
+    let known = RESOLVED.with_borrow(|m| {
+        m.get(&hash)
+            .filter(|(at, _)| now >= *at && now - *at < CREDENTIAL_SECONDS)
+            .map(|(_, resolved)| Rc::clone(resolved))
+    });
+    if let Some(resolved) = known {
+        return Ok(resolved);
+    }
+    let generation = GENERATION.get();
+    let resolved: Rc<Resolved> =
+        Rc::new(ask(env, AccountsCall::Resolve { hash: hash.clone() }).await?);
+    RESOLVED.with_borrow_mut(|m| {
+        // A credential change in this isolate while the answer travelled: not kept.
+        if GENERATION.get() != generation {
+            return;
+        }
+        if m.len() >= RESOLVED_SECRETS {
+            m.clear();
+        }
+        m.insert(hash, (now, Rc::clone(&resolved)));
+    });
+    Ok(resolved)
 }

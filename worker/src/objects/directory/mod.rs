@@ -143,11 +143,7 @@ impl VaultDirectory {
     /// After a change of the deny state (already written): bump its version, publish
     /// it, and run the job's first batch — the licenses holding leases it ends
     /// (`affected`) first — before the API answers; the alarm does the rest.
-    async fn change(
-        &self,
-        now: u64,
-        affected: BTreeSet<String>,
-    ) -> Result<VaultChange, ApiError> {
+    async fn change(&self, now: u64, affected: BTreeSet<String>) -> Result<VaultChange, ApiError> {
         let deny = self.store.next_version(now)?;
         self.publish(&deny).await;
         let mut outcome = VaultChange::default();
@@ -166,7 +162,8 @@ impl VaultDirectory {
     /// write a second per key) is left to the job.
     async fn publish(&self, deny: &DenyState) {
         let published = async {
-            let json = serde_json::to_string(deny).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let json =
+                serde_json::to_string(deny).map_err(|e| ApiError::Internal(e.to_string()))?;
             crate::kv::Kv::from_env(&self.env)?
                 .put(DENY_KEY, &json)
                 .await
@@ -223,7 +220,9 @@ impl VaultDirectory {
             self.publish(&deny).await;
         }
         loop {
-            let batch = self.store.behind(deny.version, platform::now(), PUSH_BATCH)?;
+            let batch = self
+                .store
+                .behind(deny.version, platform::now(), PUSH_BATCH)?;
             if batch.is_empty() {
                 break;
             }

@@ -533,7 +533,8 @@ impl LicenseObject {
                 .await?;
             // Nothing published yet: no change was ever made, version 0.
             json.map_or(Ok(tessera_engine::DenyState::default()), |j| {
-                serde_json::from_str(&j).map_err(|e| ApiError::Internal(format!("{}: {e}", directory::DENY_KEY)))
+                serde_json::from_str(&j)
+                    .map_err(|e| ApiError::Internal(format!("{}: {e}", directory::DENY_KEY)))
             })
         };
         let deny = match read.await {
