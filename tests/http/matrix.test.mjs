@@ -73,6 +73,7 @@ const ROUTES = [
   // A machine deactivates itself with DPoP; an administrator with seats:write.
   ["DELETE", "/api/machines/nope", "seats:write", false, undefined, 404, "/api/machines/{id}"],
   // The vault: reads that find nothing, and writes refused for their input.
+  ["GET", "/api/vault/directory", "seats:read", false, undefined, 200],
   ["GET", "/api/vault/products", "seats:read", false, undefined, 200],
   ["GET", "/api/vault/products/nope/licenses", "seats:read", false, undefined, 200, "/api/vault/products/{product}/licenses"],
   ["POST", "/api/vault/products/nope/disconnect", "seats:write", false, { x: 1 }, 400, "/api/vault/products/{product}/disconnect"],

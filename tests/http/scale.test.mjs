@@ -27,6 +27,23 @@ describe("the deny state reaches licenses without an app request asking the dire
   });
   const vault = (method, path) => call(worker, method, `/api/vault${path}`);
 
+  test("heartbeats and checkouts of a license holding seats make no directory call", async () => {
+    const license = await issueLicense(worker, { company: "Busy Co" });
+    const taken = await granted(await checkout(worker, license.token, "kim"));
+    await eventually(async () => (await pool(worker, license.lid)).leases.length === 1 &&
+      (await vault("GET", "/users/kim/licenses")).body.length === 1, { what: "kim's lease reported" });
+    const served = async () => {
+      const { calls } = (await vault("GET", "/directory")).body;
+      return Object.entries(calls).filter(([kind]) => kind !== "status" && !kind.startsWith("user")).reduce((n, [, c]) => n + c, 0);
+    };
+    const before = await served();
+    for (let i = 0; i < 20; i++) assert.equal((await heartbeat(worker, taken.token)).status, 200);
+    // The same user again from the same machine: the seat refreshed, no change of who holds what.
+    assert.equal((await checkout(worker, license.token, "kim")).status, 200);
+    await new Promise((ok) => setTimeout(ok, 1500));
+    assert.equal(await served(), before, "21 app requests, no directory call");
+  });
+
   test("a license that lent seats and holds none now reads the published state before its next checkout", async () => {
     const license = await issueLicense(worker, { company: "Quiet Co" });
     const taken = await granted(await checkout(worker, license.token, "gus"));
@@ -67,6 +84,9 @@ describe("the deny state reaches licenses without an app request asking the dire
       }
       return told.size === licenses.length;
     }, { what: "every holder refusing hank", timeoutMs: 20_000 });
+    const status = (await vault("GET", "/directory")).body;
+    assert.equal(status.behind, 0, JSON.stringify(status));
+    assert.equal(status.published_version, status.deny_version);
   });
 });
 

@@ -313,6 +313,24 @@ pub struct DisconnectedView {
     pub by: String,
 }
 
+/// The vault directory at work: the deny state's version, how far its publication and
+/// its job have got, and the calls it served since it started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DirectoryStatus {
+    /// The deny state's version (grows with every block, unblock, disconnect, connect
+    /// and "revoke all").
+    pub deny_version: u64,
+    /// The version published to KV, which licenses holding no seats read.
+    pub published_version: u64,
+    /// Licenses holding seats not yet told the current version (the job's backlog).
+    pub behind: u64,
+    /// Calls the directory served since it started, by kind (`report`, `products`, …).
+    pub calls: std::collections::BTreeMap<String, u64>,
+    /// When it started, Unix seconds.
+    pub since: u64,
+}
+
 /// What a vault change reached: licenses told, leases it ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

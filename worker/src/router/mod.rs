@@ -177,6 +177,8 @@ routes! {
         routes::machines::activate(&mut req, &env).await;
     MachinesDeactivate: Delete "/api/machines/:id", AppOr(SeatsWrite) =>
         routes::machines::deactivate(&mut req, &env, caller, params.get("id")).await;
+    VaultDirectory: Get "/api/vault/directory", Any(SeatsRead) =>
+        routes::vault::directory_status(&env).await;
     VaultProducts: Get "/api/vault/products", Any(SeatsRead) => routes::vault::products(&env).await;
     VaultProductLicenses: Get "/api/vault/products/:product/licenses", Any(SeatsRead) =>
         routes::vault::product_licenses(&req, &env, params.get("product")).await;

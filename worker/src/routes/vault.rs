@@ -7,6 +7,7 @@
 //! object. Changes to the deny state (block, revoke all, disconnect, and their undoing)
 //! are the directory's, which pushes them to the licenses in use before answering.
 //!
+//! - `GET /api/vault/directory` — the directory at work (deny version, backlog, calls)
 //! - `GET /api/vault/products` — per product: seats, allocated, free, licenses
 //! - `GET /api/vault/products/:product/licenses` — per license (paginated)
 //! - `POST /api/vault/products/:product/disconnect`, `.../connect`
@@ -20,8 +21,8 @@
 use crate::request::Request;
 use serde::Deserialize;
 use tessera_engine::api::{
-    ActiveUser, BlockView, HeldLease, LicensePool, LicenseSeats, Page, ProductSeats, SeatEventView,
-    VaultChange,
+    ActiveUser, BlockView, DirectoryStatus, HeldLease, LicensePool, LicenseSeats, Page,
+    ProductSeats, SeatEventView, VaultChange,
 };
 use tessera_engine::{
     MAX_USER_BYTES, SeatEventKind, identity, lease_lid, product_identity, user_identity,
@@ -51,6 +52,11 @@ fn user_param(user: &str) -> Result<String, ApiError> {
 /// A product named in a path, in its one identity form.
 fn product_param(product: &str) -> Result<String, ApiError> {
     Ok(product_identity(product)?)
+}
+
+pub(crate) async fn directory_status(env: &Env) -> Result<Response, ApiError> {
+    let status: DirectoryStatus = directory::ask(env, DirectoryCall::Status).await?;
+    super::json(200, &status)
 }
 
 pub(crate) async fn products(env: &Env) -> Result<Response, ApiError> {

@@ -26,10 +26,11 @@
 pub(crate) mod protocol;
 mod store;
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::StreamExt as _;
-use tessera_engine::api::VaultChange;
+use tessera_engine::api::{DirectoryStatus, VaultChange};
 use tessera_engine::vault::{PUSH_BATCH, check_block, deny_for_report};
 use tessera_engine::{DenyState, Store as _};
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
@@ -58,6 +59,9 @@ pub struct VaultDirectory {
     state: State,
     env: Env,
     store: Store,
+    /// Calls served since the object started, by kind, and when it started.
+    calls: RefCell<BTreeMap<String, u64>>,
+    since: u64,
 }
 
 opaque_debug!(VaultDirectory);
@@ -65,7 +69,13 @@ opaque_debug!(VaultDirectory);
 impl DurableObject for VaultDirectory {
     fn new(state: State, env: Env) -> Self {
         let store = Store::open(state.storage().sql());
-        VaultDirectory { state, env, store }
+        VaultDirectory {
+            state,
+            env,
+            store,
+            calls: RefCell::new(BTreeMap::new()),
+            since: platform::now(),
+        }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
@@ -87,6 +97,11 @@ impl VaultDirectory {
     async fn handle(&self, call: DirectoryCall) -> Result<serde_json::Value, ApiError> {
         let now = platform::now();
         let store = &self.store;
+        *self
+            .calls
+            .borrow_mut()
+            .entry(call.kind().to_string())
+            .or_default() += 1;
         match call {
             DirectoryCall::Report {
                 seq,
@@ -137,6 +152,16 @@ impl VaultDirectory {
             }
             DirectoryCall::Blocks => answer(&store.blocks()?),
             DirectoryCall::Disconnected => answer(&store.disconnected()?),
+            DirectoryCall::Status => {
+                let (published_version, deny_version) = store.published()?;
+                answer(&DirectoryStatus {
+                    deny_version,
+                    published_version,
+                    behind: store.behind_count(deny_version)?,
+                    calls: self.calls.borrow().clone(),
+                    since: self.since,
+                })
+            }
         }
     }
 

@@ -61,6 +61,28 @@ pub(crate) enum DirectoryCall {
     Blocks,
     /// Disconnected products. `Vec<DisconnectedView>`.
     Disconnected,
+    /// The directory at work. `DirectoryStatus`.
+    Status,
+}
+
+impl DirectoryCall {
+    /// The call's kind, as the status counts it.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            DirectoryCall::Report { .. } => "report",
+            DirectoryCall::Products => "products",
+            DirectoryCall::ProductLicenses { .. } => "product_licenses",
+            DirectoryCall::Users { .. } => "users",
+            DirectoryCall::UserLeases { .. } => "user_leases",
+            DirectoryCall::RevokeUser { .. } => "revoke_user",
+            DirectoryCall::Unblock { .. } => "unblock",
+            DirectoryCall::Disconnect { .. } => "disconnect",
+            DirectoryCall::Connect { .. } => "connect",
+            DirectoryCall::Blocks => "blocks",
+            DirectoryCall::Disconnected => "disconnected",
+            DirectoryCall::Status => "status",
+        }
+    }
 }
 
 /// Ask the directory.

@@ -17,9 +17,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use tessera_engine::api::{ActivateAnswer, ActivateRequest, MachineView};
 use tessera_engine::api::{
-    ActiveUser, ApplyToken, BlockView, CheckoutRequest, Empty, ErrorEnvelope, Health, HeldLease,
-    KeyInfo, LeaseAnswer, LicensePool, LicenseSeats, Me, Page, ProductSeats, RemoveToken,
-    SeatEventView, ValidateAnswer, ValidateRequest, VaultChange,
+    ActiveUser, ApplyToken, BlockView, CheckoutRequest, DirectoryStatus, Empty, ErrorEnvelope,
+    Health, HeldLease, KeyInfo, LeaseAnswer, LicensePool, LicenseSeats, Me, Page, ProductSeats,
+    RemoveToken, SeatEventView, ValidateAnswer, ValidateRequest, VaultChange,
 };
 use tessera_engine::{
     ApiToken, AppliedView, CreateToken, CreateUser, CreatedToken, GeneratedVaultToken,
@@ -539,6 +539,16 @@ fn op(route: Route, c: &mut Components) -> Op {
             ok: ok(200, c.page::<MachineView>()),
             errors: &[404],
             ..base("A license's machines, oldest first", "".into())
+        },
+        Route::VaultDirectory => Op {
+            ok: ok(200, c.of::<DirectoryStatus>()),
+            ..base(
+                "The vault directory at work",
+                "The deny state's version, the version published for licenses holding no \
+                 seats, the licenses holding seats not yet told (the directory's job), and \
+                 the calls it served since it started, by kind: app requests make none."
+                    .into(),
+            )
         },
         Route::VaultProducts => Op {
             ok: ok(200, c.array::<ProductSeats>()),
