@@ -150,6 +150,18 @@ build_worker() {
   (cd "$TESSERA_ROOT/worker" && worker-build --release >&2)
 }
 
+# The worker with the bench-only route (feature `bench`: an empty license-object call),
+# into worker/build-bench, and a wrangler config for it; prints the config's path.
+build_bench_worker() {
+  log "building the bench worker (worker/build-bench)"
+  (cd "$TESSERA_ROOT/worker" && worker-build --release --out-dir build-bench . --features bench >&2)
+  local config="$TESSERA_ROOT/worker/build-bench/wrangler.toml"
+  sed -e "s|^main = .*|main = \"$TESSERA_ROOT/worker/build-bench/index.js\"|" \
+    -e "s|^directory = .*|directory = \"$TESSERA_ROOT/site/dist\"|" \
+    "$TESSERA_ROOT/wrangler.toml" >"$config"
+  echo "$config"
+}
+
 # The worker as an earlier commit built it, for benchmarks that compare against it: built
 # once per machine from a detached worktree (sharing this clone's target dir) into
 # $TESSERA_TOOLS/../baselines/COMMIT, then a wrangler config for it is written. Prints

@@ -1,6 +1,6 @@
 // wrk, the benchmarks' load generator (Debian's; `setup_wrk` installs it): one run,
 // read back as numbers.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -16,7 +16,20 @@ let scratch;
  * Returns `{ rate, p50, p99, non2xx, errors }`: req/s, latencies in ms, the count of
  * non-2xx answers, and wrk's socket errors line (or undefined).
  */
-export function wrk(url, { threads = 2, connections = 10, seconds = 8, script, env = {}, bodies, requests } = {}) {
+export function wrk(url, options = {}) {
+  const { args, vars } = command(url, options);
+  return parse(execFileSync("wrk", args, { env: vars, encoding: "utf8" }));
+}
+
+/** `wrk`, without blocking this process: for a load that runs while the caller acts. */
+export function wrkAsync(url, options = {}) {
+  const { args, vars } = command(url, options);
+  return new Promise((ok, fail) => {
+    execFile("wrk", args, { env: vars, encoding: "utf8" }, (e, out) => (e ? fail(e) : ok(parse(out))));
+  });
+}
+
+function command(url, { threads = 2, connections = 10, seconds = 8, script, env = {}, bodies, requests } = {}) {
   const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--latency"];
   const vars = { ...process.env, ...env };
   if (requests) {
@@ -36,7 +49,10 @@ export function wrk(url, { threads = 2, connections = 10, seconds = 8, script, e
     vars.BODIES_FILE = file;
   }
   if (script) args.push("-s", join(HERE, script));
-  const out = execFileSync("wrk", [...args, url], { env: vars, encoding: "utf8" });
+  return { args: [...args, url], vars };
+}
+
+function parse(out) {
   const ms = (percentile) => {
     const found = new RegExp(`^\\s+${percentile}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, "m").exec(out);
     if (!found) throw new Error(`wrk: no ${percentile}% latency in:\n${out}`);

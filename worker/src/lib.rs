@@ -39,6 +39,8 @@
 //! - `csv`: the reports' and the audit log's CSV exports.
 //! - `proof`: installations proving themselves (RFC 9449 DPoP proofs, tokens bound
 //!   to their keys), at the edge; the license object refuses replays.
+//! - `bench` (feature `bench`, bench builds only): an empty license-object call, the
+//!   floor `tests/bench/hotpath.mjs` measures the seat routes against.
 //! - `platform`: clock, randomness, secret hashing, Web Crypto PBKDF2 and the token
 //!   signer (Web Crypto Ed25519 from non-extractable keys) — what the engine leaves out.
 //!
@@ -46,6 +48,8 @@
 
 mod audit;
 mod auth;
+#[cfg(feature = "bench")]
+mod bench;
 mod body;
 mod csv;
 mod deployment;
@@ -84,6 +88,14 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
         headers.set("Access-Control-Max-Age", "86400")?;
         headers.set("Access-Control-Allow-Origin", "*")?;
         return Ok(preflight);
+    }
+    #[cfg(feature = "bench")]
+    if req.path() == bench::PATH {
+        let mut req = req;
+        return match bench::empty_object(&mut req, &env).await {
+            Ok(response) => Ok(response),
+            Err(error) => error.into_response(),
+        };
     }
     let mut response = match router::dispatch(req, env).await {
         Ok(response) => response,

@@ -132,17 +132,26 @@ pub struct LicenseSync {
 }
 
 impl LicenseSync {
-    /// The state after loading: `seq` and `shipped` as stored, `event_seq` the last
-    /// event in the log. Nothing counts as reported, so a license with holdings reports
-    /// them soon after a restart; unshipped events are handed over.
-    pub fn restore(seq: u64, event_seq: u64, shipped: u64) -> LicenseSync {
+    /// The state after loading: `seq`, `shipped` and `reported` (the last `seq` the
+    /// directory acknowledged) as stored, `event_seq` the last event in the log. Holdings
+    /// the directory has not acknowledged are reported soon; holdings it has are not
+    /// reported again, so an object the runtime evicted between two heartbeats and
+    /// loads again costs the directory no call. Unshipped events are handed over.
+    pub fn restore(seq: u64, event_seq: u64, shipped: u64, reported: u64) -> LicenseSync {
         LicenseSync {
             seq,
+            reported: reported.min(seq),
             membership: seq,
             event_seq,
             shipped,
             ..LicenseSync::default()
         }
+    }
+
+    /// The last `seq` the directory acknowledged (stored, so a reload does not report
+    /// again what it has).
+    pub fn reported_seq(&self) -> u64 {
+        self.reported
     }
 
     /// The `seq` of the holdings now.

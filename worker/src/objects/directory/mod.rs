@@ -47,6 +47,9 @@ const FAN_OUT: usize = 16;
 /// How long one run of the job keeps pushing before it lets the alarm run it again, in
 /// milliseconds.
 const JOB_RUN_MS: u64 = 20_000;
+/// Batches one run pushes at most: each push is a subrequest, and one invocation may
+/// make about a thousand.
+const JOB_BATCHES: usize = 12;
 /// When the job runs again after a run that left licenses behind, in milliseconds
 /// (local workerd drops an alarm set for "now" from inside an alarm).
 const JOB_AGAIN_MS: u64 = 1_000;
@@ -244,7 +247,7 @@ impl VaultDirectory {
         if self.store.published()?.0 < deny.version {
             self.publish(&deny).await;
         }
-        loop {
+        for run in 1.. {
             let batch = self
                 .store
                 .behind(deny.version, platform::now(), PUSH_BATCH)?;
@@ -252,7 +255,7 @@ impl VaultDirectory {
                 break;
             }
             self.push(&deny, batch, &mut VaultChange::default()).await?;
-            if worker::Date::now().as_millis() >= deadline {
+            if run == JOB_BATCHES || worker::Date::now().as_millis() >= deadline {
                 self.again(JOB_AGAIN_MS).await;
                 return Ok(());
             }

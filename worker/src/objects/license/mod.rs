@@ -343,7 +343,12 @@ impl LicenseObject {
         }
         let loaded = self.store.load(lid)?;
         let known = loaded.pool.terms.is_some();
-        let sync = LicenseSync::restore(loaded.seq, loaded.event_seq, loaded.shipped);
+        let sync = LicenseSync::restore(
+            loaded.seq,
+            loaded.event_seq,
+            loaded.shipped,
+            loaded.reported,
+        );
         let unshipped = sync.event_seq() > sync.shipped();
         *self.lid.borrow_mut() = lid.to_string();
         *self.live.borrow_mut() = Some(Live {
@@ -509,7 +514,12 @@ impl LicenseObject {
                     self.with_mut(|l| l.sync.deny_delivered(now))?;
                 }
                 let now_ms = worker::Date::now().as_millis();
-                self.with_mut(|l| l.sync.report_succeeded(seq, now_ms))
+                let before = self.with(|l| l.sync.reported_seq())?;
+                self.with_mut(|l| l.sync.report_succeeded(seq, now_ms))?;
+                if seq > before {
+                    self.store.mark_reported(seq)?;
+                }
+                Ok(())
             }
             Err(e) => {
                 worker::console_warn!("license report to the directory failed: {e:?}");

@@ -1,7 +1,7 @@
 //! A license object's SQL: its tables, loading its state, writing exactly what the
 //! engine changed, and reading its event log (the outbox and the vault's pages).
 //!
-//! Tables: `meta` (`lid`, `terms`, `revoked`, `deny`, `seq`, `shipped`, `activations`,
+//! Tables: `meta` (`lid`, `terms`, `revoked`, `deny`, `seq`, `reported`, `shipped`, `activations`,
 //! `denials` as JSON text), `leases` (one JSON row per lease), `machines` (one JSON row
 //! per activated installation), `proofs` (the DPoP proofs' `jti`s, until they could no
 //! longer be accepted) and `events` (the seat event log, newest last).
@@ -100,6 +100,8 @@ impl EventRow {
 pub(super) struct Loaded {
     pub(super) pool: PoolState,
     pub(super) seq: u64,
+    /// The last `seq` the directory acknowledged.
+    pub(super) reported: u64,
     pub(super) shipped: u64,
     pub(super) event_seq: u64,
 }
@@ -161,6 +163,7 @@ impl Store {
         let mut loaded = Loaded {
             pool: PoolState::default(),
             seq: 0,
+            reported: 0,
             shipped: 0,
             event_seq: 0,
         };
@@ -176,6 +179,7 @@ impl Store {
                 "denials" => loaded.pool.denial_log = parse("license denial log", value)?,
                 "seq" => loaded.seq = parse("license seq", value)?,
                 "shipped" => loaded.shipped = parse("license shipped", value)?,
+                "reported" => loaded.reported = parse("license reported", value)?,
                 _ => {}
             }
         }
@@ -372,6 +376,11 @@ impl Store {
     }
 
     /// The event store took every event up to `last`.
+    /// The directory acknowledged the holdings as of `seq`.
+    pub(super) fn mark_reported(&self, seq: u64) -> Result<(), ApiError> {
+        self.set_meta("reported", &seq.to_string())
+    }
+
     pub(super) fn mark_shipped(&self, last: u64) -> Result<(), ApiError> {
         self.set_meta("shipped", &last.to_string())
     }
