@@ -132,15 +132,18 @@ pub struct LicenseSync {
 }
 
 impl LicenseSync {
-    /// The state after loading: `seq`, `shipped` and `reported` (the last `seq` the
-    /// directory acknowledged) as stored, `event_seq` the last event in the log. Holdings
-    /// the directory has not acknowledged are reported soon; holdings it has are not
-    /// reported again, so an object the runtime evicted between two heartbeats and
-    /// loads again costs the directory no call. Unshipped events are handed over.
-    pub fn restore(seq: u64, event_seq: u64, shipped: u64, reported: u64) -> LicenseSync {
+    /// The state after loading: `seq`, `shipped`, and `reported` — the last `seq` the
+    /// directory acknowledged and when (epoch ms) — as stored, `event_seq` the last
+    /// event in the log. Holdings the directory has not acknowledged are reported soon;
+    /// holdings it has are not reported again (later expiries alone wait their lazy
+    /// interval from that acknowledgement), so an object the runtime evicted between two
+    /// heartbeats and loads again costs the directory no call. Unshipped events are
+    /// handed over.
+    pub fn restore(seq: u64, event_seq: u64, shipped: u64, reported: (u64, u64)) -> LicenseSync {
         LicenseSync {
             seq,
-            reported: reported.min(seq),
+            reported: reported.0.min(seq),
+            reported_at: reported.1,
             membership: seq,
             event_seq,
             shipped,
@@ -148,10 +151,10 @@ impl LicenseSync {
         }
     }
 
-    /// The last `seq` the directory acknowledged (stored, so a reload does not report
-    /// again what it has).
-    pub fn reported_seq(&self) -> u64 {
-        self.reported
+    /// The last `seq` the directory acknowledged, and when (epoch ms): stored, so a
+    /// reload does not report again what it has.
+    pub fn reported_seq(&self) -> (u64, u64) {
+        (self.reported, self.reported_at)
     }
 
     /// The `seq` of the holdings now.

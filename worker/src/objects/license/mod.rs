@@ -514,12 +514,9 @@ impl LicenseObject {
                     self.with_mut(|l| l.sync.deny_delivered(now))?;
                 }
                 let now_ms = worker::Date::now().as_millis();
-                let before = self.with(|l| l.sync.reported_seq())?;
                 self.with_mut(|l| l.sync.report_succeeded(seq, now_ms))?;
-                if seq > before {
-                    self.store.mark_reported(seq)?;
-                }
-                Ok(())
+                self.store
+                    .mark_reported(self.with(|l| l.sync.reported_seq())?)
             }
             Err(e) => {
                 worker::console_warn!("license report to the directory failed: {e:?}");

@@ -100,8 +100,8 @@ impl EventRow {
 pub(super) struct Loaded {
     pub(super) pool: PoolState,
     pub(super) seq: u64,
-    /// The last `seq` the directory acknowledged.
-    pub(super) reported: u64,
+    /// The last `seq` the directory acknowledged, and when (epoch ms).
+    pub(super) reported: (u64, u64),
     pub(super) shipped: u64,
     pub(super) event_seq: u64,
 }
@@ -163,7 +163,7 @@ impl Store {
         let mut loaded = Loaded {
             pool: PoolState::default(),
             seq: 0,
-            reported: 0,
+            reported: (0, 0),
             shipped: 0,
             event_seq: 0,
         };
@@ -376,9 +376,9 @@ impl Store {
     }
 
     /// The event store took every event up to `last`.
-    /// The directory acknowledged the holdings as of `seq`.
-    pub(super) fn mark_reported(&self, seq: u64) -> Result<(), ApiError> {
-        self.set_meta("reported", &seq.to_string())
+    /// The directory acknowledged the holdings as of `seq` at `at` (epoch ms).
+    pub(super) fn mark_reported(&self, reported: (u64, u64)) -> Result<(), ApiError> {
+        self.set_meta("reported", &json(&reported)?)
     }
 
     pub(super) fn mark_shipped(&self, last: u64) -> Result<(), ApiError> {
