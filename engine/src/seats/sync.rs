@@ -132,19 +132,25 @@ pub struct LicenseSync {
 }
 
 impl LicenseSync {
-    /// The state after loading: `seq`, `shipped`, and `reported` — the last `seq` the
-    /// directory acknowledged and when (epoch ms) — as stored, `event_seq` the last
-    /// event in the log. Holdings the directory has not acknowledged are reported soon;
-    /// holdings it has are not reported again (later expiries alone wait their lazy
-    /// interval from that acknowledgement), so an object the runtime evicted between two
-    /// heartbeats and loads again costs the directory no call. Unshipped events are
-    /// handed over.
-    pub fn restore(seq: u64, event_seq: u64, shipped: u64, reported: (u64, u64)) -> LicenseSync {
+    /// The state after loading, as stored: `seq` and the `seq` of the last change of who
+    /// holds what (`membership`, not a later expiry alone; 0 from stores from before it
+    /// was kept, whose unacknowledged holdings then go at once as a lazy report), `shipped`, and `reported` — the last `seq` the directory acknowledged
+    /// and when (epoch ms); `event_seq` the last event in the log. A change of who holds
+    /// what the directory has not acknowledged is reported soon; later expiries alone
+    /// wait their lazy interval from the acknowledgement; so an object the runtime
+    /// evicted between two heartbeats and loads again costs the directory no call.
+    /// Unshipped events are handed over.
+    pub fn restore(
+        (seq, membership): (u64, u64),
+        event_seq: u64,
+        shipped: u64,
+        reported: (u64, u64),
+    ) -> LicenseSync {
         LicenseSync {
             seq,
             reported: reported.0.min(seq),
             reported_at: reported.1,
-            membership: seq,
+            membership: membership.min(seq),
             event_seq,
             shipped,
             ..LicenseSync::default()

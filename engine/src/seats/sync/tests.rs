@@ -19,7 +19,7 @@ fn backoff_doubles_from_a_second_to_a_minute() {
 
 #[test]
 fn a_quiet_object_wants_no_alarm_and_a_session_wants_its_expiry() {
-    let mut sync = LicenseSync::restore(0, 0, 0, (0, 0));
+    let mut sync = LicenseSync::restore((0, 0), 0, 0, (0, 0));
     assert_eq!(sync.wake_at(NOW_MS, REPORT_DELAY_MS, None, LEASE), None);
     assert_eq!(sync.schedule(NOW_MS, None, LEASE), None);
     let expiry = NOW + 600;
@@ -31,7 +31,7 @@ fn a_quiet_object_wants_no_alarm_and_a_session_wants_its_expiry() {
 
 #[test]
 fn a_membership_change_is_reported_soon_and_an_expiry_alone_lazily() {
-    let mut sync = LicenseSync::restore(0, 0, 0, (0, 0));
+    let mut sync = LicenseSync::restore((0, 0), 0, 0, (0, 0));
     sync.holdings_changed(true);
     assert_eq!(
         sync.wake_at(NOW_MS, REPORT_DELAY_MS, None, LEASE),
@@ -58,7 +58,7 @@ fn a_membership_change_is_reported_soon_and_an_expiry_alone_lazily() {
 
 #[test]
 fn a_late_acknowledgement_never_moves_reported_back() {
-    let mut sync = LicenseSync::restore(0, 0, 0, (0, 0));
+    let mut sync = LicenseSync::restore((0, 0), 0, 0, (0, 0));
     sync.holdings_changed(true);
     sync.holdings_changed(true);
     sync.report_succeeded(2, NOW_MS);
@@ -69,7 +69,7 @@ fn a_late_acknowledgement_never_moves_reported_back() {
 
 #[test]
 fn the_alarm_is_set_only_when_it_must_move_earlier() {
-    let mut sync = LicenseSync::restore(0, 0, 0, (0, 0));
+    let mut sync = LicenseSync::restore((0, 0), 0, 0, (0, 0));
     let expiry = NOW + 600;
     assert_eq!(
         sync.schedule(NOW_MS, Some(expiry), LEASE),
@@ -95,7 +95,7 @@ fn the_alarm_is_set_only_when_it_must_move_earlier() {
 
 #[test]
 fn failed_reports_back_off_and_the_alarm_never_rearms_at_once() {
-    let mut sync = LicenseSync::restore(0, 0, 0, (0, 0));
+    let mut sync = LicenseSync::restore((0, 0), 0, 0, (0, 0));
     sync.holdings_changed(true);
     sync.alarm_started();
     sync.report_failed();
@@ -117,7 +117,7 @@ fn failed_reports_back_off_and_the_alarm_never_rearms_at_once() {
 
 #[test]
 fn events_are_shipped_a_second_later_and_retried_with_backoff() {
-    let mut sync = LicenseSync::restore(0, 0, 0, (0, 0));
+    let mut sync = LicenseSync::restore((0, 0), 0, 0, (0, 0));
     assert!(!sync.ship_due(NOW_MS));
     assert_eq!(sync.logged(3), 3);
     assert!(sync.ship_due(NOW_MS));
@@ -146,9 +146,14 @@ fn events_are_shipped_a_second_later_and_retried_with_backoff() {
     assert_eq!(sync.shipped(), 3);
 }
 
+/// When expiries alone acknowledged at `at` are reported lazily.
+fn lazy_at(at: u64) -> u64 {
+    at + u64::from(LEASE) * 1000
+}
+
 #[test]
 fn a_restart_reports_holdings_and_ships_what_was_left() {
-    let sync = LicenseSync::restore(7, 12, 10, (5, NOW_MS - 1000));
+    let sync = LicenseSync::restore((7, 6), 12, 10, (5, NOW_MS - 1000));
     assert_eq!((sync.seq(), sync.event_seq(), sync.shipped()), (7, 12, 10));
     assert!(
         sync.report_due(NOW_MS, LEASE),
@@ -157,7 +162,7 @@ fn a_restart_reports_holdings_and_ships_what_was_left() {
     assert!(sync.ship_due(NOW_MS));
     // Evicted and loaded again with everything acknowledged: no report at all, and a
     // heartbeat's later expiry waits its lazy interval from the acknowledgement.
-    let mut reloaded = LicenseSync::restore(7, 10, 10, (7, NOW_MS - 1000));
+    let mut reloaded = LicenseSync::restore((7, 6), 10, 10, (7, NOW_MS - 1000));
     assert!(!reloaded.report_due(NOW_MS, LEASE));
     assert_eq!(reloaded.wake_at(NOW_MS, REPORT_DELAY_MS, None, LEASE), None);
     reloaded.holdings_changed(false);
@@ -171,7 +176,7 @@ fn a_restart_reports_holdings_and_ships_what_was_left() {
         Some(lazy)
     );
     // A license that never held anything has nothing to report.
-    assert!(!LicenseSync::restore(0, 0, 0, (0, 0)).report_due(NOW_MS, LEASE));
+    assert!(!LicenseSync::restore((0, 0), 0, 0, (0, 0)).report_due(NOW_MS, LEASE));
 }
 
 #[test]
@@ -215,7 +220,7 @@ fn the_deny_state_is_read_when_stale_and_serves_a_grace_when_the_snapshot_cannot
 
 #[test]
 fn the_object_keeps_its_deny_schedule() {
-    let mut sync = LicenseSync::restore(0, 0, 0, (0, 0));
+    let mut sync = LicenseSync::restore((0, 0), 0, 0, (0, 0));
     assert_eq!(
         sync.deny_freshness(NOW, true),
         Freshness::Read { fallback: false }

@@ -344,7 +344,7 @@ impl LicenseObject {
         let loaded = self.store.load(lid)?;
         let known = loaded.pool.terms.is_some();
         let sync = LicenseSync::restore(
-            loaded.seq,
+            (loaded.seq, loaded.membership),
             loaded.event_seq,
             loaded.shipped,
             loaded.reported,

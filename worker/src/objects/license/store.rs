@@ -1,7 +1,8 @@
 //! A license object's SQL: its tables, loading its state, writing exactly what the
 //! engine changed, and reading its event log (the outbox and the vault's pages).
 //!
-//! Tables: `meta` (`lid`, `terms`, `revoked`, `deny`, `seq`, `reported`, `shipped`, `activations`,
+//! Tables: `meta` (`lid`, `terms`, `revoked`, `deny`, `seq`, `membership`, `reported`,
+//! `shipped`, `activations`,
 //! `denials` as JSON text), `leases` (one JSON row per lease), `machines` (one JSON row
 //! per activated installation), `proofs` (the DPoP proofs' `jti`s, until they could no
 //! longer be accepted) and `events` (the seat event log, newest last).
@@ -100,6 +101,8 @@ impl EventRow {
 pub(super) struct Loaded {
     pub(super) pool: PoolState,
     pub(super) seq: u64,
+    /// The `seq` of the last change of who holds what (not a later expiry alone).
+    pub(super) membership: u64,
     /// The last `seq` the directory acknowledged, and when (epoch ms).
     pub(super) reported: (u64, u64),
     pub(super) shipped: u64,
@@ -163,6 +166,7 @@ impl Store {
         let mut loaded = Loaded {
             pool: PoolState::default(),
             seq: 0,
+            membership: 0,
             reported: (0, 0),
             shipped: 0,
             event_seq: 0,
@@ -180,6 +184,7 @@ impl Store {
                 "seq" => loaded.seq = parse("license seq", value)?,
                 "shipped" => loaded.shipped = parse("license shipped", value)?,
                 "reported" => loaded.reported = parse("license reported", value)?,
+                "membership" => loaded.membership = parse("license membership", value)?,
                 _ => {}
             }
         }
@@ -285,6 +290,10 @@ impl Store {
         }
         if let Some(seq) = seq {
             self.set_meta("seq", &seq.to_string())?;
+            // Who holds what changed (not an expiry alone): a reload reports it soon.
+            if ch.membership_changed() {
+                self.set_meta("membership", &seq.to_string())?;
+            }
         }
         Ok(())
     }
