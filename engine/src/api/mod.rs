@@ -325,9 +325,9 @@ pub struct DirectoryStatus {
     pub published_version: u64,
     /// Licenses holding seats not yet told the current version (the job's backlog).
     pub behind: u64,
-    /// Calls the directory served since it started, by kind (`report`, `products`, …).
+    /// Calls the directory served, by kind (`report`, `products`, …), since `since`.
     pub calls: std::collections::BTreeMap<String, u64>,
-    /// When it started, Unix seconds.
+    /// When it began counting (its first call), Unix seconds.
     pub since: u64,
 }
 

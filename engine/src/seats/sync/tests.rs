@@ -170,10 +170,18 @@ fn a_restart_reports_holdings_and_ships_what_was_left() {
         !reloaded.report_due(NOW_MS, LEASE),
         "an expiry alone: lazily"
     );
-    let lazy = NOW_MS - 1000 + u64::from(LEASE) * 1000;
     assert_eq!(
         reloaded.wake_at(NOW_MS, REPORT_DELAY_MS, None, LEASE),
-        Some(lazy)
+        Some(lazy_at(NOW_MS - 1000))
+    );
+    // Heartbeats moved expiries (seq 9) since the last change of who holds what (6),
+    // which the directory acknowledged: loaded again, nothing is due before the lazy
+    // interval either.
+    let beaten = LicenseSync::restore((9, 6), 10, 10, (6, NOW_MS - 1000));
+    assert!(!beaten.report_due(NOW_MS, LEASE));
+    assert_eq!(
+        beaten.wake_at(NOW_MS, REPORT_DELAY_MS, None, LEASE),
+        Some(lazy_at(NOW_MS - 1000))
     );
     // A license that never held anything has nothing to report.
     assert!(!LicenseSync::restore((0, 0), 0, 0, (0, 0)).report_due(NOW_MS, LEASE));

@@ -26,8 +26,7 @@
 pub(crate) mod protocol;
 mod store;
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use futures_util::StreamExt as _;
 use tessera_engine::api::{DirectoryStatus, VaultChange};
@@ -62,9 +61,6 @@ pub struct VaultDirectory {
     state: State,
     env: Env,
     store: Store,
-    /// Calls served since the object started, by kind, and when it started.
-    calls: RefCell<BTreeMap<String, u64>>,
-    since: u64,
 }
 
 opaque_debug!(VaultDirectory);
@@ -72,13 +68,7 @@ opaque_debug!(VaultDirectory);
 impl DurableObject for VaultDirectory {
     fn new(state: State, env: Env) -> Self {
         let store = Store::open(state.storage().sql());
-        VaultDirectory {
-            state,
-            env,
-            store,
-            calls: RefCell::new(BTreeMap::new()),
-            since: platform::now(),
-        }
+        VaultDirectory { state, env, store }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
@@ -100,11 +90,7 @@ impl VaultDirectory {
     async fn handle(&self, call: DirectoryCall) -> Result<serde_json::Value, ApiError> {
         let now = platform::now();
         let store = &self.store;
-        *self
-            .calls
-            .borrow_mut()
-            .entry(call.kind().to_string())
-            .or_default() += 1;
+        store.count_call(call.kind(), now)?;
         match call {
             DirectoryCall::Report {
                 seq,
@@ -161,8 +147,7 @@ impl VaultDirectory {
                     deny_version,
                     published_version,
                     behind: store.behind_count(deny_version)?,
-                    calls: self.calls.borrow().clone(),
-                    since: self.since,
+                    ..store.calls()?
                 })
             }
         }

@@ -12,7 +12,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use tessera_engine::api::{
-    ActiveUser, BlockView, DisconnectedView, HeldLease, LicenseSeats, Page, ProductSeats,
+    ActiveUser, BlockView, DirectoryStatus, DisconnectedView, HeldLease, LicenseSeats, Page,
+    ProductSeats,
 };
 use tessera_engine::vault::{free_seats, report_is_current, revoke_marks_expire_before};
 use tessera_engine::{DenyState, Holding, PoolSnapshot};
@@ -298,6 +299,45 @@ impl Store {
             )
         };
         Ok((read("published_version")?, read("deny_version")?))
+    }
+
+    /// Count a call of `kind` (kept in SQL, so the count survives the object's eviction).
+    pub(super) fn count_call(&self, kind: &str, now: u64) -> Result<(), ApiError> {
+        run(
+            &self.sql,
+            "INSERT INTO meta (key, value) VALUES ('calls_since', ?) ON CONFLICT (key) DO NOTHING",
+            vec![int(now)],
+        )?;
+        run(
+            &self.sql,
+            "INSERT INTO meta (key, value) VALUES (?, 1)
+             ON CONFLICT (key) DO UPDATE SET value = value + 1",
+            vec![text(&format!("calls:{kind}"))],
+        )
+    }
+
+    /// The calls served by kind, and since when: a status without the deny figures.
+    pub(super) fn calls(&self) -> Result<DirectoryStatus, ApiError> {
+        #[derive(Deserialize)]
+        struct Row {
+            key: String,
+            value: u64,
+        }
+        let mut status = DirectoryStatus::default();
+        for row in rows::<Row>(
+            &self.sql,
+            "SELECT key, value FROM meta WHERE key LIKE 'calls%'",
+            vec![],
+        )? {
+            match row.key.strip_prefix("calls:") {
+                Some(kind) => {
+                    status.calls.insert(kind.to_string(), row.value);
+                }
+                None if row.key == "calls_since" => status.since = row.value,
+                None => {}
+            }
+        }
+        Ok(status)
     }
 
     /// Version `version` of the deny state is published.

@@ -546,7 +546,7 @@ fn op(route: Route, c: &mut Components) -> Op {
                 "The vault directory at work",
                 "The deny state's version, the version published for licenses holding no \
                  seats, the licenses holding seats not yet told (the directory's job), and \
-                 the calls it served since it started, by kind: app requests make none."
+                 the calls it served by kind since its first: app requests make none."
                     .into(),
             )
         },
