@@ -4,13 +4,10 @@
 // the API answering with what is still pending; and with the directory unreachable
 // altogether, apps keep their seats.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { assertError, call } from "../support/api.mjs";
 import { checkout, eventually, heartbeat, issueLicense, pool, release } from "../support/seats.mjs";
-import { ROOT, startWorker } from "../support/wrangler.mjs";
+import { startWorker, variantConfig } from "../support/wrangler.mjs";
 
 const granted = async (res, status = 201) => {
   assert.equal(res.status, status, JSON.stringify(res.body));
@@ -92,18 +89,12 @@ describe("the deny state reaches licenses without an app request asking the dire
 
 describe("with the directory unreachable", () => {
   let worker;
-  let dir;
   before(async () => {
     // The same worker, its DIRECTORY binding pointed at another class (the sign-in
     // limiter), which refuses every directory call: the directory is down.
-    dir = mkdtempSync(join(tmpdir(), "tessera-no-directory-"));
-    const config = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
-      .replace(/^main = .*$/m, `main = "${join(ROOT, "worker/build/index.js")}"`)
-      .replace(/^directory = .*$/m, `directory = "${join(ROOT, "site/dist")}"`)
-      .replace(/name = "DIRECTORY"\nclass_name = "VaultDirectory"/, 'name = "DIRECTORY"\nclass_name = "SignInLimiter"');
-    assert.match(config, /class_name = "SignInLimiter"\n\n\[\[migrations\]\]\ntag = "v1"/);
-    writeFileSync(join(dir, "wrangler.toml"), config);
-    worker = await startWorker({ inspector: false, config: join(dir, "wrangler.toml") });
+    const config = variantConfig((toml) =>
+      toml.replace('name = "DIRECTORY"\nclass_name = "VaultDirectory"', 'name = "DIRECTORY"\nclass_name = "SignInLimiter"'));
+    worker = await startWorker({ inspector: false, config });
   });
   after(async () => {
     await worker?.stop();

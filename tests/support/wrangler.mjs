@@ -4,7 +4,7 @@
 // The worker and site must already be built (`scripts/test` does that once); wrangler
 // is started without a [build] step, so it serves exactly what was built.
 import { spawn } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -119,3 +119,21 @@ export async function startWorker({ stateDir, keepState = false, envFile, timeou
   }
   return { url, stateDir: state, stop, log };
 }
+
+/**
+ * A wrangler config for this build with `edit` applied to wrangler.toml's text (a
+ * binding pointed elsewhere, to take a part away), written with absolute paths into a
+ * temporary directory. Start it with `inspector: false`. Fails if `edit` changed nothing.
+ */
+export function variantConfig(edit) {
+  const source = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  const edited = edit(source);
+  if (edited === source) throw new Error("variantConfig: the edit changed nothing");
+  const config = edited
+    .replace(/^main = .*$/m, `main = "${join(ROOT, "worker/build/index.js")}"`)
+    .replace(/^directory = .*$/m, `directory = "${join(ROOT, "site/dist")}"`);
+  const path = join(mkdtempSync(join(tmpdir(), "tessera-config-")), "wrangler.toml");
+  writeFileSync(path, config);
+  return path;
+}
+
