@@ -18,7 +18,8 @@
 //!    an older one is ignored. The roll-up lags the licenses by about a quarter second.
 //!
 //! - `protocol.rs`: the calls, the answers, and how to ask.
-//! - `store.rs`: the tables and every statement.
+//! - `store.rs`: the tables and the roll-up's statements; `store/deny.rs`: the deny
+//!   state's, the job's bookkeeping and the call counts.
 //!
 //! The rules (the block cap, which licenses a change reaches, which report wins) are the
 //! engine's (`tessera_engine::vault`).

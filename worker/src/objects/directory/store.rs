@@ -1,23 +1,24 @@
 //! The directory's SQL: the deny state it is the authority on, and the roll-up of who
 //! holds what that licenses report.
 //!
-//! Tables: `licenses` (one row per license: terms, revoked, the last `seq`, until when
-//! its deny state is fresh), `coverage` (license × product), `holdings` (one row per
-//! lease), `blocks`, `disconnected`, `revoked_before`, `meta` (the deny version).
-//! Every function is synchronous: the shell's check-and-write runs as one.
+//! Tables: `licenses` (one row per license: terms, revoked, the last `seq`, the deny
+//! version it holds, when a failed push is tried again), `coverage` (license × product),
+//! `holdings` (one row per lease), `blocks`, `disconnected`, `revoked_before`, `meta`
+//! (the deny version, the published version, call counts). The deny state and its
+//! delivery are `store/deny.rs`'s; the roll-up is here. Every function is synchronous:
+//! the shell's check-and-write runs as one.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
-use tessera_engine::api::{
-    ActiveUser, BlockView, DirectoryStatus, DisconnectedView, HeldLease, LicenseSeats, Page,
-    ProductSeats,
-};
-use tessera_engine::vault::{free_seats, report_is_current, revoke_marks_expire_before};
-use tessera_engine::{DenyState, Holding, PoolSnapshot};
+use tessera_engine::api::{ActiveUser, HeldLease, LicenseSeats, Page, ProductSeats};
+use tessera_engine::vault::{free_seats, report_is_current};
+use tessera_engine::{Holding, PoolSnapshot};
 use worker::{SqlStorage, SqlStorageValue};
+
+mod deny;
 
 use crate::error::ApiError;
 use crate::objects::license::protocol::held;
@@ -244,239 +245,6 @@ impl Store {
             )?;
         }
         Ok(true)
-    }
-
-    /// License `lid` holds version `version` of the deny state (a report or a push).
-    pub(super) fn known_version(&self, lid: &str, version: u64) -> Result<(), ApiError> {
-        run(
-            &self.sql,
-            "UPDATE licenses SET known_version = ? WHERE lid = ?",
-            vec![int(version), text(lid)],
-        )
-    }
-
-    /// Up to `limit` licenses holding seats whose deny state is older than `version`
-    /// and that are not waiting after a failed push at `now`: the job pushes to them.
-    pub(super) fn behind(
-        &self,
-        version: u64,
-        now: u64,
-        limit: usize,
-    ) -> Result<BTreeSet<String>, ApiError> {
-        self.lids(
-            "SELECT lid FROM licenses l WHERE known_version < ? AND push_after <= ?
-               AND EXISTS (SELECT 1 FROM holdings h WHERE h.lid = l.lid) LIMIT ?",
-            vec![int(version), int(now), int(limit as u64)],
-        )
-    }
-
-    /// A push to `lid` failed: the job tries it again from `after`.
-    pub(super) fn push_failed(&self, lid: &str, after: u64) -> Result<(), ApiError> {
-        run(
-            &self.sql,
-            "UPDATE licenses SET push_after = ? WHERE lid = ?",
-            vec![int(after), text(lid)],
-        )
-    }
-
-    /// How many licenses holding seats have a deny state older than `version`.
-    pub(super) fn behind_count(&self, version: u64) -> Result<u64, ApiError> {
-        count(
-            &self.sql,
-            "SELECT COUNT(*) AS n FROM licenses l WHERE known_version < ?
-               AND EXISTS (SELECT 1 FROM holdings h WHERE h.lid = l.lid)",
-            vec![int(version)],
-        )
-    }
-
-    /// The version of the deny state published to KV, and the directory's.
-    pub(super) fn published(&self) -> Result<(u64, u64), ApiError> {
-        let read = |key: &str| {
-            count(
-                &self.sql,
-                "SELECT value AS n FROM meta WHERE key = ?",
-                vec![text(key)],
-            )
-        };
-        Ok((read("published_version")?, read("deny_version")?))
-    }
-
-    /// Count a call of `kind` (kept in SQL, so the count survives the object's eviction).
-    pub(super) fn count_call(&self, kind: &str, now: u64) -> Result<(), ApiError> {
-        run(
-            &self.sql,
-            "INSERT INTO meta (key, value) VALUES ('calls_since', ?) ON CONFLICT (key) DO NOTHING",
-            vec![int(now)],
-        )?;
-        run(
-            &self.sql,
-            "INSERT INTO meta (key, value) VALUES (?, 1)
-             ON CONFLICT (key) DO UPDATE SET value = value + 1",
-            vec![text(&format!("calls:{kind}"))],
-        )
-    }
-
-    /// The calls served by kind, and since when: a status without the deny figures.
-    pub(super) fn calls(&self) -> Result<DirectoryStatus, ApiError> {
-        #[derive(Deserialize)]
-        struct Row {
-            key: String,
-            value: u64,
-        }
-        let mut status = DirectoryStatus::default();
-        for row in rows::<Row>(
-            &self.sql,
-            "SELECT key, value FROM meta WHERE key LIKE 'calls%'",
-            vec![],
-        )? {
-            match row.key.strip_prefix("calls:") {
-                Some(kind) => {
-                    status.calls.insert(kind.to_string(), row.value);
-                }
-                None if row.key == "calls_since" => status.since = row.value,
-                None => {}
-            }
-        }
-        Ok(status)
-    }
-
-    /// Version `version` of the deny state is published.
-    pub(super) fn set_published(&self, version: u64) -> Result<(), ApiError> {
-        run(
-            &self.sql,
-            "INSERT INTO meta (key, value) VALUES ('published_version', ?)
-             ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
-            vec![int(version)],
-        )
-    }
-
-    /// Licenses holding a lease of `user`.
-    pub(super) fn holding_user(&self, user: &str) -> Result<BTreeSet<String>, ApiError> {
-        self.lids(
-            "SELECT DISTINCT lid FROM holdings WHERE user = ?",
-            vec![text(user)],
-        )
-    }
-
-    /// Licenses holding a lease of `product`.
-    pub(super) fn holding_product(&self, product: &str) -> Result<BTreeSet<String>, ApiError> {
-        self.lids(
-            "SELECT DISTINCT lid FROM holdings WHERE product = ?",
-            vec![text(product)],
-        )
-    }
-
-    /// How many users are blocked, and whether `user` is one of them.
-    pub(super) fn blocked(&self, user: &str) -> Result<(u64, bool), ApiError> {
-        let total = count(&self.sql, "SELECT COUNT(*) AS n FROM blocks", vec![])?;
-        let this = count(
-            &self.sql,
-            "SELECT COUNT(*) AS n FROM blocks WHERE user = ?",
-            vec![text(user)],
-        )?;
-        Ok((total, this > 0))
-    }
-
-    pub(super) fn block(&self, user: &str, now: u64, by: &str) -> Result<(), ApiError> {
-        run(
-            &self.sql,
-            "INSERT OR IGNORE INTO blocks (user, at, by) VALUES (?, ?, ?)",
-            vec![text(user), int(now), text(by)],
-        )
-    }
-
-    pub(super) fn unblock(&self, user: &str) -> Result<(), ApiError> {
-        run(
-            &self.sql,
-            "DELETE FROM blocks WHERE user = ?",
-            vec![text(user)],
-        )
-    }
-
-    /// "Revoke all" of `user`'s leases that began at or before `now`.
-    pub(super) fn mark_revoked(&self, user: &str, now: u64) -> Result<(), ApiError> {
-        run(
-            &self.sql,
-            "INSERT OR REPLACE INTO revoked_before (user, at) VALUES (?, ?)",
-            vec![text(user), int(now)],
-        )
-    }
-
-    pub(super) fn disconnect(&self, product: &str, now: u64, by: &str) -> Result<(), ApiError> {
-        run(
-            &self.sql,
-            "INSERT OR IGNORE INTO disconnected (product, at, by) VALUES (?, ?, ?)",
-            vec![text(product), int(now), text(by)],
-        )
-    }
-
-    pub(super) fn connect(&self, product: &str) -> Result<(), ApiError> {
-        run(
-            &self.sql,
-            "DELETE FROM disconnected WHERE product = ?",
-            vec![text(product)],
-        )
-    }
-
-    /// After a change of the deny state: drop the "revoke all" marks that no longer
-    /// matter at `now`, bump the version, and read the state that stands.
-    pub(super) fn next_version(&self, now: u64) -> Result<DenyState, ApiError> {
-        run(
-            &self.sql,
-            "DELETE FROM revoked_before WHERE at < ?",
-            vec![int(revoke_marks_expire_before(now))],
-        )?;
-        run(
-            &self.sql,
-            "INSERT INTO meta (key, value) VALUES ('deny_version', 1)
-             ON CONFLICT (key) DO UPDATE SET value = value + 1",
-            vec![],
-        )?;
-        self.deny_state()
-    }
-
-    pub(super) fn deny_state(&self) -> Result<DenyState, ApiError> {
-        let version = count(
-            &self.sql,
-            "SELECT value AS n FROM meta WHERE key = 'deny_version'",
-            vec![],
-        )?;
-        let blocked = self.named("SELECT user AS name, at, by FROM blocks")?;
-        let disconnected = self.named("SELECT product AS name, at, by FROM disconnected")?;
-        let revoked = self.named("SELECT user AS name, at, '' AS by FROM revoked_before")?;
-        Ok(DenyState {
-            version,
-            blocked: blocked.into_iter().map(|r| r.name).collect(),
-            disconnected: disconnected.into_iter().map(|r| r.name).collect(),
-            revoked_before: revoked
-                .into_iter()
-                .map(|r| (r.name, r.at))
-                .collect::<BTreeMap<_, _>>(),
-        })
-    }
-
-    pub(super) fn blocks(&self) -> Result<Vec<BlockView>, ApiError> {
-        Ok(self
-            .named("SELECT user AS name, at, by FROM blocks ORDER BY user")?
-            .into_iter()
-            .map(|r| BlockView {
-                user: r.name,
-                at: r.at,
-                by: r.by,
-            })
-            .collect())
-    }
-
-    pub(super) fn disconnected(&self) -> Result<Vec<DisconnectedView>, ApiError> {
-        Ok(self
-            .named("SELECT product AS name, at, by FROM disconnected ORDER BY product")?
-            .into_iter()
-            .map(|r| DisconnectedView {
-                product: r.name,
-                at: r.at,
-                by: r.by,
-            })
-            .collect())
     }
 
     pub(super) fn products(&self, now: u64) -> Result<Vec<ProductSeats>, ApiError> {
