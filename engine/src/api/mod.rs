@@ -326,7 +326,7 @@ pub struct DirectoryStatus {
     /// Licenses holding seats not yet told the current version (the job's backlog).
     pub behind: u64,
     /// Calls the directory served, by kind (`report`, `products`, …), since `since`.
-    pub calls: std::collections::BTreeMap<String, u64>,
+    pub calls: alloc::collections::BTreeMap<String, u64>,
     /// When it began counting (its first call), Unix seconds.
     pub since: u64,
 }
