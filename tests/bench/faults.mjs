@@ -51,17 +51,21 @@ let phase = "before";
 let restarting = false;
 const log = []; // { phase, route, status, ms, restarting }
 
+/** Send a request once the runtime is up; `options(url)` makes its options (its DPoP
+ *  proof names the URL, which moves with every restart). */
 async function request(route, method, path, options) {
   for (;;) {
     if (restarting) {
       await new Promise((ok) => setTimeout(ok, 50));
       continue;
     }
-    const started = performance.now();
     const at = phase;
+    const made = await options(`${worker.url}${path}`);
+    const started = performance.now();
     try {
-      const res = await call(worker, method, path, options);
-      log.push({ phase: at, route, status: res.status, ms: performance.now() - started });
+      const res = await call(worker, method, path, made);
+      const code = res.status >= 400 ? res.body?.error?.code : undefined;
+      log.push({ phase: at, route, status: res.status, code, ms: performance.now() - started });
       return res;
     } catch {
       // The connection died with the runtime: a restart window.
@@ -89,15 +93,19 @@ try {
   async function app(n) {
     const installation = await newInstallation();
     for (let round = 0; !stop; round++) {
-      const license = licenses[(n * 7 + round) % licenses.length];
+      // Half the apps crowd two licenses (six apps on 2 × 3 seats: some meet the limit);
+      // the rest spread over all of them.
+      const license = n < APPS / 2 ? licenses[n % 2] : licenses[(n * 7 + round) % licenses.length];
       const user = `user-${(n + round) % USERS_PER_LICENSE}`;
-      const checkoutUrl = () => `${worker.url}/api/seats/checkout`;
-      const res = await request("checkout", "POST", "/api/seats/checkout", {
+      const res = await request("checkout", "POST", "/api/seats/checkout", async (url) => ({
         auth: null,
-        headers: { DPoP: await proof(installation, "POST", checkoutUrl()) },
+        headers: { DPoP: await proof(installation, "POST", url) },
         body: { license: license.token, product: "ide", user, host: `app-${n}` },
-      });
-      await request("validate", "POST", "/api/licenses/validate", { auth: null, body: { token: license.token, product: "ide" } });
+      }));
+      await request("validate", "POST", "/api/licenses/validate", async () => ({
+        auth: null,
+        body: { token: license.token, product: "ide" },
+      }));
       if (res.status !== 201 && res.status !== 200) {
         await new Promise((ok) => setTimeout(ok, 200));
         continue;
@@ -111,11 +119,10 @@ try {
         const key = randomUUID();
         let hb;
         do {
-          const url = `${worker.url}/api/seats/heartbeat`;
-          hb = await request("heartbeat", "POST", "/api/seats/heartbeat", {
+          hb = await request("heartbeat", "POST", "/api/seats/heartbeat", async (url) => ({
             auth: null,
             headers: { Authorization: `DPoP ${token}`, DPoP: await proof(installation, "POST", url, { token }), "Idempotency-Key": key },
-          });
+          }));
         } while (hb.status === 0 && !stop);
         if (hb.status === 200) token = hb.body.token;
         else if (hb.status !== 0) {
@@ -125,11 +132,10 @@ try {
         }
       }
       while (token) {
-        const url = `${worker.url}/api/seats/release`;
-        const released = await request("release", "POST", "/api/seats/release", {
+        const released = await request("release", "POST", "/api/seats/release", async (url) => ({
           auth: null,
           headers: { Authorization: `DPoP ${token}`, DPoP: await proof(installation, "POST", url, { token }) },
-        });
+        }));
         if (released.status !== 0) token = undefined;
       }
     }
@@ -157,7 +163,10 @@ try {
     const rows = log.filter((r) => r.phase === p && !r.cut);
     const ms = rows.map((r) => r.ms).sort((a, b) => a - b);
     const by = {};
-    for (const r of log.filter((r) => r.phase === p)) by[r.status] = (by[r.status] ?? 0) + 1;
+    for (const r of log.filter((r) => r.phase === p)) {
+      const key = r.code ? `${r.status} ${r.code}` : String(r.status);
+      by[key] = (by[key] ?? 0) + 1;
+    }
     const q = (f) => (ms.length ? ms[Math.min(ms.length - 1, Math.floor(f * ms.length))].toFixed(1) : "-");
     console.log(`  ${p.padEnd(18)} ${String(rows.length).padStart(6)} answered  p50 ${q(0.5).padStart(6)} ms  p99 ${q(0.99).padStart(7)} ms  by status ${JSON.stringify(by)}`);
   }
@@ -176,9 +185,10 @@ try {
     logged += events.length;
     let held = 0;
     let most = 0;
-    for (const { event } of events) {
-      if (event.kind === "granted") held += 1;
-      else if (["released", "expired", "revoked"].includes(event.kind)) held -= 1;
+    for (const view of events) {
+      const { kind } = view.event ?? view;
+      if (kind === "granted") held += 1;
+      else if (["released", "expired", "revoked"].includes(kind)) held -= 1;
       most = Math.max(most, held);
     }
     if (most > SEATS) over += 1;
