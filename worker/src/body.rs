@@ -36,19 +36,27 @@ pub(crate) async fn json_up_to<T: DeserializeOwned>(
             return Err(ApiError::UnsupportedMediaType);
         }
     }
-    if let Some(length) = headers.get("Content-Length")?
-        && length.trim().parse::<usize>().is_ok_and(|n| n > limit)
-    {
+    let declared = headers
+        .get("Content-Length")?
+        .and_then(|length| length.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    // The stream is read with a running count, so a body without a `Content-Length`
-    // (chunked) is cut at the limit too. A body that cannot be read to its end is a
-    // 400, never read as `{}`: routes whose fields all have defaults would accept that.
-    let bytes = req
-        .bytes_up_to(limit)
-        .await
-        .map_err(|e| ApiError::MalformedJson(format!("the body could not be read: {e}")))?
-        .ok_or(ApiError::PayloadTooLarge(limit))?;
+    // A body that cannot be read to its end is a 400, never read as `{}`: routes whose
+    // fields all have defaults would accept that.
+    let unreadable =
+        |e: worker::Error| ApiError::MalformedJson(format!("the body could not be read: {e}"));
+    let bytes = match declared {
+        Some(0) => Vec::new(),
+        // Declared within the limit: no more can arrive, so it is read in one go.
+        Some(_) => req.bytes().await.map_err(unreadable)?,
+        // Undeclared (chunked): read with a running count and cut at the limit.
+        None => req
+            .bytes_up_to(limit)
+            .await
+            .map_err(unreadable)?
+            .ok_or(ApiError::PayloadTooLarge(limit))?,
+    };
     parse_up_to(&bytes, limit)
 }
 

@@ -55,6 +55,13 @@ impl Request {
     /// The body's bytes, read as they arrive with a running count: `Ok(None)` as soon
     /// as they pass `limit` (the rest is never read, so neither a 10 MB body nor a slow
     /// one is held or waited for); once only (a second read is an error).
+    /// The whole body in one read, for a body whose `Content-Length` the caller has
+    /// checked: HTTP framing delivers no more than it declares.
+    pub(crate) async fn bytes(&mut self) -> worker::Result<Vec<u8>> {
+        let buffer = JsFuture::from(self.inner.array_buffer()?).await?;
+        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    }
+
     pub(crate) async fn bytes_up_to(&mut self, limit: usize) -> worker::Result<Option<Vec<u8>>> {
         let Some(stream) = self.inner.body() else {
             return Ok(Some(Vec::new()));
