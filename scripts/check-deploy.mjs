@@ -37,7 +37,7 @@ for (const { cls } of bound) {
 const tags = [...toml.matchAll(/^tag = "(\w+)"/gm)].map(([, t]) => t);
 if (new Set(tags).size !== tags.length) problems.push(`migration tags repeat: ${tags.join(", ")}`);
 
-for (const name of ["LICENSES", "DIRECTORY", "SIGN_IN_LIMITS", "ACCOUNTS"]) {
+for (const name of ["LICENSES", "DIRECTORY", "ROLLUP", "SIGN_IN_LIMITS", "ACCOUNTS"]) {
   if (!bound.some((b) => b.name === name)) problems.push(`no Durable Object binding ${name}`);
 }
 if (!/binding = "TESSERA_KV"/.test(toml)) problems.push("no KV binding TESSERA_KV");

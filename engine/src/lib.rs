@@ -175,8 +175,11 @@ pub use seats::{
 pub mod sync {
     pub use crate::seats::sync::*;
 }
-/// The vault directory's rules: blocks, "revoke all" marks, pushes, reports, free seats.
+/// The vault directory's rules: blocks, "revoke all" marks, pushes, reports, free seats;
+/// the roll-up's shards and how reads merge them.
 pub mod vault {
+    #[cfg(feature = "serde")]
+    pub use crate::seats::rollup::*;
     pub use crate::seats::vault::*;
 }
 pub use store::{KeyUses, LiveState, MemoryKeyUses, MemoryLiveState, MemoryStore, Store};

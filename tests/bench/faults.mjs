@@ -34,7 +34,9 @@ const configs = {
   normal: undefined,
   "event store down": variantConfig((t) => t.replace('binding = "EVENTS"', 'binding = "EVENTS_UNREACHABLE"')),
   "directory down": variantConfig((t) =>
-    t.replace('name = "DIRECTORY"\nclass_name = "VaultDirectory"', 'name = "DIRECTORY"\nclass_name = "SignInLimiter"')),
+    t
+      .replace('name = "DIRECTORY"\nclass_name = "VaultDirectory"', 'name = "DIRECTORY"\nclass_name = "SignInLimiter"')
+      .replace('name = "ROLLUP"\nclass_name = "VaultRollup"', 'name = "ROLLUP"\nclass_name = "SignInLimiter"')),
 };
 // The schedule: at a fraction of the run, a restart into that config, named.
 const plan = [

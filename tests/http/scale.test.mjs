@@ -87,13 +87,15 @@ describe("the deny state reaches licenses without an app request asking the dire
   });
 });
 
-describe("with the directory unreachable", () => {
+describe("with the directory and the roll-up unreachable", () => {
   let worker;
   before(async () => {
-    // The same worker, its DIRECTORY binding pointed at another class (the sign-in
-    // limiter), which refuses every directory call: the directory is down.
+    // The same worker, its DIRECTORY and ROLLUP bindings pointed at another class (the
+    // sign-in limiter), which refuses every call: the vault's objects are down.
     const config = variantConfig((toml) =>
-      toml.replace('name = "DIRECTORY"\nclass_name = "VaultDirectory"', 'name = "DIRECTORY"\nclass_name = "SignInLimiter"'));
+      toml
+        .replace('name = "DIRECTORY"\nclass_name = "VaultDirectory"', 'name = "DIRECTORY"\nclass_name = "SignInLimiter"')
+        .replace('name = "ROLLUP"\nclass_name = "VaultRollup"', 'name = "ROLLUP"\nclass_name = "SignInLimiter"'));
     worker = await startWorker({ inspector: false, config });
   });
   after(async () => {
@@ -110,6 +112,6 @@ describe("with the directory unreachable", () => {
     const second = await granted(await checkout(worker, license.token, "jon", { host: "desk" }));
     assert.equal((await release(worker, second.token)).status, 204);
     const res = await call(worker, "GET", "/api/vault/products");
-    assert.notEqual(res.status, 200, "the directory's own reads fail");
+    assert.notEqual(res.status, 200, "the vault's own reads fail");
   });
 });

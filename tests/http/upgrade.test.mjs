@@ -36,6 +36,8 @@ test("what the previous release wrote, this one finds and keeps using", async ()
       what: "the previous release's seat events in its event store",
       timeoutMs: 30_000,
     });
+    const seats = async (w) => (await call(w, "GET", "/api/vault/products")).body.find?.((p) => p.product === product);
+    await eventually(async () => (await seats(worker))?.allocated === 2, { what: "both leases in the previous release's roll-up" });
     await worker.stop();
 
     // This release, on the same state.
@@ -46,6 +48,15 @@ test("what the previous release wrote, this one finds and keeps using", async ()
     const valid = await call(worker, "POST", "/api/licenses/validate", { auth: null, body: { token: license.token } });
     assert.equal(valid.body.valid, true, JSON.stringify(valid.body));
     assert.deepEqual((await pool(worker, license.lid)).leases.map((l) => l.user).sort(), ["uma", "vic"]);
+    // The roll-up the previous release kept in its one directory, now in the shards: the
+    // vault's first read after the upgrade already sees it, counted once.
+    const after = await seats(worker);
+    assert.equal(after?.allocated, 2, JSON.stringify(after));
+    assert.equal(after.licenses, 1);
+    const held = await call(worker, "GET", "/api/vault/users/uma/licenses");
+    assert.deepEqual(held.body.map((l) => l.lid), [license.lid]);
+    const listed = await call(worker, "GET", `/api/vault/products/${product}/licenses`);
+    assert.deepEqual(listed.body.items.map((l) => l.lid), [license.lid]);
     for (const lease of leases) {
       const beat = await heartbeat(worker, lease.token);
       assert.equal(beat.status, 200, `a lease from before the upgrade heartbeats: ${JSON.stringify(beat.body)}`);
@@ -57,6 +68,9 @@ test("what the previous release wrote, this one finds and keeps using", async ()
     // And keeps going: a new seat, a new user.
     const third = await checkout(worker, license.token, "wes", { product, host: "wes-pc" });
     assert.equal(third.status, 201, JSON.stringify(third.body));
+    // Its report goes to its shard, which holds the moved holdings: three, not five.
+    await eventually(async () => (await seats(worker))?.allocated === 3, { what: "the new lease in the roll-up" });
+    assert.equal((await seats(worker)).licenses, 1);
     await createUser(worker, "viewer");
   } finally {
     await worker.stop();

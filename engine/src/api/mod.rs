@@ -323,9 +323,18 @@ pub struct DirectoryStatus {
     pub deny_version: u64,
     /// The version published to KV, which licenses holding no seats read.
     pub published_version: u64,
-    /// Licenses holding seats not yet told the current version (the job's backlog).
+    /// Licenses holding seats not yet told the version their roll-up shard holds (the
+    /// shards' jobs' backlog).
     pub behind: u64,
-    /// Calls the directory served, by kind (`report`, `products`, …), since `since`.
+    /// The roll-up's shards (objects keeping who holds what, each with its part of the
+    /// job).
+    #[serde(default)]
+    pub shards: u64,
+    /// Shards not yet told the current version (the directory's job tells them again).
+    #[serde(default)]
+    pub shards_behind: u64,
+    /// Calls the directory and its shards served, by kind (`report`, `products`, …),
+    /// since `since`.
     pub calls: alloc::collections::BTreeMap<String, u64>,
     /// When it began counting (its first call), Unix seconds.
     pub since: u64,
@@ -339,14 +348,24 @@ pub struct VaultChange {
     pub ended: u64,
     /// Licenses that applied it now.
     pub licenses: u64,
-    /// Licenses that could not be reached now: the directory's job retries them, and
-    /// each reads the published state at the latest once its copy is
-    /// `DENY_HELD_SECONDS` (300 s) old.
+    /// Licenses, and roll-up shards (each with its licenses), that could not be reached
+    /// now: the jobs retry them, and each license reads the published state at the
+    /// latest once its copy is `DENY_HELD_SECONDS` (300 s) old.
     pub unreachable: u64,
     /// Licenses holding seats not told yet: the directory's job tells them next, in
     /// the background, within the same bound.
     #[serde(default)]
     pub pending: u64,
+}
+
+impl VaultChange {
+    /// Add what another part of the change (a roll-up shard) reached.
+    pub fn add(&mut self, other: &VaultChange) {
+        self.ended += other.ended;
+        self.licenses += other.licenses;
+        self.unreachable += other.unreachable;
+        self.pending += other.pending;
+    }
 }
 
 /// One license's live seat state.

@@ -29,7 +29,8 @@
 //! - `denials.rs` and `log.rs`: the denial log, which no one can flood, and its state;
 //! - `sync.rs`: the schedule of a license's object (reports, the deny state's
 //!   freshness, the outbox of events);
-//! - `vault.rs`: the vault directory's rules.
+//! - `vault.rs`: the vault directory's rules; `rollup.rs`: which shard keeps a
+//!   license's holdings, and how the vault's reads merge the shards.
 
 mod admin;
 mod denials;
@@ -38,6 +39,8 @@ mod log;
 mod machines;
 mod model;
 mod pool;
+#[cfg(feature = "serde")]
+pub(crate) mod rollup;
 pub(crate) mod sync;
 pub(crate) mod vault;
 

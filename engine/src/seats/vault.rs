@@ -1,7 +1,7 @@
 //! The vault directory's rules, sans-I/O: how many users it may block, how long a
-//! "revoke all" mark matters, how many licenses a change tells at once and when a
-//! report is answered with the deny state, which report of a license wins, and how
-//! free seats are counted.
+//! "revoke all" mark matters, which roll-up shard keeps a license, how many licenses a
+//! change tells at once and when a report is answered with the deny state, which report
+//! of a license wins, and how free seats are counted.
 
 use super::model::MAX_LEASE_SECONDS;
 use super::sync::DENY_STALE_SECONDS;
@@ -32,9 +32,28 @@ pub fn revoke_marks_expire_before(now: u64) -> u64 {
     now.saturating_sub(u64::from(MAX_LEASE_SECONDS) + DENY_STALE_SECONDS + CLOCK_SKEW)
 }
 
-/// Licenses the directory's job tells per run of its alarm (16 at a time), and so the
-/// most an API change tells before it answers: the rest are reported `pending`.
+/// Licenses a roll-up shard's job tells per batch (16 at a time).
 pub const PUSH_BATCH: usize = 64;
+
+/// How many objects keep the roll-up. Fixed for a deployment's life: a license always
+/// reports to the same shard (changing it would need the holdings moved, as the move
+/// out of the directory does).
+pub const ROLLUP_SHARDS: u32 = 8;
+
+/// The shard that keeps license `lid`'s holdings: FNV-1a of its id, modulo the shards.
+pub fn rollup_shard(lid: &str) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in lid.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash % ROLLUP_SHARDS
+}
+
+/// Licenses each shard tells of a change before the API answers, beyond those holding
+/// the leases it ends: a change tells about [`PUSH_BATCH`] in all before it answers, and
+/// reports the rest as `pending` for the shards' jobs.
+pub const DELIVER_FIRST: usize = PUSH_BATCH / ROLLUP_SHARDS as usize;
 
 /// What a report's answer carries: the deny state when the license's copy
 /// (`license_version`) is older than the directory's (`version`), else nothing.

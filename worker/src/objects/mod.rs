@@ -9,9 +9,11 @@
 //!   leases and seat events — the unit that must be consistent. Seat requests for
 //!   different licenses never queue behind one object.
 //! - `directory/`: `VaultDirectory`, one per deployment: the vault's deny state (blocks,
-//!   disconnected products, "revoke all") and a roll-up of who holds what, which license
-//!   objects report to it. It is on an app's path only when a license object's copy of
-//!   the deny state is stale.
+//!   disconnected products, "revoke all"), published to KV and delivered to the roll-up's
+//!   shards. Never on an app's path.
+//! - `rollup/`: `VaultRollup`, eight per deployment: each keeps who holds what in the
+//!   licenses that report to it (by a hash of the license id), tells them each new deny
+//!   state, and answers their reports with it. The vault's reads merge the shards.
 //! - `accounts/`: `AccountsObject`, one per deployment: users, API and Agent tokens, the
 //!   vault access token, console sessions and rotated signing keys — every credential
 //!   check reads it, so a disable takes effect for the next request everywhere.
@@ -23,4 +25,5 @@ pub(crate) mod accounts;
 pub(crate) mod directory;
 pub(crate) mod license;
 pub(crate) mod limiter;
+pub(crate) mod rollup;
 pub(crate) mod shell;

@@ -103,6 +103,19 @@ pub(crate) fn answer<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiEr
     serde_json::to_value(value).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
+/// Set the object's alarm `delay_ms` from now, logging a failure (`what` names the job).
+pub(crate) async fn alarm_in(state: &worker::State, delay_ms: u64, what: &str) {
+    let at = worker::Date::now().as_millis() + delay_ms;
+    let date = js_sys::Date::new(&JsValue::from_f64(at as f64));
+    if let Err(e) = state
+        .storage()
+        .set_alarm(worker::ScheduledTime::new(date))
+        .await
+    {
+        worker::console_error!("{what} not scheduled: {e}");
+    }
+}
+
 /// Create an object's tables (idempotent), logging a failure: the object then answers
 /// each request with the SQL error instead of failing to start.
 pub(crate) fn create_schema(sql: &SqlStorage, schema: &str, object: &str) {
@@ -199,5 +212,55 @@ pub(crate) mod sql {
     /// A text argument.
     pub(crate) fn text(s: &str) -> SqlStorageValue {
         SqlStorageValue::String(s.to_string())
+    }
+}
+
+/// The calls an object served, counted by kind in its `meta (key, value)` table (so the
+/// counts survive the object's eviction), for its status.
+pub(crate) mod calls {
+    use serde::Deserialize;
+    use tessera_engine::api::DirectoryStatus;
+    use worker::SqlStorage;
+
+    use super::sql::{int, rows, run, text};
+    use crate::error::ApiError;
+
+    /// Count a call of `kind` at `now`.
+    pub(crate) fn count(sql: &SqlStorage, kind: &str, now: u64) -> Result<(), ApiError> {
+        run(
+            sql,
+            "INSERT INTO meta (key, value) VALUES ('calls_since', ?) ON CONFLICT (key) DO NOTHING",
+            vec![int(now)],
+        )?;
+        run(
+            sql,
+            "INSERT INTO meta (key, value) VALUES (?, 1)
+             ON CONFLICT (key) DO UPDATE SET value = value + 1",
+            vec![text(&format!("calls:{kind}"))],
+        )
+    }
+
+    /// The calls served by kind, and since when: a status without the deny figures.
+    pub(crate) fn served(sql: &SqlStorage) -> Result<DirectoryStatus, ApiError> {
+        #[derive(Deserialize)]
+        struct Row {
+            key: String,
+            value: u64,
+        }
+        let mut status = DirectoryStatus::default();
+        for row in rows::<Row>(
+            sql,
+            "SELECT key, value FROM meta WHERE key LIKE 'calls%'",
+            vec![],
+        )? {
+            match row.key.strip_prefix("calls:") {
+                Some(kind) => {
+                    status.calls.insert(kind.to_string(), row.value);
+                }
+                None if row.key == "calls_since" => status.since = row.value,
+                None => {}
+            }
+        }
+        Ok(status)
     }
 }

@@ -2,10 +2,12 @@
 //! revoking, blocking, disconnecting. Reachable with the vault access token and by
 //! roles with `seats:read` / `seats:write`.
 //!
-//! Reads come from the [`VaultDirectory`](crate::objects::directory::VaultDirectory)'s
-//! roll-up (never one request per license); a license's own state and log come from its
-//! object. Changes to the deny state (block, revoke all, disconnect, and their undoing)
-//! are the directory's, which pushes them to the licenses in use before answering.
+//! Reads come from the roll-up's shards ([`VaultRollup`](crate::objects::rollup::VaultRollup)),
+//! asked at once and merged by the engine's rules, with blocked and disconnected from the
+//! [`VaultDirectory`](crate::objects::directory::VaultDirectory) — never one request
+//! per license; a license's own state and log come from its object. Changes to the deny
+//! state (block, revoke all, disconnect, and their undoing) are the directory's, which
+//! delivers them to the shards, and they to the licenses in use, before answering.
 //!
 //! - `GET /api/vault/directory` — the directory at work (deny version, backlog, calls)
 //! - `GET /api/vault/products` — per product: seats, allocated, free, licenses
@@ -24,8 +26,11 @@ use tessera_engine::api::{
     ActiveUser, BlockView, DirectoryStatus, HeldLease, LicensePool, LicenseSeats, Page,
     ProductSeats, SeatEventView, VaultChange,
 };
+use tessera_engine::vault::{
+    merge_leases, merge_license_pages, merge_products, merge_status, merge_user_pages,
+};
 use tessera_engine::{
-    MAX_USER_BYTES, SeatEventKind, identity, lease_lid, product_identity, user_identity,
+    DenyState, MAX_USER_BYTES, SeatEventKind, identity, lease_lid, product_identity, user_identity,
 };
 use worker::{Env, Response};
 
@@ -34,6 +39,7 @@ use crate::deployment::LicensingContext;
 use crate::error::ApiError;
 use crate::objects::directory::protocol::{self as directory, DirectoryCall};
 use crate::objects::license::protocol::{LicenseCall, Licenses};
+use crate::objects::rollup::protocol::{self as rollup, RollupCall, encode_cursor};
 use crate::query::Query;
 use crate::{audit, body};
 
@@ -54,14 +60,22 @@ fn product_param(product: &str) -> Result<String, ApiError> {
     Ok(product_identity(product)?)
 }
 
+/// The deny state that stands, asked of the directory before the shards: the
+/// directory answers only once any roll-up it kept from before the shards is theirs.
+async fn deny(env: &Env) -> Result<DenyState, ApiError> {
+    directory::ask(env, DirectoryCall::Deny).await
+}
+
 pub(crate) async fn directory_status(env: &Env) -> Result<Response, ApiError> {
     let status: DirectoryStatus = directory::ask(env, DirectoryCall::Status).await?;
-    super::json(200, &status)
+    let shards: Vec<DirectoryStatus> = rollup::read_all(env, || RollupCall::Status).await?;
+    super::json(200, &merge_status(status, shards))
 }
 
 pub(crate) async fn products(env: &Env) -> Result<Response, ApiError> {
-    let products: Vec<ProductSeats> = directory::ask(env, DirectoryCall::Products).await?;
-    super::json(200, &products)
+    let deny = deny(env).await?;
+    let shards: Vec<Vec<ProductSeats>> = rollup::read_all(env, || RollupCall::Products).await?;
+    super::json(200, &merge_products(shards, &deny))
 }
 
 pub(crate) async fn product_licenses(
@@ -71,13 +85,15 @@ pub(crate) async fn product_licenses(
 ) -> Result<Response, ApiError> {
     let product = &product_param(product)?;
     let q = Query::of(req)?;
-    let call = DirectoryCall::ProductLicenses {
+    let (cursor, limit) = (q.cursor(), q.limit()?);
+    deny(env).await?;
+    let pages: Vec<Page<LicenseSeats>> = rollup::read_all(env, || RollupCall::ProductLicenses {
         product: product.to_string(),
-        cursor: q.cursor().map(String::from),
-        limit: q.limit()?,
-    };
-    let page: Page<LicenseSeats> = directory::ask(env, call).await?;
-    super::json(200, &page)
+        cursor: cursor.map(String::from),
+        limit,
+    })
+    .await?;
+    super::json(200, &merge_license_pages(pages, limit, encode_cursor))
 }
 
 async fn product_action(
@@ -136,25 +152,26 @@ pub(crate) async fn users(req: &Request, env: &Env) -> Result<Response, ApiError
             message: format!("is longer than {MAX_USER_BYTES} bytes"),
         });
     }
-    let call = DirectoryCall::Users {
-        search: search.map(identity).filter(|s| !s.is_empty()),
-        cursor: q.cursor().map(String::from),
-        limit: q.limit()?,
-    };
-    let page: Page<ActiveUser> = directory::ask(env, call).await?;
-    super::json(200, &page)
+    let search = search.map(identity).filter(|s| !s.is_empty());
+    let (cursor, limit) = (q.cursor(), q.limit()?);
+    let deny = deny(env).await?;
+    let pages: Vec<Page<ActiveUser>> = rollup::read_all(env, || RollupCall::Users {
+        search: search.clone(),
+        cursor: cursor.map(String::from),
+        limit,
+    })
+    .await?;
+    super::json(200, &merge_user_pages(pages, limit, &deny, encode_cursor))
 }
 
 pub(crate) async fn user_licenses(env: &Env, user: &str) -> Result<Response, ApiError> {
     let user = &user_param(user)?;
-    let leases: Vec<HeldLease> = directory::ask(
-        env,
-        DirectoryCall::UserLeases {
-            user: user.to_string(),
-        },
-    )
+    deny(env).await?;
+    let shards: Vec<Vec<HeldLease>> = rollup::read_all(env, || RollupCall::UserLeases {
+        user: user.to_string(),
+    })
     .await?;
-    super::json(200, &leases)
+    super::json(200, &merge_leases(shards))
 }
 
 pub(crate) async fn revoke_user_licenses(

@@ -1,60 +1,55 @@
 //! `VaultDirectory`: the license vault's one directory (a SQLite-backed Durable Object
-//! named `vault`), the home of two things.
+//! named `vault`), the authority on **the deny state**: blocked users, disconnected
+//! products, and "revoke all" marks, with a version that grows on every change.
 //!
-//! 1. **The deny state**, authoritative: blocked users, disconnected products, and
-//!    "revoke all" marks, with a version that grows on every change. A change is
-//!    written here first and published to KV ([`DENY_KEY`]); then the directory's job
-//!    pushes it to every license holding seats whose copy is older (the roll-up knows
-//!    them and which version each holds): the API call runs the job's first batch,
-//!    those holding the leases it ends first, and answers with what is still
-//!    `pending`; the alarm does the rest, retrying failures. Nothing on an app's
-//!    request calls the directory: a license holding seats uses what it was pushed (or
-//!    answered to its reports) for a bounded time, and one holding none reads the
-//!    published snapshot before it lends a seat (`tessera_engine::sync`). Deliveries are
-//!    versioned: a late one never replaces a newer state, so a block is never undone.
-//! 2. **A roll-up of who holds what**, for the vault's reads (free and allocated seats
-//!    per product, a user's leases, active users) without asking every license. License
-//!    objects `report` their holdings after each change; each report carries a `seq` and
-//!    an older one is ignored. The roll-up lags the licenses by about a quarter second.
+//! A change is written here first and published to KV ([`DENY_KEY`]); then it is
+//! delivered to every roll-up shard (`objects/rollup/`), each of which tells its
+//! licenses holding seats whose copy is older — those holding the leases the change
+//! ends first — and answers what is still `pending`; the shards' jobs do the rest, and
+//! this object's job tells again any shard that missed it. Nothing on an app's request
+//! calls the directory: a license holding seats uses what it was pushed (or answered to
+//! its reports by its shard) for a bounded time, and one holding none reads the
+//! published snapshot before it lends a seat (`tessera_engine::sync`). Deliveries are
+//! versioned: a late one never replaces a newer state, so a block is never undone.
+//!
+//! Who holds what lives in the shards; the vault's reads ask them and merge, taking
+//! blocked and disconnected from here ([`DirectoryCall::Deny`]). A directory from before
+//! the roll-up was sharded still holds its roll-up: it hands it to the shards before it
+//! answers its first call (and from its job).
 //!
 //! - `protocol.rs`: the calls, the answers, and how to ask.
-//! - `store.rs`: the tables and the roll-up's statements; `store/deny.rs`: the deny
-//!   state's, the job's bookkeeping and the call counts.
+//! - `store.rs`: the deny state's tables, the shards' versions, the call counts;
+//!   `store/legacy.rs`: the unsharded roll-up, moved once.
 //!
-//! The rules (the block cap, which licenses a change reaches, which report wins) are the
-//! engine's (`tessera_engine::vault`).
+//! The rules (the block cap, which version wins) are the engine's
+//! (`tessera_engine::vault`).
 
 pub(crate) mod protocol;
 mod store;
 
-use std::collections::BTreeSet;
+use std::cell::Cell;
+use std::collections::BTreeMap;
 
-use futures_util::StreamExt as _;
+use futures_util::future::join_all;
 use tessera_engine::api::{DirectoryStatus, VaultChange};
-use tessera_engine::vault::{PUSH_BATCH, check_block, deny_for_report};
+use tessera_engine::vault::{check_block, rollup_shard};
 use tessera_engine::{DenyState, Store as _};
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
 use self::protocol::{DENY_KEY, DirectoryCall};
 use self::store::Store;
 use crate::error::ApiError;
-use crate::objects::license::protocol::{Applied, LicenseCall, Licenses};
-use crate::objects::shell::{answer, opaque_debug, serve};
+use crate::objects::rollup::protocol::{self as rollup, Adopted, Reach, RollupCall};
+use crate::objects::shell::{alarm_in, answer, opaque_debug, serve};
 use crate::platform;
 
-/// Licenses told of a change at once.
-const FAN_OUT: usize = 16;
-/// How long one run of the job keeps pushing before it lets the alarm run it again, in
-/// milliseconds.
-const JOB_RUN_MS: u64 = 20_000;
-/// Batches one run pushes at most: each push is a subrequest, and one invocation may
-/// make about a thousand.
-const JOB_BATCHES: usize = 12;
-/// When the job runs again after a run that left licenses behind, in milliseconds
-/// (local workerd drops an alarm set for "now" from inside an alarm).
+/// When the job runs again after a run that left work, in milliseconds (local workerd
+/// drops an alarm set for "now" from inside an alarm).
 const JOB_AGAIN_MS: u64 = 1_000;
-/// When it runs again after a run in which no license took the state, in milliseconds.
+/// When it runs again after a run in which a shard was not reached, in milliseconds.
 const JOB_BACKOFF_MS: u64 = 5_000;
+/// Licenses of the unsharded roll-up moved per round.
+const LEGACY_BATCH: u64 = 256;
 
 /// The vault's directory.
 #[durable_object(alarm)]
@@ -62,6 +57,8 @@ pub struct VaultDirectory {
     state: State,
     env: Env,
     store: Store,
+    /// Whether the unsharded roll-up may still be here (checked once per load).
+    legacy: Cell<bool>,
 }
 
 opaque_debug!(VaultDirectory);
@@ -69,17 +66,24 @@ opaque_debug!(VaultDirectory);
 impl DurableObject for VaultDirectory {
     fn new(state: State, env: Env) -> Self {
         let store = Store::open(state.storage().sql());
-        VaultDirectory { state, env, store }
+        VaultDirectory {
+            state,
+            env,
+            store,
+            legacy: Cell::new(true),
+        }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        if let Err(e) = self.move_legacy().await {
+            worker::console_error!("directory: the unsharded roll-up not moved yet: {e:?}");
+        }
         serve(req, |call: DirectoryCall| self.handle(call)).await
     }
 
-    /// The job: publish and push what a change left to do.
+    /// The job: publish, and tell the shards, what a change left to do.
     async fn alarm(&self) -> worker::Result<Response> {
-        let deadline = worker::Date::now().as_millis() + JOB_RUN_MS;
-        if let Err(e) = self.job(deadline).await {
+        if let Err(e) = self.job().await {
             worker::console_error!("directory job: {e:?}");
             self.again(JOB_BACKOFF_MS).await;
         }
@@ -93,30 +97,6 @@ impl VaultDirectory {
         let store = &self.store;
         store.count_call(call.kind(), now)?;
         match call {
-            DirectoryCall::Report {
-                seq,
-                snapshot,
-                deny_version,
-            } => {
-                if store.take(seq, &snapshot)? {
-                    store.known_version(&snapshot.lid, deny_version)?;
-                }
-                let deny = store.deny_state()?;
-                let newer = deny_for_report(deny_version, deny.version).then_some(deny);
-                answer(&newer)
-            }
-            DirectoryCall::Products => answer(&store.products(now)?),
-            DirectoryCall::ProductLicenses {
-                product,
-                cursor,
-                limit,
-            } => answer(&store.product_licenses(&product, cursor.as_deref(), limit)?),
-            DirectoryCall::Users {
-                search,
-                cursor,
-                limit,
-            } => answer(&store.users(search.as_deref(), cursor.as_deref(), limit)?),
-            DirectoryCall::UserLeases { user } => answer(&store.user_leases(&user)?),
             DirectoryCall::RevokeUser { user, block, by } => {
                 if block {
                     let (blocked, already) = store.blocked(&user)?;
@@ -124,30 +104,28 @@ impl VaultDirectory {
                     store.block(&user, now, &by)?;
                 }
                 store.mark_revoked(&user, now)?;
-                let affected = store.holding_user(&user)?;
-                answer(&self.change(now, affected).await?)
+                answer(&self.change(now, Reach::User(user)).await?)
             }
             DirectoryCall::Unblock { user } => {
                 store.unblock(&user)?;
-                answer(&self.change(now, BTreeSet::new()).await?)
+                answer(&self.change(now, Reach::Nobody).await?)
             }
             DirectoryCall::Disconnect { product, by } => {
                 store.disconnect(&product, now, &by)?;
-                let affected = store.holding_product(&product)?;
-                answer(&self.change(now, affected).await?)
+                answer(&self.change(now, Reach::Product(product)).await?)
             }
             DirectoryCall::Connect { product } => {
                 store.connect(&product)?;
-                answer(&self.change(now, BTreeSet::new()).await?)
+                answer(&self.change(now, Reach::Nobody).await?)
             }
             DirectoryCall::Blocks => answer(&store.blocks()?),
             DirectoryCall::Disconnected => answer(&store.disconnected()?),
+            DirectoryCall::Deny => answer(&store.deny_state()?),
             DirectoryCall::Status => {
                 let (published_version, deny_version) = store.published()?;
                 answer(&DirectoryStatus {
                     deny_version,
                     published_version,
-                    behind: store.behind_count(deny_version)?,
                     ..store.calls()?
                 })
             }
@@ -155,19 +133,46 @@ impl VaultDirectory {
     }
 
     /// After a change of the deny state (already written): bump its version, publish
-    /// it, and run the job's first batch — the licenses holding leases it ends
-    /// (`affected`) first — before the API answers; the alarm does the rest.
-    async fn change(&self, now: u64, affected: BTreeSet<String>) -> Result<VaultChange, ApiError> {
+    /// it, and deliver it to every shard — each tells the licenses holding the leases it
+    /// ends (`first`) and a batch more before the API answers; their jobs do the rest.
+    async fn change(&self, now: u64, first: Reach) -> Result<VaultChange, ApiError> {
         let deny = self.store.next_version(now)?;
         self.publish(&deny).await;
+        let shards = self.store.shards_behind(deny.version)?;
+        let outcome = self.deliver(&deny, shards, &first).await?;
+        let unpublished = self.store.published()?.0 < deny.version;
+        if unpublished || !self.store.shards_behind(deny.version)?.is_empty() {
+            self.again(JOB_AGAIN_MS).await;
+        }
+        Ok(outcome)
+    }
+
+    /// Deliver `deny` to `shards` at once, recording which took it; what they reached,
+    /// summed (a shard not reached counts as unreachable: the job tells it again).
+    async fn deliver(
+        &self,
+        deny: &DenyState,
+        shards: Vec<u32>,
+        first: &Reach,
+    ) -> Result<VaultChange, ApiError> {
+        let call = |_| RollupCall::Deliver {
+            deny: deny.clone(),
+            first: first.clone(),
+        };
         let mut outcome = VaultChange::default();
-        let mut batch = affected;
-        let room = PUSH_BATCH.saturating_sub(batch.len());
-        batch.extend(self.store.behind(deny.version, now, room)?);
-        self.push(&deny, batch, &mut outcome).await?;
-        outcome.pending = self.store.behind_count(deny.version)?;
-        if outcome.pending > 0 || self.store.published()?.0 < deny.version {
-            self.again(0).await;
+        for (shard, answer) in rollup::ask_each::<VaultChange>(&self.env, shards, call).await {
+            match answer {
+                Ok(reached) => {
+                    outcome.add(&reached);
+                    self.store.shard_told(shard, deny.version)?;
+                }
+                Err(e) => {
+                    worker::console_warn!(
+                        "roll-up shard {shard} did not take the deny state: {e:?}"
+                    );
+                    outcome.unreachable += 1;
+                }
+            }
         }
         Ok(outcome)
     }
@@ -189,65 +194,19 @@ impl VaultDirectory {
         }
     }
 
-    /// Push `deny` to `lids`, 16 at a time, recording which version each took.
-    async fn push(
-        &self,
-        deny: &DenyState,
-        lids: BTreeSet<String>,
-        outcome: &mut VaultChange,
-    ) -> Result<(), ApiError> {
-        let licenses = Licenses::new(&self.env);
-        let mut answers = futures_util::stream::iter(lids.into_iter().map(|lid| {
-            let licenses = &licenses;
-            let deny = deny.clone();
-            async move {
-                let answer: Result<Applied, ApiError> =
-                    licenses.ask(&lid, LicenseCall::Apply { deny }).await;
-                (lid, answer)
-            }
-        }))
-        .buffer_unordered(FAN_OUT);
-        while let Some((lid, answer)) = answers.next().await {
-            match answer {
-                Ok(applied) => {
-                    outcome.licenses += 1;
-                    outcome.ended += applied.ended;
-                    self.store.take(applied.seq, &applied.snapshot)?;
-                    self.store.known_version(&lid, applied.version)?;
-                }
-                Err(e) => {
-                    worker::console_warn!("license {lid} did not take the deny state now: {e:?}");
-                    outcome.unreachable += 1;
-                    let after = platform::now() + JOB_BACKOFF_MS / 1000;
-                    self.store.push_failed(&lid, after)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// One run of the job: publish the state if it is not, then push it to every
-    /// license holding seats that is behind, until none is or `deadline` (epoch ms).
-    async fn job(&self, deadline: u64) -> Result<(), ApiError> {
+    /// One run of the job: move what is left of the unsharded roll-up, publish the
+    /// state if it is not, and tell the shards that missed it.
+    async fn job(&self) -> Result<(), ApiError> {
+        self.move_legacy().await?;
         let deny = self.store.deny_state()?;
         if self.store.published()?.0 < deny.version {
             self.publish(&deny).await;
         }
-        for run in 1.. {
-            let batch = self
-                .store
-                .behind(deny.version, platform::now(), PUSH_BATCH)?;
-            if batch.is_empty() {
-                break;
-            }
-            self.push(&deny, batch, &mut VaultChange::default()).await?;
-            if run == JOB_BATCHES || worker::Date::now().as_millis() >= deadline {
-                self.again(JOB_AGAIN_MS).await;
-                return Ok(());
-            }
+        let behind = self.store.shards_behind(deny.version)?;
+        if !behind.is_empty() {
+            self.deliver(&deny, behind, &Reach::Nobody).await?;
         }
-        // Left: licenses waiting after a failed push, or an unpublished state.
-        if self.store.behind_count(deny.version)? > 0 {
+        if !self.store.shards_behind(deny.version)?.is_empty() {
             self.again(JOB_BACKOFF_MS).await;
         } else if self.store.published()?.0 < deny.version {
             self.again(JOB_AGAIN_MS).await;
@@ -255,17 +214,42 @@ impl VaultDirectory {
         Ok(())
     }
 
+    /// Hand the roll-up this directory kept before it was sharded to the shards, a
+    /// batch at a time (each license to its shard, which keeps the newer of that and any
+    /// report it already took), and drop it when empty. Once per load when there is none.
+    async fn move_legacy(&self) -> Result<(), ApiError> {
+        if !self.legacy.get() {
+            return Ok(());
+        }
+        if !self.store.has_legacy()? {
+            self.legacy.set(false);
+            return Ok(());
+        }
+        loop {
+            let batch = self.store.legacy_batch(LEGACY_BATCH)?;
+            if batch.is_empty() {
+                self.store.drop_legacy()?;
+                self.legacy.set(false);
+                return Ok(());
+            }
+            let lids: Vec<String> = batch.iter().map(|a| a.snapshot.lid.clone()).collect();
+            let mut per_shard: BTreeMap<u32, Vec<Adopted>> = BTreeMap::new();
+            for adopted in batch {
+                let shard = rollup_shard(&adopted.snapshot.lid);
+                per_shard.entry(shard).or_default().push(adopted);
+            }
+            let env = &self.env;
+            let answers = join_all(per_shard.into_iter().map(|(shard, licenses)| async move {
+                rollup::ask::<()>(env, shard, &RollupCall::Adopt { licenses }).await
+            }))
+            .await;
+            answers.into_iter().collect::<Result<Vec<()>, ApiError>>()?;
+            self.store.forget_legacy(&lids)?;
+        }
+    }
+
     /// Run the job `delay_ms` from now (at least a second: see [`JOB_AGAIN_MS`]).
     async fn again(&self, delay_ms: u64) {
-        let at = worker::Date::now().as_millis() + delay_ms.max(JOB_AGAIN_MS);
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
-        if let Err(e) = self
-            .state
-            .storage()
-            .set_alarm(worker::ScheduledTime::new(date))
-            .await
-        {
-            worker::console_error!("directory job not scheduled: {e}");
-        }
+        alarm_in(&self.state, delay_ms.max(JOB_AGAIN_MS), "directory job").await;
     }
 }

@@ -2,7 +2,6 @@
 //! part of `directory/` other rooms import.
 
 use serde::{Deserialize, Serialize};
-use tessera_engine::{DenyState, PoolSnapshot};
 use worker::Env;
 
 use crate::error::ApiError;
@@ -21,30 +20,6 @@ pub(crate) const DENY_KEY: &str = "vault:deny";
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub(crate) enum DirectoryCall {
-    /// A license's holdings, and the version of its deny state. `Option<DenyState>`:
-    /// the directory's, when the license's is older.
-    Report {
-        seq: u64,
-        snapshot: PoolSnapshot,
-        #[serde(default)]
-        deny_version: u64,
-    },
-    /// Free and allocated seats per product. `Vec<ProductSeats>`.
-    Products,
-    /// Per license, the seats of one product. `Page<LicenseSeats>`.
-    ProductLicenses {
-        product: String,
-        cursor: Option<String>,
-        limit: u32,
-    },
-    /// Users holding seats. `Page<ActiveUser>`.
-    Users {
-        search: Option<String>,
-        cursor: Option<String>,
-        limit: u32,
-    },
-    /// Every lease a user holds. `Vec<HeldLease>`.
-    UserLeases { user: String },
     /// End a user's leases (and block them). `VaultChange`.
     RevokeUser {
         user: String,
@@ -61,7 +36,9 @@ pub(crate) enum DirectoryCall {
     Blocks,
     /// Disconnected products. `Vec<DisconnectedView>`.
     Disconnected,
-    /// The directory at work. `DirectoryStatus`.
+    /// The deny state that stands, for the vault's reads to merge. `DenyState`.
+    Deny,
+    /// The directory at work (without its shards'). `DirectoryStatus`.
     Status,
 }
 
@@ -69,17 +46,13 @@ impl DirectoryCall {
     /// The call's kind, as the status counts it.
     pub(crate) fn kind(&self) -> &'static str {
         match self {
-            DirectoryCall::Report { .. } => "report",
-            DirectoryCall::Products => "products",
-            DirectoryCall::ProductLicenses { .. } => "product_licenses",
-            DirectoryCall::Users { .. } => "users",
-            DirectoryCall::UserLeases { .. } => "user_leases",
             DirectoryCall::RevokeUser { .. } => "revoke_user",
             DirectoryCall::Unblock { .. } => "unblock",
             DirectoryCall::Disconnect { .. } => "disconnect",
             DirectoryCall::Connect { .. } => "connect",
             DirectoryCall::Blocks => "blocks",
             DirectoryCall::Disconnected => "disconnected",
+            DirectoryCall::Deny => "deny",
             DirectoryCall::Status => "status",
         }
     }
@@ -91,20 +64,4 @@ pub(crate) async fn ask<T: for<'de> Deserialize<'de>>(
     message: DirectoryCall,
 ) -> Result<T, ApiError> {
     shell::ask(env, BINDING, NAME, &message).await
-}
-
-/// A license object's report of its holdings and of its deny state's version: the
-/// newer state, if the directory has one.
-pub(crate) async fn report(
-    env: &Env,
-    seq: u64,
-    snapshot: PoolSnapshot,
-    deny_version: u64,
-) -> Result<Option<DenyState>, ApiError> {
-    let call = DirectoryCall::Report {
-        seq,
-        snapshot,
-        deny_version,
-    };
-    ask(env, call).await
 }

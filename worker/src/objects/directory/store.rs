@@ -1,124 +1,39 @@
-//! The directory's SQL: the deny state it is the authority on, and the roll-up of who
-//! holds what that licenses report.
+//! The directory's SQL: the deny state it is the authority on (blocks, disconnected
+//! products and "revoke all" marks, with their version), the version published to KV,
+//! the version each roll-up shard was told, and the count of calls served.
 //!
-//! Tables: `licenses` (one row per license: terms, revoked, the last `seq`, the deny
-//! version it holds, when a failed push is tried again), `coverage` (license × product),
-//! `holdings` (one row per lease), `blocks`, `disconnected`, `revoked_before`, `meta`
-//! (the deny version, the published version, call counts). The deny state and its
-//! delivery are `store/deny.rs`'s; the roll-up is here. Every function is synchronous:
-//! the shell's check-and-write runs as one.
+//! Tables: `blocks`, `disconnected`, `revoked_before`, `meta` (the deny version, the
+//! published version, call counts), `shards` (the version each shard holds). The
+//! roll-up the directory kept before it was sharded is `store/legacy.rs`'s, read once to
+//! move it. Every function is synchronous: the shell's check-and-write runs as one.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
-use tessera_engine::api::{ActiveUser, HeldLease, LicenseSeats, Page, ProductSeats};
-use tessera_engine::vault::{free_seats, report_is_current};
-use tessera_engine::{Holding, PoolSnapshot};
-use worker::{SqlStorage, SqlStorageValue};
+use tessera_engine::DenyState;
+use tessera_engine::api::{BlockView, DirectoryStatus, DisconnectedView};
+use tessera_engine::vault::{ROLLUP_SHARDS, revoke_marks_expire_before};
+use worker::SqlStorage;
 
-mod deny;
+mod legacy;
 
 use crate::error::ApiError;
-use crate::objects::license::protocol::held;
 use crate::objects::shell::sql::{count, int, rows, run, text};
-use crate::objects::shell::{add_column, create_schema, json, parse};
+use crate::objects::shell::{calls, create_schema};
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS licenses (
-  lid TEXT PRIMARY KEY, company TEXT NOT NULL, seats INTEGER NOT NULL, ends_at INTEGER NOT NULL,
-  revoked INTEGER NOT NULL, seq INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS coverage (product TEXT NOT NULL, lid TEXT NOT NULL, PRIMARY KEY (product, lid));
-CREATE TABLE IF NOT EXISTS holdings (
-  lease TEXT PRIMARY KEY, lid TEXT NOT NULL, product TEXT NOT NULL, user TEXT NOT NULL,
-  hosts TEXT NOT NULL, since INTEGER NOT NULL, expires_at INTEGER NOT NULL, overage INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS holdings_by_user ON holdings (user);
-CREATE INDEX IF NOT EXISTS holdings_by_lid ON holdings (lid);
-CREATE INDEX IF NOT EXISTS holdings_by_product ON holdings (product, lid);
 CREATE TABLE IF NOT EXISTS blocks (user TEXT PRIMARY KEY, at INTEGER NOT NULL, by TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS disconnected (product TEXT PRIMARY KEY, at INTEGER NOT NULL, by TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS revoked_before (user TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS shards (shard INTEGER PRIMARY KEY, version INTEGER NOT NULL);
 ";
-
-/// The roll-up's license table as the first versions spelled it: renamed once, kept.
-const RENAME_OLD_SPELLING: &str = "
-ALTER TABLE licences RENAME TO licenses;
-DROP INDEX IF EXISTS licences_fresh;
-";
-
-#[derive(Deserialize)]
-struct LidRow {
-    lid: String,
-}
 
 #[derive(Deserialize)]
 struct ByRow {
     name: String,
     at: u64,
     by: String,
-}
-
-#[derive(Deserialize)]
-struct HoldingRow {
-    lease: String,
-    lid: String,
-    company: String,
-    product: String,
-    user: String,
-    hosts: String,
-    installations: String,
-    since: u64,
-    expires_at: u64,
-    overage: u64,
-}
-
-impl HoldingRow {
-    fn view(self) -> HeldLease {
-        let hosts: Vec<String> = serde_json::from_str(&self.hosts).unwrap_or_default();
-        let installations: Vec<String> =
-            serde_json::from_str(&self.installations).unwrap_or_default();
-        let holding = Holding {
-            lease: self.lease,
-            product: self.product,
-            user: self.user,
-            hosts,
-            installations,
-            since: self.since,
-            expires_at: self.expires_at,
-            overage: self.overage != 0,
-        };
-        held(&self.lid, &self.company, holding)
-    }
-}
-
-/// An opaque page cursor: the last key of the previous page, base64url.
-fn decode_cursor(cursor: Option<&str>) -> String {
-    cursor
-        .and_then(|c| URL_SAFE_NO_PAD.decode(c).ok())
-        .and_then(|b| String::from_utf8(b).ok())
-        .unwrap_or_default()
-}
-
-fn encode_cursor(key: &str) -> String {
-    URL_SAFE_NO_PAD.encode(key)
-}
-
-/// `%`, `_` and `\` taken literally in a LIKE pattern.
-fn like_literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('%');
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
 }
 
 /// The directory's storage.
@@ -128,267 +43,183 @@ pub(super) struct Store {
 
 impl Store {
     pub(super) fn open(sql: SqlStorage) -> Store {
-        let old = count(
-            &sql,
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'licences'",
-            vec![],
-        );
-        if old.is_ok_and(|n| n > 0)
-            && let Err(e) = sql.exec(RENAME_OLD_SPELLING, None)
-        {
-            worker::console_error!("directory: renaming the licenses table: {e}");
-        }
         create_schema(&sql, SCHEMA, "directory");
-        // Columns the roll-up gained after its first version.
-        add_column(
-            &sql,
-            "licenses",
-            "max_sessions",
-            "INTEGER NOT NULL DEFAULT 0",
-        );
-        add_column(
-            &sql,
-            "holdings",
-            "installations",
-            "TEXT NOT NULL DEFAULT '[]'",
-        );
-        // The deny state's version each license is known to hold (a report said so, or
-        // a push was taken). Roll-ups from before it have an unused `fresh_until`.
-        add_column(
-            &sql,
-            "licenses",
-            "known_version",
-            "INTEGER NOT NULL DEFAULT 0",
-        );
-        // Not pushed to again before then, after a failed push (Unix seconds).
-        add_column(&sql, "licenses", "push_after", "INTEGER NOT NULL DEFAULT 0");
         Store { sql }
-    }
-
-    fn lids(&self, query: &str, args: Vec<SqlStorageValue>) -> Result<BTreeSet<String>, ApiError> {
-        Ok(rows::<LidRow>(&self.sql, query, args)?
-            .into_iter()
-            .map(|r| r.lid)
-            .collect())
     }
 
     fn named(&self, query: &str) -> Result<Vec<ByRow>, ApiError> {
         rows(&self.sql, query, vec![])
     }
 
-    /// Take a license's report, unless a newer one is already here (then `false`).
-    pub(super) fn take(&self, seq: u64, s: &PoolSnapshot) -> Result<bool, ApiError> {
-        #[derive(Deserialize)]
-        struct SeqRow {
-            seq: u64,
-        }
-        let stored = rows::<SeqRow>(
-            &self.sql,
-            "SELECT seq FROM licenses WHERE lid = ?",
-            vec![text(&s.lid)],
-        )?;
-        if !report_is_current(stored.first().map(|r| r.seq), seq) {
-            return Ok(false);
-        }
-        // `revoked` only ever goes from 0 to 1, whatever order reports arrive in.
-        run(
-            &self.sql,
-            "INSERT INTO licenses (lid, company, seats, ends_at, revoked, seq, max_sessions)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (lid) DO UPDATE SET company = excluded.company, seats = excluded.seats,
-               ends_at = excluded.ends_at, revoked = MAX(revoked, excluded.revoked), seq = excluded.seq,
-               max_sessions = excluded.max_sessions",
-            vec![
-                text(&s.lid),
-                text(&s.company),
-                int(u64::from(s.seats)),
-                int(s.ends_at),
-                int(u64::from(s.revoked)),
-                int(seq),
-                int(u64::from(s.max_sessions)),
-            ],
-        )?;
-        run(
-            &self.sql,
-            "DELETE FROM coverage WHERE lid = ?",
-            vec![text(&s.lid)],
-        )?;
-        for product in &s.products {
-            run(
-                &self.sql,
-                "INSERT OR IGNORE INTO coverage (product, lid) VALUES (?, ?)",
-                vec![text(product), text(&s.lid)],
-            )?;
-        }
-        run(
-            &self.sql,
-            "DELETE FROM holdings WHERE lid = ?",
-            vec![text(&s.lid)],
-        )?;
-        for h in &s.holdings {
-            run(
-                &self.sql,
-                "INSERT OR REPLACE INTO holdings
-                   (lease, lid, product, user, hosts, installations, since, expires_at, overage)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                vec![
-                    text(&h.lease),
-                    text(&s.lid),
-                    text(&h.product),
-                    text(&h.user),
-                    text(&json(&h.hosts)?),
-                    text(&json(&h.installations)?),
-                    int(h.since),
-                    int(h.expires_at),
-                    int(u64::from(h.overage)),
-                ],
-            )?;
-        }
-        Ok(true)
+    /// Count a call of `kind` (see [`calls`]).
+    pub(super) fn count_call(&self, kind: &str, now: u64) -> Result<(), ApiError> {
+        calls::count(&self.sql, kind, now)
     }
 
-    pub(super) fn products(&self, now: u64) -> Result<Vec<ProductSeats>, ApiError> {
+    /// The calls served by kind, and since when.
+    pub(super) fn calls(&self) -> Result<DirectoryStatus, ApiError> {
+        calls::served(&self.sql)
+    }
+
+    /// Shard `shard` holds version `version` of the deny state.
+    pub(super) fn shard_told(&self, shard: u32, version: u64) -> Result<(), ApiError> {
+        run(
+            &self.sql,
+            "INSERT INTO shards (shard, version) VALUES (?, ?)
+             ON CONFLICT (shard) DO UPDATE SET version = MAX(version, excluded.version)",
+            vec![int(u64::from(shard)), int(version)],
+        )
+    }
+
+    /// The shards not yet told version `version`.
+    pub(super) fn shards_behind(&self, version: u64) -> Result<Vec<u32>, ApiError> {
         #[derive(Deserialize)]
         struct Row {
-            product: String,
-            seats: u64,
-            licenses: u64,
-            allocated: u64,
-            overage: u64,
-            disconnected: u64,
+            shard: u32,
+            version: u64,
         }
-        let found: Vec<Row> = rows(
+        let told: BTreeMap<u32, u64> =
+            rows::<Row>(&self.sql, "SELECT shard, version FROM shards", vec![])?
+                .into_iter()
+                .map(|r| (r.shard, r.version))
+                .collect();
+        Ok((0..ROLLUP_SHARDS)
+            .filter(|shard| told.get(shard).copied().unwrap_or(0) < version)
+            .collect())
+    }
+
+    /// The version of the deny state published to KV, and the directory's.
+    pub(super) fn published(&self) -> Result<(u64, u64), ApiError> {
+        let read = |key: &str| {
+            count(
+                &self.sql,
+                "SELECT value AS n FROM meta WHERE key = ?",
+                vec![text(key)],
+            )
+        };
+        Ok((read("published_version")?, read("deny_version")?))
+    }
+
+    /// Version `version` of the deny state is published.
+    pub(super) fn set_published(&self, version: u64) -> Result<(), ApiError> {
+        run(
             &self.sql,
-            "WITH products AS (SELECT product FROM coverage UNION SELECT product FROM holdings
-                               UNION SELECT product FROM disconnected),
-                  live AS (SELECT c.product, l.seats FROM coverage c JOIN licenses l ON l.lid = c.lid
-                           WHERE l.revoked = 0 AND l.ends_at > ?),
-                  held AS (SELECT product, COUNT(*) AS n, SUM(overage) AS o FROM holdings GROUP BY product)
-             SELECT p.product,
-                    COALESCE((SELECT SUM(seats) FROM live WHERE live.product = p.product), 0) AS seats,
-                    (SELECT COUNT(*) FROM live WHERE live.product = p.product) AS licenses,
-                    COALESCE(held.n, 0) AS allocated, COALESCE(held.o, 0) AS overage,
-                    EXISTS (SELECT 1 FROM disconnected d WHERE d.product = p.product) AS disconnected
-             FROM products p LEFT JOIN held ON held.product = p.product
-             ORDER BY p.product",
-            vec![int(now)],
+            "INSERT INTO meta (key, value) VALUES ('published_version', ?)
+             ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
+            vec![int(version)],
+        )
+    }
+
+    /// How many users are blocked, and whether `user` is one of them.
+    pub(super) fn blocked(&self, user: &str) -> Result<(u64, bool), ApiError> {
+        let total = count(&self.sql, "SELECT COUNT(*) AS n FROM blocks", vec![])?;
+        let this = count(
+            &self.sql,
+            "SELECT COUNT(*) AS n FROM blocks WHERE user = ?",
+            vec![text(user)],
         )?;
-        Ok(found
+        Ok((total, this > 0))
+    }
+
+    pub(super) fn block(&self, user: &str, now: u64, by: &str) -> Result<(), ApiError> {
+        run(
+            &self.sql,
+            "INSERT OR IGNORE INTO blocks (user, at, by) VALUES (?, ?, ?)",
+            vec![text(user), int(now), text(by)],
+        )
+    }
+
+    pub(super) fn unblock(&self, user: &str) -> Result<(), ApiError> {
+        run(
+            &self.sql,
+            "DELETE FROM blocks WHERE user = ?",
+            vec![text(user)],
+        )
+    }
+
+    /// "Revoke all" of `user`'s leases that began at or before `now`.
+    pub(super) fn mark_revoked(&self, user: &str, now: u64) -> Result<(), ApiError> {
+        run(
+            &self.sql,
+            "INSERT OR REPLACE INTO revoked_before (user, at) VALUES (?, ?)",
+            vec![text(user), int(now)],
+        )
+    }
+
+    pub(super) fn disconnect(&self, product: &str, now: u64, by: &str) -> Result<(), ApiError> {
+        run(
+            &self.sql,
+            "INSERT OR IGNORE INTO disconnected (product, at, by) VALUES (?, ?, ?)",
+            vec![text(product), int(now), text(by)],
+        )
+    }
+
+    pub(super) fn connect(&self, product: &str) -> Result<(), ApiError> {
+        run(
+            &self.sql,
+            "DELETE FROM disconnected WHERE product = ?",
+            vec![text(product)],
+        )
+    }
+
+    /// After a change of the deny state: drop the "revoke all" marks that no longer
+    /// matter at `now`, bump the version, and read the state that stands.
+    pub(super) fn next_version(&self, now: u64) -> Result<DenyState, ApiError> {
+        run(
+            &self.sql,
+            "DELETE FROM revoked_before WHERE at < ?",
+            vec![int(revoke_marks_expire_before(now))],
+        )?;
+        run(
+            &self.sql,
+            "INSERT INTO meta (key, value) VALUES ('deny_version', 1)
+             ON CONFLICT (key) DO UPDATE SET value = value + 1",
+            vec![],
+        )?;
+        self.deny_state()
+    }
+
+    pub(super) fn deny_state(&self) -> Result<DenyState, ApiError> {
+        let version = count(
+            &self.sql,
+            "SELECT value AS n FROM meta WHERE key = 'deny_version'",
+            vec![],
+        )?;
+        let blocked = self.named("SELECT user AS name, at, by FROM blocks")?;
+        let disconnected = self.named("SELECT product AS name, at, by FROM disconnected")?;
+        let revoked = self.named("SELECT user AS name, at, '' AS by FROM revoked_before")?;
+        Ok(DenyState {
+            version,
+            blocked: blocked.into_iter().map(|r| r.name).collect(),
+            disconnected: disconnected.into_iter().map(|r| r.name).collect(),
+            revoked_before: revoked
+                .into_iter()
+                .map(|r| (r.name, r.at))
+                .collect::<BTreeMap<_, _>>(),
+        })
+    }
+
+    pub(super) fn blocks(&self) -> Result<Vec<BlockView>, ApiError> {
+        Ok(self
+            .named("SELECT user AS name, at, by FROM blocks ORDER BY user")?
             .into_iter()
-            .map(|r| ProductSeats {
-                free: free_seats(r.seats, r.allocated, r.overage),
-                product: r.product,
-                seats: r.seats,
-                allocated: r.allocated,
-                overage: r.overage,
-                licenses: r.licenses,
-                connected: r.disconnected == 0,
+            .map(|r| BlockView {
+                user: r.name,
+                at: r.at,
+                by: r.by,
             })
             .collect())
     }
 
-    pub(super) fn product_licenses(
-        &self,
-        product: &str,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Page<LicenseSeats>, ApiError> {
-        #[derive(Deserialize)]
-        struct Row {
-            lid: String,
-            company: String,
-            seats: u64,
-            ends_at: u64,
-            revoked: u64,
-            allocated: u64,
-            max_sessions: u32,
-        }
-        let limit = u64::from(limit.clamp(1, 1000));
-        let found: Vec<Row> = rows(
-            &self.sql,
-            "SELECT l.lid, l.company, l.seats, l.ends_at, l.revoked, l.max_sessions,
-                    (SELECT COUNT(*) FROM holdings h WHERE h.lid = l.lid AND h.product = c.product) AS allocated
-             FROM coverage c JOIN licenses l ON l.lid = c.lid
-             WHERE c.product = ? AND l.lid > ? ORDER BY l.lid LIMIT ?",
-            vec![text(product), text(&decode_cursor(cursor)), int(limit + 1)],
-        )?;
-        let more = found.len() as u64 > limit;
-        let items: Vec<LicenseSeats> = found
+    pub(super) fn disconnected(&self) -> Result<Vec<DisconnectedView>, ApiError> {
+        Ok(self
+            .named("SELECT product AS name, at, by FROM disconnected ORDER BY product")?
             .into_iter()
-            .take(limit as usize)
-            .map(|r| LicenseSeats {
-                free: free_seats(r.seats, r.allocated, 0),
-                product: product.to_string(),
-                lid: r.lid,
-                company: r.company,
-                seats: r.seats,
-                allocated: r.allocated,
-                revoked: r.revoked != 0,
-                ends_at: r.ends_at,
-                max_sessions: r.max_sessions,
+            .map(|r| DisconnectedView {
+                product: r.name,
+                at: r.at,
+                by: r.by,
             })
-            .collect();
-        let next_cursor = more
-            .then(|| items.last().map(|r| encode_cursor(&r.lid)))
-            .flatten();
-        Ok(Page { items, next_cursor })
-    }
-
-    pub(super) fn users(
-        &self,
-        search: Option<&str>,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<Page<ActiveUser>, ApiError> {
-        #[derive(Deserialize)]
-        struct Row {
-            user: String,
-            leases: u64,
-            products: String,
-            blocked: u64,
-        }
-        let limit = u64::from(limit.clamp(1, 1000));
-        let found: Vec<Row> = rows(
-            &self.sql,
-            "SELECT h.user, COUNT(*) AS leases, json_group_array(DISTINCT h.product) AS products,
-                    EXISTS (SELECT 1 FROM blocks b WHERE b.user = h.user) AS blocked
-             FROM holdings h WHERE h.user > ? AND h.user LIKE ? ESCAPE '\\'
-             GROUP BY h.user ORDER BY h.user LIMIT ?",
-            vec![
-                text(&decode_cursor(cursor)),
-                text(&like_literal(search.unwrap_or(""))),
-                int(limit + 1),
-            ],
-        )?;
-        let more = found.len() as u64 > limit;
-        let items = found
-            .into_iter()
-            .take(limit as usize)
-            .map(|r| {
-                Ok(ActiveUser {
-                    products: parse("user's products", &r.products)?,
-                    user: r.user,
-                    leases: r.leases,
-                    blocked: r.blocked != 0,
-                })
-            })
-            .collect::<Result<Vec<_>, ApiError>>()?;
-        let next_cursor = more
-            .then(|| items.last().map(|u| encode_cursor(&u.user)))
-            .flatten();
-        Ok(Page { items, next_cursor })
-    }
-
-    pub(super) fn user_leases(&self, user: &str) -> Result<Vec<HeldLease>, ApiError> {
-        let found: Vec<HoldingRow> = rows(
-            &self.sql,
-            "SELECT h.lease, h.lid, COALESCE(l.company, '') AS company, h.product, h.user, h.hosts,
-                    h.installations,
-                    h.since, h.expires_at, h.overage
-             FROM holdings h LEFT JOIN licenses l ON l.lid = h.lid
-             WHERE h.user = ? ORDER BY h.since, h.lease",
-            vec![text(user)],
-        )?;
-        Ok(found.into_iter().map(HoldingRow::view).collect())
+            .collect())
     }
 }

@@ -5,7 +5,7 @@
 //! memory), asks the engine, writes exactly the engine's [`Changes`] with synchronous
 //! SQL (`store.rs`; no `.await` between deciding and writing, so one request's
 //! check-and-write commits as one), and does what the engine's [`LicenseSync`] schedules:
-//! set the alarm, report who holds what to the vault's directory, pull the deny state,
+//! set the alarm, report who holds what to its roll-up shard, read the deny state,
 //! hand seat events over to the event store. Two requests can never both take the last
 //! seat: the decision and the write happen in one synchronous run.
 //!
@@ -21,13 +21,13 @@
 //! failed one is retried with backoff and nothing unshipped is ever pruned.
 //!
 //! The alarm also expires sessions when their time comes (the seat frees itself with no
-//! request to the license) and reports to the directory; every request expires what is
+//! request to the license) and reports to its roll-up shard; every request expires what is
 //! due first too (alarms are at least once, and local workerd drops some). Before a
 //! checkout or heartbeat, the object makes sure its copy of the vault's deny state is
 //! fresh by the engine's rule, reading the directory's published snapshot (KV) when it
-//! is not — never calling the directory on an app's request. The directory pushes every
-//! change to the objects holding seats and answers each report with a newer state, so
-//! a block applies where seats are in use without any app request asking.
+//! is not — never calling the directory on an app's request. The roll-up's shards push
+//! every change to the objects holding seats and answer each report with a newer state,
+//! so a block applies where seats are in use without any app request asking.
 
 pub(crate) mod protocol;
 mod store;
@@ -48,6 +48,7 @@ use self::store::Store;
 use self::views::{outbox_batch, pool_view};
 use crate::error::{ApiError, Gone};
 use crate::objects::directory::protocol as directory;
+use crate::objects::rollup::protocol as rollup;
 use crate::objects::shell::{answer, opaque_debug, serve};
 use crate::platform;
 use crate::proof::Seen;
@@ -272,8 +273,8 @@ impl LicenseObject {
                         .filter(|e| e.kind == SeatEventKind::Revoked)
                         .count() as u64
                 })?;
-                // Pushed by the directory, which pushes every change while this license
-                // holds seats.
+                // Pushed by its roll-up shard, which pushes every change while this
+                // license holds seats.
                 self.with_mut(|l| l.sync.deny_delivered(now))?;
                 let (seq, snapshot, version) =
                     self.with(|l| (l.sync.seq(), l.pool.snapshot(), l.pool.deny().version))?;
@@ -441,7 +442,7 @@ impl LicenseObject {
         Ok(())
     }
 
-    /// The alarm: expire what is due, report to the directory, hand events over, prune
+    /// The alarm: expire what is due, report to the roll-up, hand events over, prune
     /// the log, and set the next alarm.
     async fn wake(&self) -> Result<(), ApiError> {
         let now = platform::now();
@@ -501,12 +502,12 @@ impl LicenseObject {
         Ok(())
     }
 
-    /// Report who holds what, and the deny state's version, to the directory; take the
-    /// newer state it answers with. On failure, the alarm retries.
+    /// Report who holds what, and the deny state's version, to the license's roll-up
+    /// shard; take the newer state it answers with. On failure, the alarm retries.
     async fn report(&self) -> Result<(), ApiError> {
         let (seq, snapshot, version) =
             self.with(|l| (l.sync.seq(), l.pool.snapshot(), l.pool.deny().version))?;
-        match directory::report(&self.env, seq, snapshot, version).await {
+        match rollup::report(&self.env, seq, snapshot, version).await {
             Ok(newer) => {
                 if let Some(deny) = newer {
                     let now = platform::now();
@@ -519,7 +520,7 @@ impl LicenseObject {
                     .mark_reported(self.with(|l| l.sync.reported_seq())?)
             }
             Err(e) => {
-                worker::console_warn!("license report to the directory failed: {e:?}");
+                worker::console_warn!("license report to its roll-up shard failed: {e:?}");
                 self.with_mut(|l| l.sync.report_failed())
             }
         }

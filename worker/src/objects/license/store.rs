@@ -103,7 +103,7 @@ pub(super) struct Loaded {
     pub(super) seq: u64,
     /// The `seq` of the last change of who holds what (not a later expiry alone).
     pub(super) membership: u64,
-    /// The last `seq` the directory acknowledged, and when (epoch ms).
+    /// The last `seq` the roll-up acknowledged, and when (epoch ms).
     pub(super) reported: (u64, u64),
     pub(super) shipped: u64,
     pub(super) event_seq: u64,
@@ -384,12 +384,12 @@ impl Store {
         )
     }
 
-    /// The event store took every event up to `last`.
-    /// The directory acknowledged the holdings as of `seq` at `at` (epoch ms).
+    /// The roll-up acknowledged the holdings as of `seq` at `at` (epoch ms).
     pub(super) fn mark_reported(&self, reported: (u64, u64)) -> Result<(), ApiError> {
         self.set_meta("reported", &json(&reported)?)
     }
 
+    /// The event store took every event up to `last`.
     pub(super) fn mark_shipped(&self, last: u64) -> Result<(), ApiError> {
         self.set_meta("shipped", &last.to_string())
     }
