@@ -32,9 +32,10 @@
 //!   vault's [`DenyState`], [`SeatEvent`]s, [`Changes`]); `pool.rs` the decisions of one
 //!   license's [`Pool`] (checkout, heartbeat, release, expiry, revocation, deny state);
 //!   `sync.rs` the schedule of a license's object ([`LicenseSync`]): when to wake, when
-//!   to report to the directory, how long its copy of the deny state stays fresh, when
+//!   to report to the roll-up, how long its copy of the deny state stays fresh, when
 //!   to hand events over and how far to back off; `vault.rs` the vault directory's rules
-//!   (the block cap, which licenses a change reaches, which report wins).
+//!   (the block cap, which roll-up shard keeps a license, which report wins);
+//!   `rollup.rs` how the vault's reads merge the shards.
 //! - `reports/`: the usage report computed from seat spans ([`usage`]: peak seats,
 //!   seat-hours, distinct users per interval, over a checked [`ReportRange`]), and in
 //!   `spans.rs` the spans events open and close — an agent's ([`AgentEvent`],

@@ -25,6 +25,12 @@ import { wrk } from "./wrk.mjs";
 const SECONDS = Number(process.argv[2] ?? 8);
 const CONNECTIONS = Number(process.argv[3] ?? 10);
 const TOKENS = 200;
+// The heartbeat's stages, in order (worker/src/bench.rs).
+const STAGES = [
+  ["context", "keys loaded"],
+  ["lease", "lease token + DPoP proof verified"],
+  ["object", "license object's heartbeat answered"],
+];
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 // The workers run at once (an idle one costs nothing) and every row is measured in each
@@ -80,6 +86,11 @@ async function tessera() {
   const empty = process.env.BENCH_CONFIG
     ? [["Tessera", "POST /api/bench/object (empty object call)", `${worker.url}/api/bench/object`, async () => ({ bodies: lids })]]
     : [];
+  // The heartbeat's bisect (bench builds): the same requests, answered right after a stage.
+  const stages = process.env.BENCH_CONFIG
+    ? STAGES.map(([stage, what]) =>
+        ["Tessera", `heartbeat, stop after ${stage} (${what})`, `${worker.url}/api/seats/heartbeat?bench-stop=${stage}`, heartbeat])
+    : [];
   return {
     worker,
     rows: [
@@ -90,6 +101,7 @@ async function tessera() {
       ["Tessera", "POST /api/licenses/validate", `${worker.url}/api/licenses/validate`, validate],
       ["Tessera", "POST /api/seats/checkout (refresh)", `${worker.url}/api/seats/checkout`, checkout],
       ["Tessera", "POST /api/seats/heartbeat", `${worker.url}/api/seats/heartbeat`, heartbeat],
+      ...stages,
     ],
   };
 }
@@ -157,3 +169,17 @@ for (const [name, value, target] of ratios) {
 console.log(`ratio ${"trivial: Tessera / plain baseline (req/s)".padEnd(56)} ${(trivial.rate / jsTrivial.rate).toFixed(2)}×`);
 console.log(`ratio ${"validate: Tessera / plain baseline (req/s)".padEnd(56)} ${(validate.rate / jsValidate.rate).toFixed(2)}×`);
 console.log(`ratio ${"heartbeat p50 / Tessera trivial p50".padEnd(56)} ${(find("Tessera", "POST /api/seats/heartbeat").p50 / trivial.p50).toFixed(2)}×`);
+
+// The heartbeat's bisect: each stage's p50, and what it adds to the one before (the
+// first stage's base is the trivial route; the last, the whole heartbeat).
+const stageRows = STAGES.map(([stage]) => find("Tessera", `heartbeat, stop after ${stage}`)).filter(Boolean);
+if (stageRows.length) {
+  const beat = find("Tessera", "POST /api/seats/heartbeat");
+  console.log(`heartbeat bisect (p50; empty object call ${emptyObject.p50.toFixed(2)} ms):`);
+  let previous = { name: "trivial route", p50: trivial.p50 };
+  for (const row of [...stageRows, { name: "whole heartbeat (+ new lease token signed, answer)", p50: beat.p50 }]) {
+    const name = row.name.replace(/^heartbeat, /, "");
+    console.log(`  ${name.padEnd(60)} ${row.p50.toFixed(2).padStart(6)} ms  +${(row.p50 - previous.p50).toFixed(2).padStart(5)} ms  ${(row.p50 / emptyObject.p50).toFixed(2)}× empty call`);
+    previous = row;
+  }
+}

@@ -22,7 +22,8 @@
 //!   "last used", the vault token); both are kept by the accounts object.
 //! - `deployment`: this deployment's instance and issuer URLs and its signing keyring.
 //! - `objects/`: the Durable Objects, a folder each — `license/` (one per license:
-//!   revocation, seats, seat events), `directory/` (the vault's deny state and roll-up),
+//!   revocation, seats, seat events), `directory/` (the vault's deny state), `rollup/`
+//!   (who holds what, in eight shards that deliver the deny state to their licenses),
 //!   `accounts/` (users, tokens, sessions, rotated keys), `limiter/` (failed sign-ins)
 //!   — each a `protocol.rs` other modules import, a thin shell (`mod.rs`) and its SQL
 //!   (`store.rs`), over `objects/shell.rs`.

@@ -3,18 +3,18 @@
 //! A license object owns its seats, but three things travel elsewhere, each on its own
 //! schedule, and this module decides every one of them as a function of `now`:
 //!
-//! - **Reports** of who holds what, to the vault's directory: soon
+//! - **Reports** of who holds what, to the license's shard of the vault's roll-up: soon
 //!   ([`REPORT_DELAY_MS`]) after a change of membership (a lease began or ended, a host
 //!   joined or left), lazily after later expiries alone (a lease's length after the last
 //!   report, since every ask for the deny state carries the holdings too), with backoff
 //!   after failures. Each report carries `seq`, which grows with every change of
-//!   holdings, so the directory keeps the newest.
+//!   holdings, so the shard keeps the newest.
 //! - **The deny state** (blocks, disconnected products), never asked of the directory
-//!   on an app's request. The directory pushes every change to the licenses holding
-//!   seats (its roll-up knows them; a job of its own, retried) and answers each report
-//!   with the state when the license's copy is older; it also publishes each version to
-//!   KV. A license holding seats uses the copy it was given for [`DENY_HELD_SECONDS`];
-//!   one holding none — the directory does not push to it — reads the published
+//!   on an app's request. The directory delivers every change to the roll-up's shards,
+//!   which push it to their licenses holding seats (a job of each, retried) and answer
+//!   each report with the state when the license's copy is older; the directory also
+//!   publishes each version to KV. A license holding seats uses the copy it was given
+//!   for [`DENY_HELD_SECONDS`]; one holding none — nothing pushes to it — reads the published
 //!   snapshot before it lends a seat. If that read fails, the held copy serves within
 //!   [`DENY_GRACE_SECONDS`], read again at most every [`DENY_RETRY_SECONDS`]
 //!   ([`deny_freshness`]).

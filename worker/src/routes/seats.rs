@@ -124,7 +124,15 @@ async fn presented_lease(
 
 pub(crate) async fn heartbeat(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let ctx = LicensingContext::load(req, env).await?;
+    #[cfg(feature = "bench")]
+    if crate::bench::stops_after(req, "context") {
+        return crate::bench::stopped();
+    }
     let (claims, proof) = presented_lease(req, &ctx).await?;
+    #[cfg(feature = "bench")]
+    if crate::bench::stops_after(req, "lease") {
+        return crate::bench::stopped();
+    }
     let now = platform::now();
     // A session never outlives its token, so a token past its time means the lease
     // expired; a live token whose session is gone ended early (or as a clone).
@@ -141,6 +149,8 @@ pub(crate) async fn heartbeat(req: &mut Request, env: &Env) -> Result<Response, 
         proof: (&proof).into(),
     };
     match ctx.live().ask(&claims.lid, call).await? {
+        #[cfg(feature = "bench")]
+        Heartbeat::Beat(_) if crate::bench::stops_after(req, "object") => crate::bench::stopped(),
         Heartbeat::Beat(beat) => {
             super::json(200, &lease_answer(&ctx, &claims.lid, *beat, now).await?)
         }
