@@ -31,6 +31,11 @@ const STAGES = [
   ["lease", "lease token + DPoP proof verified"],
   ["object", "license object's heartbeat answered"],
 ];
+const VALIDATE_STAGES = [
+  ["body", "read and parsed"],
+  ["context", "keys loaded"],
+  ["verify", "signature and claims checked"],
+];
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 // The workers run at once (an idle one costs nothing) and every row is measured in each
@@ -83,13 +88,21 @@ async function tessera() {
   const answer = (await call(worker, "POST", "/api/licenses/validate", { auth: null, body: bodies[0] })).body;
   if (!answer.valid) throw new Error(`Tessera refused its own license: ${JSON.stringify(answer)}`);
   const lids = bodies.map((b) => ({ lid: JSON.parse(Buffer.from(b.token.split(".")[1], "base64url")).lid }));
+  const writes = lids.map((l) => ({ ...l, write: true }));
   const empty = process.env.BENCH_CONFIG
-    ? [["Tessera", "POST /api/bench/object (empty object call)", `${worker.url}/api/bench/object`, async () => ({ bodies: lids })]]
+    ? [
+        ["Tessera", "POST /api/bench/object (empty object call)", `${worker.url}/api/bench/object`, async () => ({ bodies: lids })],
+        ["Tessera", "POST /api/bench/object (one durable write)", `${worker.url}/api/bench/object`, async () => ({ bodies: writes })],
+      ]
     : [];
   // The heartbeat's bisect (bench builds): the same requests, answered right after a stage.
   const stages = process.env.BENCH_CONFIG
     ? STAGES.map(([stage, what]) =>
         ["Tessera", `heartbeat, stop after ${stage} (${what})`, `${worker.url}/api/seats/heartbeat?bench-stop=${stage}`, heartbeat])
+    : [];
+  const validateStages = process.env.BENCH_CONFIG
+    ? VALIDATE_STAGES.map(([stage, what]) =>
+        ["Tessera", `validate, stop after ${stage} (${what})`, `${worker.url}/api/licenses/validate?bench-stop=${stage}`, validate])
     : [];
   return {
     worker,
@@ -99,6 +112,7 @@ async function tessera() {
       ["Tessera", "GET /api/health (one KV read)", `${worker.url}/api/health`],
       ["Tessera", "GET /.well-known/jwks.json", `${worker.url}/.well-known/jwks.json`],
       ["Tessera", "POST /api/licenses/validate", `${worker.url}/api/licenses/validate`, validate],
+      ...validateStages,
       ["Tessera", "POST /api/seats/checkout (refresh)", `${worker.url}/api/seats/checkout`, checkout],
       ["Tessera", "POST /api/seats/heartbeat", `${worker.url}/api/seats/heartbeat`, heartbeat],
       ...stages,
@@ -172,14 +186,22 @@ console.log(`ratio ${"heartbeat p50 / Tessera trivial p50".padEnd(56)} ${(find("
 
 // The heartbeat's bisect: each stage's p50, and what it adds to the one before (the
 // first stage's base is the trivial route; the last, the whole heartbeat).
-const stageRows = STAGES.map(([stage]) => find("Tessera", `heartbeat, stop after ${stage}`)).filter(Boolean);
-if (stageRows.length) {
-  const beat = find("Tessera", "POST /api/seats/heartbeat");
-  console.log(`heartbeat bisect (p50; empty object call ${emptyObject.p50.toFixed(2)} ms):`);
+function bisect(route, stages, whole, floor) {
+  const stageRows = stages.map(([stage]) => find("Tessera", `${route}, stop after ${stage}`)).filter(Boolean);
+  if (!stageRows.length) return;
+  console.log(`${route} bisect (p50; the trivial route ${trivial.p50.toFixed(2)} ms, ${floor.name} ${floor.p50.toFixed(2)} ms):`);
   let previous = { name: "trivial route", p50: trivial.p50 };
-  for (const row of [...stageRows, { name: "whole heartbeat (+ new lease token signed, answer)", p50: beat.p50 }]) {
-    const name = row.name.replace(/^heartbeat, /, "");
-    console.log(`  ${name.padEnd(60)} ${row.p50.toFixed(2).padStart(6)} ms  +${(row.p50 - previous.p50).toFixed(2).padStart(5)} ms  ${(row.p50 / emptyObject.p50).toFixed(2)}× empty call`);
+  for (const row of [...stageRows, whole]) {
+    const name = row.name.replace(new RegExp(`^${route}, `), "");
+    console.log(`  ${name.padEnd(60)} ${row.p50.toFixed(2).padStart(6)} ms  ${(row.p50 - previous.p50 >= 0 ? "+" : "")}${(row.p50 - previous.p50).toFixed(2).padStart(5)} ms  ${(row.p50 / floor.p50).toFixed(2)}× ${floor.name}`);
     previous = row;
   }
+}
+const emptyWrite = find("Tessera", "POST /api/bench/object (one durable write)");
+if (emptyWrite) {
+  console.log(`ratio ${"heartbeat p50 / object call with one durable write p50".padEnd(56)} ${(find("Tessera", "POST /api/seats/heartbeat").p50 / emptyWrite.p50).toFixed(2)}×`);
+  bisect("heartbeat", STAGES, { name: "whole heartbeat (+ new lease token signed, answer)", p50: find("Tessera", "POST /api/seats/heartbeat").p50 },
+    { name: "empty call", p50: emptyObject.p50 });
+  bisect("validate", VALIDATE_STAGES, { name: "whole validate (+ revocation, cached 5 s)", p50: validate.p50 },
+    { name: "JS + assets /validate", p50: assetsValidate.p50 });
 }

@@ -137,7 +137,7 @@ try {
       reachedMs = s ? Date.now() - changedAt : undefined;
       break;
     }
-    if (Date.now() - changedAt > 300_000) {
+    if (Date.now() - changedAt > Number(process.env.TOLD_WITHIN_MS ?? 300_000)) {
       timedOut = s.behind;
       break;
     }
@@ -153,6 +153,7 @@ try {
     ? "every license holding seats told: not measurable on this build (no directory status)"
     : `every one of ${LICENSES} licenses holding seats told ${reachedMs} ms after the block began (backlog 0 in every shard)`);
   console.log(`heartbeat p50 during / steady: ${(r.p50 / steady.p50).toFixed(2)}×, p99 ${(r.p99 / steady.p99).toFixed(2)}×`);
+  if (process.env.VERBOSE) console.error(worker.log().split("\n").filter((l) => /job|rror|warn|shard|exceed|limit/i.test(l)).slice(-40).join("\n"));
 } catch (e) {
   console.error(worker.log().split("\n").slice(-30).join("\n"));
   throw e;

@@ -19,6 +19,10 @@ use crate::{body, platform};
 
 pub(crate) async fn post(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let request: ValidateRequest = body::json(req).await?;
+    #[cfg(feature = "bench")]
+    if crate::bench::stops_after(req, "body") {
+        return crate::bench::stopped();
+    }
     let mut expect = Expectations::default();
     if let Some(product) = request.product {
         expect = expect.product(product);
@@ -27,9 +31,17 @@ pub(crate) async fn post(req: &mut Request, env: &Env) -> Result<Response, ApiEr
         expect = expect.instance(instance_field("instance", &instance)?);
     }
     let ctx = LicensingContext::load(req, env).await?;
+    #[cfg(feature = "bench")]
+    if crate::bench::stops_after(req, "context") {
+        return crate::bench::stopped();
+    }
     let expect = expect.issuer(ctx.issuer.as_str());
     let token = request.token.trim();
     let answer = match ctx.keys.validate(token, &expect, platform::now()) {
+        #[cfg(feature = "bench")]
+        Decision::Allow(_) if crate::bench::stops_after(req, "verify") => {
+            return crate::bench::stopped();
+        }
         Decision::Allow(license) => {
             let revoked = ctx
                 .live()

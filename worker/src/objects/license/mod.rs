@@ -114,6 +114,8 @@ impl LicenseObject {
                 answer(&())
             }
             LicenseCall::Revocation => answer(&self.with(|l| l.pool.revocation().cloned())?),
+            #[cfg(feature = "bench")]
+            LicenseCall::BenchWrite => answer(&self.store.bench_write(now)?),
             LicenseCall::Revoke { by } => {
                 self.change(|pool, ch| pool.revoke(&by, now, ch))?;
                 self.report().await?;

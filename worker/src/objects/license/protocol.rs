@@ -42,6 +42,10 @@ pub(crate) enum LicenseCall {
     Open { terms: SeatTerms },
     /// Whether (and when, by whom) the license was revoked. `Option<Revocation>`.
     Revocation,
+    /// Bench builds only: one small durable write, then `()` — the floor of a call that
+    /// changes anything (the answer waits for the write to be stored).
+    #[cfg(feature = "bench")]
+    BenchWrite,
     /// Revoke the license; the revocation that stands. `Option<Revocation>`.
     Revoke { by: String },
     /// Take or refresh a seat for `installation`. [`Granted`]. `terms` open a license

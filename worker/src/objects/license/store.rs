@@ -389,6 +389,12 @@ impl Store {
         self.set_meta("reported", &json(&reported)?)
     }
 
+    /// Bench builds only: one small write (see `LicenseCall::BenchWrite`).
+    #[cfg(feature = "bench")]
+    pub(super) fn bench_write(&self, now: u64) -> Result<(), ApiError> {
+        self.set_meta("bench_write", &now.to_string())
+    }
+
     /// The event store took every event up to `last`.
     pub(super) fn mark_shipped(&self, last: u64) -> Result<(), ApiError> {
         self.set_meta("shipped", &last.to_string())
