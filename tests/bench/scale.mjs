@@ -55,7 +55,11 @@ try {
   const status = async () => {
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await call(worker, "GET", "/api/vault/directory");
+        // A request the runtime lost would otherwise wait out fetch's 300 s.
+        const res = await Promise.race([
+          call(worker, "GET", "/api/vault/directory"),
+          new Promise((_, fail) => setTimeout(() => fail(new Error("no answer in 10 s")), 10_000)),
+        ]);
         return res.status === 200 ? res.body : undefined;
       } catch (e) {
         // The local dev server drops a connection now and then under wrk's load.
@@ -153,6 +157,7 @@ try {
     ? "every license holding seats told: not measurable on this build (no directory status)"
     : `every one of ${LICENSES} licenses holding seats told ${reachedMs} ms after the block began (backlog 0 in every shard)`);
   console.log(`heartbeat p50 during / steady: ${(r.p50 / steady.p50).toFixed(2)}×, p99 ${(r.p99 / steady.p99).toFixed(2)}×`);
+  if (process.env.SCALE_LOG) (await import("node:fs")).writeFileSync(process.env.SCALE_LOG, worker.log());
   if (process.env.VERBOSE) console.error(worker.log().split("\n").filter((l) => /job|rror|warn|shard|exceed|limit/i.test(l)).slice(-40).join("\n"));
 } catch (e) {
   console.error(worker.log().split("\n").slice(-30).join("\n"));
