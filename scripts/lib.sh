@@ -220,9 +220,12 @@ JSON
 # validator's wasm, and the npm package's app client (its own module, loaded only by apps
 # that take seats) — and fail if one is over its budget.
 report_sizes() {
-  # The worker's budget: 700 KB. Issue 11's target was 600 KB (591,585 B then); issue 19
+  # The worker's budget: 720 KB. Issue 11's target was 600 KB (591,585 B then); issue 19
   # added installations, DPoP (ES256 via p256), machines and one identity form (NFKC from
-  # the host, case folding tables in core) and took it to 689 KB. Raise it only on purpose.
+  # the host, case folding tables in core) and took it to 689 KB (budget 700 KB); issue 21
+  # added the roll-up's shards (a Durable Object class, its protocol, the merged reads, the
+  # move from the directory): 709,250 → 762,213 B, and 735,636 B once every object call
+  # shared one non-generic exchange. Raise it only on purpose.
   local status=0 file budget raw gz
   while read -r file budget; do
     raw=$(wc -c <"$file")
@@ -234,7 +237,7 @@ report_sizes() {
       status=1
     fi
   done <<LIST
-$TESSERA_ROOT/worker/build/index_bg.wasm 716800
+$TESSERA_ROOT/worker/build/index_bg.wasm 737280
 $TESSERA_ROOT/site/dist/tessera_site_bg.wasm 307200
 $TESSERA_ROOT/npm/wasm/tessera_license_bg.wasm 102400
 $TESSERA_ROOT/npm/client.js 16384

@@ -19,7 +19,7 @@
 //!   check reads it, so a disable takes effect for the next request everywhere.
 //! - `limiter/`: `SignInLimiter`, one per username and per client address, counting
 //!   failed sign-ins.
-//! - `shell`: the one call protocol ([`shell::call`], [`shell::serve`]) and SQL helpers.
+//! - `shell`: the one call protocol ([`shell::ask`], [`shell::serve`]) and SQL helpers.
 
 pub(crate) mod accounts;
 pub(crate) mod directory;

@@ -1,4 +1,4 @@
-//! What every Durable Object shell shares: the one JSON call protocol ([`call`] asks,
+//! What every Durable Object shell shares: the one JSON call protocol ([`ask`] asks,
 //! [`serve`] answers), SQL helpers over an object's SQLite storage, and reading and
 //! writing JSON columns.
 //!
@@ -16,16 +16,24 @@ use worker::{Env, Request, Response, SqlStorage, Stub};
 
 use crate::error::{ApiError, WireError};
 
-/// Send `message` to an object and read its answer.
+/// `message` as the JSON an object reads.
+pub(crate) fn encode(message: &impl Serialize) -> Result<String, ApiError> {
+    serde_json::to_string(message).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// An object's answer, `Result<T, WireError>` as JSON, as a result.
+pub(crate) fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    let answer: Result<T, WireError> = serde_json::from_str(text)
+        .map_err(|e| ApiError::Internal(format!("unreadable object answer: {e}")))?;
+    answer.map_err(ApiError::from)
+}
+
+/// Send a request's JSON to an object and read its answer's text.
 ///
 /// The request and the answer stay JavaScript objects, read with the runtime's own
 /// `text()`: converting the answer to a `worker::Response` reads its body as a stream,
 /// chunk by chunk through wasm, which measured as the largest part of an object call.
-pub(crate) async fn call<T: DeserializeOwned>(
-    stub: Stub,
-    message: &impl Serialize,
-) -> Result<T, ApiError> {
-    let json = serde_json::to_string(message).map_err(|e| ApiError::Internal(e.to_string()))?;
+async fn exchange(stub: Stub, json: String) -> Result<String, ApiError> {
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(&json));
@@ -48,9 +56,15 @@ pub(crate) async fn call<T: DeserializeOwned>(
             response.status()
         )));
     }
-    let answer: Result<T, WireError> = serde_json::from_str(&text)
-        .map_err(|e| ApiError::Internal(format!("unreadable object answer: {e}")))?;
-    answer.map_err(ApiError::from)
+    Ok(text)
+}
+
+/// The stub of the object named `name` of the class bound as `binding`.
+fn stub(env: &Env, binding: &str, name: &str) -> Result<Stub, ApiError> {
+    Ok(env
+        .durable_object(binding)?
+        .id_from_name(name)?
+        .get_stub()?)
 }
 
 /// Send `message` to the object named `name` of the class bound as `binding`.
@@ -60,11 +74,23 @@ pub(crate) async fn ask<T: DeserializeOwned>(
     name: &str,
     message: &impl Serialize,
 ) -> Result<T, ApiError> {
-    let stub = env
-        .durable_object(binding)?
-        .id_from_name(name)?
-        .get_stub()?;
-    call(stub, message).await
+    let text = exchange(stub(env, binding, name)?, encode(message)?).await?;
+    decode(&text)
+}
+
+/// Send each `(name, JSON)` to its object of the class bound as `binding`, all at once;
+/// each answer's text, in the order given.
+pub(crate) async fn ask_all(
+    env: &Env,
+    binding: &str,
+    requests: Vec<(String, Result<String, ApiError>)>,
+) -> Vec<Result<String, ApiError>> {
+    futures_util::future::join_all(
+        requests
+            .into_iter()
+            .map(|(name, json)| async move { exchange(stub(env, binding, &name)?, json?).await }),
+    )
+    .await
 }
 
 fn js_error(e: JsValue) -> ApiError {

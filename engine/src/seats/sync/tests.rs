@@ -227,6 +227,22 @@ fn the_deny_state_is_read_when_stale_and_serves_a_grace_when_the_snapshot_cannot
 }
 
 #[test]
+fn a_license_that_heard_nothing_for_an_hour_reads_before_it_lends() {
+    // Its last delivery was an hour ago (it held seats then; nothing pushed since): at
+    // its next checkout, holding seats or not, the old copy no longer serves, not even
+    // as a fallback — the published state is read first, and a failed read refuses.
+    let delivered = NOW - 3_600;
+    let fresh_until = delivered + DENY_HELD_SECONDS;
+    for holding in [true, false] {
+        assert_eq!(
+            deny_freshness(NOW, fresh_until, 0, holding),
+            Freshness::Read { fallback: false },
+            "holding: {holding}"
+        );
+    }
+}
+
+#[test]
 fn the_object_keeps_its_deny_schedule() {
     let mut sync = LicenseSync::restore((0, 0), 0, 0, (0, 0));
     assert_eq!(

@@ -30,7 +30,6 @@ mod store;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
-use futures_util::future::join_all;
 use tessera_engine::api::{DirectoryStatus, VaultChange};
 use tessera_engine::vault::{check_block, rollup_shard};
 use tessera_engine::{DenyState, Store as _};
@@ -104,19 +103,39 @@ impl VaultDirectory {
                     store.block(&user, now, &by)?;
                 }
                 store.mark_revoked(&user, now)?;
-                answer(&self.change(now, Reach::User(user)).await?)
+                answer(
+                    &self
+                        .change(
+                            now,
+                            Reach {
+                                user: Some(user),
+                                product: None,
+                            },
+                        )
+                        .await?,
+                )
             }
             DirectoryCall::Unblock { user } => {
                 store.unblock(&user)?;
-                answer(&self.change(now, Reach::Nobody).await?)
+                answer(&self.change(now, Reach::default()).await?)
             }
             DirectoryCall::Disconnect { product, by } => {
                 store.disconnect(&product, now, &by)?;
-                answer(&self.change(now, Reach::Product(product)).await?)
+                answer(
+                    &self
+                        .change(
+                            now,
+                            Reach {
+                                user: None,
+                                product: Some(product),
+                            },
+                        )
+                        .await?,
+                )
             }
             DirectoryCall::Connect { product } => {
                 store.connect(&product)?;
-                answer(&self.change(now, Reach::Nobody).await?)
+                answer(&self.change(now, Reach::default()).await?)
             }
             DirectoryCall::Blocks => answer(&store.blocks()?),
             DirectoryCall::Disconnected => answer(&store.disconnected()?),
@@ -155,12 +174,18 @@ impl VaultDirectory {
         shards: Vec<u32>,
         first: &Reach,
     ) -> Result<VaultChange, ApiError> {
-        let call = |_| RollupCall::Deliver {
-            deny: deny.clone(),
-            first: first.clone(),
-        };
+        let calls = shards
+            .into_iter()
+            .map(|shard| {
+                let call = RollupCall::Deliver {
+                    deny: deny.clone(),
+                    first: first.clone(),
+                };
+                (shard, call)
+            })
+            .collect();
         let mut outcome = VaultChange::default();
-        for (shard, answer) in rollup::ask_each::<VaultChange>(&self.env, shards, call).await {
+        for (shard, answer) in rollup::ask_each::<VaultChange>(&self.env, calls).await {
             match answer {
                 Ok(reached) => {
                     outcome.add(&reached);
@@ -204,7 +229,7 @@ impl VaultDirectory {
         }
         let behind = self.store.shards_behind(deny.version)?;
         if !behind.is_empty() {
-            self.deliver(&deny, behind, &Reach::Nobody).await?;
+            self.deliver(&deny, behind, &Reach::default()).await?;
         }
         if !self.store.shards_behind(deny.version)?.is_empty() {
             self.again(JOB_BACKOFF_MS).await;
@@ -238,12 +263,13 @@ impl VaultDirectory {
                 let shard = rollup_shard(&adopted.snapshot.lid);
                 per_shard.entry(shard).or_default().push(adopted);
             }
-            let env = &self.env;
-            let answers = join_all(per_shard.into_iter().map(|(shard, licenses)| async move {
-                rollup::ask::<()>(env, shard, &RollupCall::Adopt { licenses }).await
-            }))
-            .await;
-            answers.into_iter().collect::<Result<Vec<()>, ApiError>>()?;
+            let calls = per_shard
+                .into_iter()
+                .map(|(shard, licenses)| (shard, RollupCall::Adopt { licenses }))
+                .collect();
+            for (_, answer) in rollup::ask_each::<()>(&self.env, calls).await {
+                answer?;
+            }
             self.store.forget_legacy(&lids)?;
         }
     }

@@ -106,9 +106,14 @@ impl VaultRollup {
             RollupCall::Deliver { deny, first } => {
                 let deny = store.keep_deny(deny)?;
                 let first = match first {
-                    Reach::User(user) => store.holding_user(&user)?,
-                    Reach::Product(product) => store.holding_product(&product)?,
-                    Reach::Nobody => BTreeSet::new(),
+                    Reach {
+                        user: Some(user), ..
+                    } => store.holding_user(&user)?,
+                    Reach {
+                        product: Some(product),
+                        ..
+                    } => store.holding_product(&product)?,
+                    Reach { .. } => BTreeSet::new(),
                 };
                 answer(&self.deliver(&deny, first, now).await?)
             }

@@ -3,7 +3,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use tessera_engine::vault::{ROLLUP_SHARDS, rollup_shard};
 use tessera_engine::{DenyState, PoolSnapshot};
@@ -33,16 +32,12 @@ pub(crate) fn decode_cursor(cursor: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// Which licenses a change ends leases on, told first.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
-pub(crate) enum Reach {
-    /// Those holding a lease of this user.
-    User(String),
-    /// Those holding a lease of this product.
-    Product(String),
-    /// None in particular (a change that ends nothing: unblock, connect).
-    Nobody,
+/// Which licenses a change ends leases on, told first: those holding a lease of `user`
+/// or of `product`; neither for a change that ends nothing (unblock, connect).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Reach {
+    pub(crate) user: Option<String>,
+    pub(crate) product: Option<String>,
 }
 
 /// A license's holdings as the directory kept them before the roll-up was sharded:
@@ -118,17 +113,21 @@ pub(crate) async fn ask<T: for<'de> Deserialize<'de>>(
     shell::ask(env, BINDING, &name(shard), call).await
 }
 
-/// Ask `shards` at once; each shard's answer, in the order given.
+/// Ask each shard named its call, all at once; each shard's answer, in the order given.
 pub(crate) async fn ask_each<T: for<'de> Deserialize<'de>>(
     env: &Env,
-    shards: impl IntoIterator<Item = u32>,
-    call: impl Fn(u32) -> RollupCall,
+    calls: Vec<(u32, RollupCall)>,
 ) -> Vec<(u32, Result<T, ApiError>)> {
-    join_all(shards.into_iter().map(|shard| {
-        let call = call(shard);
-        async move { (shard, ask(env, shard, &call).await) }
-    }))
-    .await
+    let requests = calls
+        .iter()
+        .map(|(shard, call)| (name(*shard), shell::encode(call)))
+        .collect();
+    let answers = shell::ask_all(env, BINDING, requests).await;
+    calls
+        .into_iter()
+        .zip(answers)
+        .map(|((shard, _), text)| (shard, text.and_then(|t| shell::decode(&t))))
+        .collect()
 }
 
 /// Ask every shard the same read; the first failure fails it (a read missing a shard
@@ -137,7 +136,8 @@ pub(crate) async fn read_all<T: for<'de> Deserialize<'de>>(
     env: &Env,
     call: impl Fn() -> RollupCall,
 ) -> Result<Vec<T>, ApiError> {
-    ask_each(env, 0..ROLLUP_SHARDS, |_| call())
+    let calls = (0..ROLLUP_SHARDS).map(|shard| (shard, call())).collect();
+    ask_each(env, calls)
         .await
         .into_iter()
         .map(|(_, answer)| answer)
