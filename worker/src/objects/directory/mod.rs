@@ -103,17 +103,7 @@ impl VaultDirectory {
                     store.block(&user, now, &by)?;
                 }
                 store.mark_revoked(&user, now)?;
-                answer(
-                    &self
-                        .change(
-                            now,
-                            Reach {
-                                user: Some(user),
-                                product: None,
-                            },
-                        )
-                        .await?,
-                )
+                answer(&self.change(now, Reach::user(user)).await?)
             }
             DirectoryCall::Unblock { user } => {
                 store.unblock(&user)?;
@@ -121,17 +111,7 @@ impl VaultDirectory {
             }
             DirectoryCall::Disconnect { product, by } => {
                 store.disconnect(&product, now, &by)?;
-                answer(
-                    &self
-                        .change(
-                            now,
-                            Reach {
-                                user: None,
-                                product: Some(product),
-                            },
-                        )
-                        .await?,
-                )
+                answer(&self.change(now, Reach::product(product)).await?)
             }
             DirectoryCall::Connect { product } => {
                 store.connect(&product)?;

@@ -30,7 +30,7 @@ use tessera_engine::api::VaultChange;
 use tessera_engine::vault::{DELIVER_FIRST, PUSH_BATCH, deny_for_report};
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
-use self::protocol::{Reach, RollupCall};
+use self::protocol::RollupCall;
 use self::store::Store;
 use crate::error::ApiError;
 use crate::objects::license::protocol::{Applied, LicenseCall, Licenses};
@@ -99,21 +99,18 @@ impl VaultRollup {
                 if store.take(seq, &snapshot)? {
                     store.known_version(&snapshot.lid, deny_version)?;
                 }
-                let deny = store.deny_state()?;
-                let newer = deny_for_report(deny_version, deny.version).then_some(deny);
+                // The state itself (up to every block) is read only when it is owed.
+                let newer = deny_for_report(deny_version, store.deny_version()?)
+                    .then(|| store.deny_state())
+                    .transpose()?;
                 answer(&newer)
             }
             RollupCall::Deliver { deny, first } => {
                 let deny = store.keep_deny(deny)?;
-                let first = match first {
-                    Reach {
-                        user: Some(user), ..
-                    } => store.holding_user(&user)?,
-                    Reach {
-                        product: Some(product),
-                        ..
-                    } => store.holding_product(&product)?,
-                    Reach { .. } => BTreeSet::new(),
+                let first = match (first.user, first.product) {
+                    (Some(user), _) => store.holding_user(&user)?,
+                    (None, Some(product)) => store.holding_product(&product)?,
+                    (None, None) => BTreeSet::new(),
                 };
                 answer(&self.deliver(&deny, first, now).await?)
             }
@@ -123,7 +120,7 @@ impl VaultRollup {
                         store.known_version(&adopted.snapshot.lid, adopted.known_version)?;
                     }
                 }
-                if store.behind_count(store.deny_state()?.version)? > 0 {
+                if store.behind_count(store.deny_version()?)? > 0 {
                     self.again(0).await;
                 }
                 answer(&())
@@ -141,7 +138,7 @@ impl VaultRollup {
             } => answer(&store.users(search.as_deref(), cursor.as_deref(), limit)?),
             RollupCall::UserLeases { user } => answer(&store.user_leases(&user)?),
             RollupCall::Status => {
-                let deny_version = store.deny_state()?.version;
+                let deny_version = store.deny_version()?;
                 answer(&tessera_engine::api::DirectoryStatus {
                     deny_version,
                     behind: store.behind_count(deny_version)?,

@@ -40,6 +40,22 @@ pub(crate) struct Reach {
     pub(crate) product: Option<String>,
 }
 
+impl Reach {
+    pub(crate) fn user(user: String) -> Reach {
+        Reach {
+            user: Some(user),
+            product: None,
+        }
+    }
+
+    pub(crate) fn product(product: String) -> Reach {
+        Reach {
+            user: None,
+            product: Some(product),
+        }
+    }
+}
+
 /// A license's holdings as the directory kept them before the roll-up was sharded:
 /// moved to its shard once.
 #[derive(Debug, Serialize, Deserialize)]

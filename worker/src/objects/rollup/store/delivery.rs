@@ -25,14 +25,22 @@ impl Store {
         }
     }
 
+    /// The version of the deny state held (0 before any), without reading the state.
+    pub(in crate::objects::rollup) fn deny_version(&self) -> Result<u64, ApiError> {
+        count(
+            &self.sql,
+            "SELECT version AS n FROM deny WHERE id = 0",
+            vec![],
+        )
+    }
+
     /// Keep `deny` unless a newer version is here; answer the one that stands.
     pub(in crate::objects::rollup) fn keep_deny(
         &self,
         deny: DenyState,
     ) -> Result<DenyState, ApiError> {
-        let held = self.deny_state()?;
-        if held.version >= deny.version {
-            return Ok(held);
+        if self.deny_version()? >= deny.version {
+            return self.deny_state();
         }
         run(
             &self.sql,
